@@ -1,0 +1,40 @@
+/* The assay command line: global options, the command table and the helpers
+ * every command group shares. Exit status: 0 ok, 1 error, 2 usage error
+ * (the gate adds 3: the run could not complete). */
+#ifndef AS_CLI_H
+#define AS_CLI_H
+
+#include <stdio.h>
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+typedef struct cli_ctx {
+    const char *data_dir;   /* --data, else $ASSAY_DATA, else ./assay-data */
+    const char *argv0;
+} cli_ctx;
+
+/* A command group: argv[0] is the group's own name. Returns an exit status. */
+typedef int (*cli_fn)(cli_ctx *ctx, int argc, char **argv);
+
+typedef struct cli_command {
+    const char *name;
+    cli_fn fn;
+    const char *summary;    /* one line for `assay help` */
+    const char *usage;      /* full text for `assay help NAME` and --help */
+} cli_command;
+
+/* The table, in the order `assay help` lists it; ends with a NULL name. */
+extern const cli_command cli_commands[];
+
+/* Print "assay: <as_error_msg()>" to stderr; returns CLI_FAIL. */
+int cli_fail(void);
+/* Print "assay: <message>" and a hint to run --help; returns CLI_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The path of a file in the data directory (caller frees). */
+char *cli_data_path(const cli_ctx *ctx, const char *name);
+
+/* Command groups, one file each (cli/cmd_NAME.c). */
+int cli_cmd_db(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_db_usage[];
+
+#endif
