@@ -8,7 +8,7 @@
 int as_json_parse(json_t **out, const char *data, size_t len, const char *what)
 {
     json_error_t err;
-    json_t *v;
+    json_t *v = NULL;
 
     v = json_loadb(data, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
     if (v == NULL)
@@ -55,7 +55,7 @@ static int get_field(const json_t *obj, const char *key, int required, json_t **
 
 int as_json_get_str(const json_t *obj, const char *key, int required, const char **out)
 {
-    json_t *v;
+    json_t *v = NULL;
     int rc;
 
     if ((rc = get_field(obj, key, required, &v)) < 0)
@@ -68,7 +68,7 @@ int as_json_get_str(const json_t *obj, const char *key, int required, const char
 
 int as_json_get_int(const json_t *obj, const char *key, int required, int64_t *out)
 {
-    json_t *v;
+    json_t *v = NULL;
     int rc;
 
     if ((rc = get_field(obj, key, required, &v)) < 0)
@@ -81,7 +81,7 @@ int as_json_get_int(const json_t *obj, const char *key, int required, int64_t *o
 
 int as_json_get_num(const json_t *obj, const char *key, int required, double *out)
 {
-    json_t *v;
+    json_t *v = NULL;
     int rc;
 
     if ((rc = get_field(obj, key, required, &v)) < 0)
@@ -94,7 +94,7 @@ int as_json_get_num(const json_t *obj, const char *key, int required, double *ou
 
 int as_json_get_bool(const json_t *obj, const char *key, int required, int *out)
 {
-    json_t *v;
+    json_t *v = NULL;
     int rc;
 
     if ((rc = get_field(obj, key, required, &v)) < 0)
@@ -107,7 +107,7 @@ int as_json_get_bool(const json_t *obj, const char *key, int required, int *out)
 
 int as_json_get_array(const json_t *obj, const char *key, int required, json_t **out)
 {
-    json_t *v;
+    json_t *v = NULL;
     int rc;
 
     if ((rc = get_field(obj, key, required, &v)) < 0)
@@ -120,7 +120,7 @@ int as_json_get_array(const json_t *obj, const char *key, int required, json_t *
 
 int as_json_get_object(const json_t *obj, const char *key, int required, json_t **out)
 {
-    json_t *v;
+    json_t *v = NULL;
     int rc;
 
     if ((rc = get_field(obj, key, required, &v)) < 0)
