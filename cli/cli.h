@@ -36,5 +36,9 @@ char *cli_data_path(const cli_ctx *ctx, const char *name);
 /* Command groups, one file each (cli/cmd_NAME.c). */
 int cli_cmd_db(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_db_usage[];
+int cli_cmd_serve(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_serve_usage[];
+int cli_cmd_user(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_user_usage[];
 
 #endif

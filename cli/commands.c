@@ -5,5 +5,7 @@
 
 const cli_command cli_commands[] = {
     {"db", cli_cmd_db, "database schema: migrate, status", cli_db_usage},
+    {"serve", cli_cmd_serve, "web dashboard, rating UI and JSON API", cli_serve_usage},
+    {"user", cli_cmd_user, "users of the web server and their API tokens", cli_user_usage},
     {NULL, NULL, NULL, NULL}
 };
