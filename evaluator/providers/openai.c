@@ -1,0 +1,510 @@
+/* The openai provider: any OpenAI-compatible server (vLLM, TGI, llama.cpp
+ * server, Ollama, OpenAI). Chat and completions, plain or streamed over
+ * SSE with stream_options.include_usage; usage from whichever chunk carries
+ * it, else counted locally and flagged as estimated; the error bodies of
+ * OpenAI, vLLM (both shapes) and TGI (reference/PROVIDERS.md A1). */
+#include "evaluator/provider.h"
+#include "common/error.h"
+#include "common/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct openai_prov {
+    prov base;
+    char *model_name;
+    char *base_url;         /* without a trailing '/' */
+    char *model_id;
+    int chat;               /* 1: /chat/completions, 0: /completions */
+    int stream;
+    char *api_key_env;      /* the variable's name, or NULL */
+    char *api_key;          /* read in start, memory only */
+} openai_prov;
+
+typedef struct openai_state {
+    prov_sse sse;
+    char *text;             /* streamed output so far */
+    size_t text_len, text_cap;
+    int truncated;
+    int first_seen;
+    int done;               /* saw [DONE] */
+    int64_t prompt_tokens, completion_tokens;
+    char *stream_error;     /* an error object that arrived mid-stream */
+    char *finish_reason;
+    int bad_chunk;          /* a data line that was not JSON */
+} openai_state;
+
+static const char *const openai_keys[] = {
+    "base_url", "model_id", "api", "stream", "api_key_env", NULL
+};
+
+static void openai_destroy(prov *p)
+{
+    openai_prov *o = (openai_prov *)p;
+
+    if (o == NULL)
+        return;
+    free(o->model_name);
+    free(o->base_url);
+    free(o->model_id);
+    free(o->api_key_env);
+    if (o->api_key) {
+        memset(o->api_key, 0, strlen(o->api_key));
+        free(o->api_key);
+    }
+    free(o);
+}
+
+/* A boolean setting given as true/false or "true"/"false"/"1"/"0". */
+static int setting_bool(const json_t *settings, const char *key, int *out)
+{
+    json_t *v = json_object_get(settings, key);
+    const char *s;
+
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 0;
+    }
+    s = json_string_value(v);
+    if (s && (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0))
+        *out = 1;
+    else if (s && (strcmp(s, "false") == 0 || strcmp(s, "0") == 0 || strcmp(s, "no") == 0))
+        *out = 0;
+    else
+        return as_error_set(AS_EINVAL, "setting %s: must be true or false", key);
+    return 0;
+}
+
+static int openai_create(prov **out, const char *model_name, const json_t *settings)
+{
+    openai_prov *o;
+    const char *base_url, *model_id, *api, *key_env;
+    const char *key;
+    json_t *v;
+    size_t n;
+
+    *out = NULL;
+    if (!json_is_object(settings))
+        return as_error_set(AS_EINVAL, "settings: must be an object");
+    json_object_foreach((json_t *)settings, key, v) {
+        size_t i;
+        for (i = 0; openai_keys[i]; i++)
+            if (strcmp(openai_keys[i], key) == 0)
+                break;
+        if (openai_keys[i] == NULL)
+            return as_error_set(AS_EINVAL, "setting %s: unknown to provider openai", key);
+    }
+    if (prov_setting_str(settings, "base_url", NULL, &base_url) < 0 ||
+        prov_setting_str(settings, "model_id", "default", &model_id) < 0 ||
+        prov_setting_str(settings, "api", "chat", &api) < 0 ||
+        prov_setting_str(settings, "api_key_env", NULL, &key_env) < 0)
+        return AS_EINVAL;
+    if (base_url == NULL)
+        return as_error_set(AS_EINVAL, "setting base_url: required (e.g. http://127.0.0.1:8000/v1)");
+    if (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0)
+        return as_error_set(AS_EINVAL, "setting base_url: '%s' is not an http(s) URL", base_url);
+    if (strcmp(api, "chat") != 0 && strcmp(api, "completions") != 0)
+        return as_error_set(AS_EINVAL, "setting api: '%s' is not chat or completions", api);
+    if ((o = calloc(1, sizeof(*o))) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    o->chat = strcmp(api, "chat") == 0;
+    if (setting_bool(settings, "stream", &o->stream) < 0) {
+        free(o);
+        return AS_EINVAL;
+    }
+    o->model_name = strdup(model_name);
+    o->base_url = strdup(base_url);
+    o->model_id = strdup(model_id);
+    o->api_key_env = key_env ? strdup(key_env) : NULL;
+    if (!o->model_name || !o->base_url || !o->model_id || (key_env && !o->api_key_env)) {
+        openai_destroy(&o->base);
+        return as_error_set(AS_ENOMEM, "out of memory");
+    }
+    n = strlen(o->base_url);
+    while (n > 0 && o->base_url[n - 1] == '/')
+        o->base_url[--n] = '\0';
+    *out = &o->base;
+    return 0;
+}
+
+static int openai_start(prov *p, const prov_run_info *info)
+{
+    openai_prov *o = (openai_prov *)p;
+    const char *v;
+
+    (void)info;
+    if (o->api_key_env == NULL || o->api_key)
+        return 0;
+    v = getenv(o->api_key_env);
+    if (v == NULL || v[0] == '\0')
+        return as_error_set(AS_EAUTH, "model %s: environment variable %s is not set",
+                            o->model_name, o->api_key_env);
+    if ((o->api_key = strdup(v)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    return 0;
+}
+
+static void state_reset(openai_state *st)
+{
+    prov_sse_free(&st->sse);
+    prov_sse_init(&st->sse, PROV_BODY_MAX);
+    free(st->text);
+    free(st->stream_error);
+    free(st->finish_reason);
+    st->text = NULL;
+    st->stream_error = NULL;
+    st->finish_reason = NULL;
+    st->text_len = st->text_cap = 0;
+    st->truncated = st->first_seen = st->done = st->bad_chunk = 0;
+    st->prompt_tokens = st->completion_tokens = -1;
+}
+
+static int openai_begin(prov *p, const prov_call *call, void **state)
+{
+    openai_state *st;
+
+    (void)p;
+    (void)call;
+    if ((st = calloc(1, sizeof(*st))) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    state_reset(st);
+    *state = st;
+    return 0;
+}
+
+static void openai_state_free(void *state)
+{
+    openai_state *st = state;
+
+    if (st == NULL)
+        return;
+    prov_sse_free(&st->sse);
+    free(st->text);
+    free(st->stream_error);
+    free(st->finish_reason);
+    free(st);
+}
+
+static int openai_build_request(prov *p, const prov_call *call, void *state, prov_request *req)
+{
+    openai_prov *o = (openai_prov *)p;
+    json_t *body = json_object(), *v;
+    const char *key;
+    char *text, *url = NULL;
+    int rc = 0;
+
+    if (state)
+        state_reset(state);     /* a retry starts the stream over */
+    if (body == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    if (call->params)
+        json_object_foreach((json_t *)call->params, key, v)
+            json_object_set(body, key, v);
+    json_object_set_new(body, "model", json_string(o->model_id));
+    if (o->chat) {
+        if (call->messages) {
+            json_object_set(body, "messages", (json_t *)call->messages);
+        } else {
+            json_t *m = json_pack("[{s:s,s:s}]", "role", "user", "content", call->prompt);
+            json_object_set_new(body, "messages", m);
+        }
+        json_object_del(body, "prompt");
+    } else {
+        json_object_set_new(body, "prompt", json_string(call->prompt));
+        json_object_del(body, "messages");
+    }
+    json_object_set_new(body, "stream", json_boolean(o->stream));
+    if (o->stream)
+        json_object_set_new(body, "stream_options", json_pack("{s:b}", "include_usage", 1));
+    else
+        json_object_del(body, "stream_options");   /* vLLM rejects it without stream */
+    text = as_json_dump(body);
+    json_decref(body);
+    if (text == NULL || asprintf(&url, "%s/%s", o->base_url,
+                                 o->chat ? "chat/completions" : "completions") < 0) {
+        free(text);
+        return as_error_set(AS_ENOMEM, "out of memory");
+    }
+    memcpy(req->method, "POST", 5);
+    req->url = url;
+    prov_request_take_body(req, text, strlen(text));
+    req->stream = o->stream;
+    if ((rc = prov_request_add_header(req, "Content-Type: application/json")) < 0)
+        return rc;
+    if (o->stream && (rc = prov_request_add_header(req, "Accept: text/event-stream")) < 0)
+        return rc;
+    if (o->api_key && (rc = prov_request_add_header(req, "Authorization: Bearer %s", o->api_key)) < 0)
+        return rc;
+    return 0;
+}
+
+static int append_text(openai_state *st, const char *s, size_t n)
+{
+    if (st->text_len + n > PROV_OUTPUT_MAX) {
+        st->truncated = 1;
+        n = st->text_len < PROV_OUTPUT_MAX ? PROV_OUTPUT_MAX - st->text_len : 0;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    if (n == 0)
+        return 0;
+    if (st->text_len + n + 1 > st->text_cap) {
+        size_t cap = st->text_cap ? st->text_cap : 1024;
+        char *q;
+        while (cap < st->text_len + n + 1)
+            cap *= 2;
+        if ((q = realloc(st->text, cap)) == NULL)
+            return as_error_set(AS_ENOMEM, "out of memory");
+        st->text = q;
+        st->text_cap = cap;
+    }
+    memcpy(st->text + st->text_len, s, n);
+    st->text_len += n;
+    st->text[st->text_len] = '\0';
+    return 0;
+}
+
+static void take_usage(const json_t *usage, int64_t *in, int64_t *out)
+{
+    json_t *pt = json_object_get(usage, "prompt_tokens");
+    json_t *ct = json_object_get(usage, "completion_tokens");
+
+    if (json_is_integer(pt))
+        *in = json_integer_value(pt);
+    if (json_is_integer(ct))
+        *out = json_integer_value(ct);
+}
+
+/* The message of an error body in any of the known shapes, or NULL;
+ * *quota is set when it is an insufficient_quota error. */
+static const char *error_message(const json_t *root, int *quota)
+{
+    json_t *e = json_object_get(root, "error");
+    const char *msg = NULL, *code = NULL, *type = NULL;
+
+    if (json_is_object(e)) {                       /* OpenAI, vLLM */
+        msg = json_string_value(json_object_get(e, "message"));
+        code = json_string_value(json_object_get(e, "code"));
+        type = json_string_value(json_object_get(e, "type"));
+    } else if (json_is_string(e)) {                /* TGI */
+        msg = json_string_value(e);
+        type = json_string_value(json_object_get(root, "error_type"));
+    } else if (json_is_string(json_object_get(root, "object")) &&
+               strcmp(json_string_value(json_object_get(root, "object")), "error") == 0) {
+        msg = json_string_value(json_object_get(root, "message"));   /* older vLLM */
+        type = json_string_value(json_object_get(root, "type"));
+    }
+    if ((code && strcmp(code, "insufficient_quota") == 0) ||
+        (type && strcmp(type, "insufficient_quota") == 0))
+        *quota = 1;
+    return msg ? msg : type;
+}
+
+static int chunk_cb(void *arg, const char *event, const char *data, size_t len)
+{
+    void **a = arg;
+    openai_prov *o = a[0];
+    openai_state *st = a[1];
+    int *first = a[2];
+    json_t *root, *choices, *usage, *c0, *content = NULL, *fr;
+    int quota = 0;
+
+    (void)event;
+    if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        st->done = 1;
+        return 0;
+    }
+    if (as_json_parse(&root, data, len, "stream chunk") < 0) {
+        st->bad_chunk = 1;
+        return 0;
+    }
+    if (json_object_get(root, "error")) {
+        const char *msg = error_message(root, &quota);
+        free(st->stream_error);
+        st->stream_error = strdup(msg ? msg : "error in stream");
+        json_decref(root);
+        return 0;
+    }
+    usage = json_object_get(root, "usage");
+    if (json_is_object(usage))
+        take_usage(usage, &st->prompt_tokens, &st->completion_tokens);
+    choices = json_object_get(root, "choices");
+    c0 = json_is_array(choices) ? json_array_get(choices, 0) : NULL;
+    if (c0) {
+        if (o->chat)
+            content = json_object_get(json_object_get(c0, "delta"), "content");
+        else
+            content = json_object_get(c0, "text");
+        if (json_is_string(content) && json_string_length(content) > 0) {
+            if (append_text(st, json_string_value(content), json_string_length(content)) < 0) {
+                json_decref(root);
+                return AS_ENOMEM;
+            }
+            if (!st->first_seen) {
+                st->first_seen = 1;
+                *first = 1;
+            }
+        }
+        fr = json_object_get(c0, "finish_reason");
+        if (json_is_string(fr)) {
+            free(st->finish_reason);
+            st->finish_reason = strdup(json_string_value(fr));
+        }
+    }
+    json_decref(root);
+    return 0;
+}
+
+static int openai_on_data(prov *p, void *state, const char *data, size_t len)
+{
+    int first = 0, rc;
+    void *arg[3] = {p, state, &first};
+
+    if ((rc = prov_sse_feed(&((openai_state *)state)->sse, data, len, chunk_cb, arg)) < 0)
+        return rc;
+    return first ? PROV_DATA_FIRST_TOKEN : PROV_DATA_MORE;
+}
+
+static void fill_tokens(prov_result *res, const prov_call *call, int64_t in, int64_t out)
+{
+    res->prompt_tokens = in;
+    res->completion_tokens = out;
+    if (in < 0 || out < 0) {
+        res->usage_estimated = 1;
+        if (in < 0)
+            res->prompt_tokens = prov_estimate_tokens(call->prompt, strlen(call->prompt));
+        if (out < 0)
+            res->completion_tokens = prov_estimate_tokens(res->output ? res->output : "",
+                                                          res->output_len);
+    }
+}
+
+static int parse_error(const prov_response *resp, prov_result *res)
+{
+    json_t *root = NULL;
+    const char *msg = NULL;
+    int quota = 0, retry = PROV_RETRY_DEFAULT;
+
+    if (resp->body_len > 0 && as_json_parse(&root, resp->body, resp->body_len, "error body") == 0)
+        msg = error_message(root, &quota);
+    if (quota)
+        retry = PROV_RETRY_NO;
+    if (msg)
+        prov_result_fail(res, AS_EUPSTREAM, retry, "HTTP %ld: %.300s", resp->status, msg);
+    else
+        prov_result_fail(res, AS_EUPSTREAM, retry, "HTTP %ld: %.120s", resp->status,
+                         resp->body_len ? resp->body : "(empty body)");
+    json_decref(root);
+    return PROV_STEP_DONE;
+}
+
+static int parse_plain(openai_prov *o, const prov_call *call, const prov_response *resp,
+                       prov_result *res)
+{
+    json_t *root, *c0, *content, *usage, *fr;
+    int64_t in = -1, out = -1;
+    int quota = 0;
+
+    if (resp->body_truncated) {
+        prov_result_fail(res, AS_ETOOBIG, PROV_RETRY_NO, "response body over %zu bytes",
+                         (size_t)PROV_BODY_MAX);
+        return PROV_STEP_DONE;
+    }
+    if (as_json_parse(&root, resp->body, resp->body_len, "response") < 0) {
+        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES, "response is not JSON: %s",
+                         as_error_msg());
+        return PROV_STEP_DONE;
+    }
+    if (json_object_get(root, "error")) {
+        const char *msg = error_message(root, &quota);
+        prov_result_fail(res, AS_EUPSTREAM, quota ? PROV_RETRY_NO : PROV_RETRY_YES,
+                         "error: %.300s", msg ? msg : "unknown");
+        json_decref(root);
+        return PROV_STEP_DONE;
+    }
+    c0 = json_array_get(json_object_get(root, "choices"), 0);
+    content = o->chat ? json_object_get(json_object_get(c0, "message"), "content")
+                      : json_object_get(c0, "text");
+    if (c0 == NULL || !(json_is_string(content) || json_is_null(content))) {
+        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES,
+                         "response has no choices[0].%s", o->chat ? "message.content" : "text");
+        json_decref(root);
+        return PROV_STEP_DONE;
+    }
+    if (prov_result_set_output(res, json_is_string(content) ? json_string_value(content) : "",
+                               json_is_string(content) ? json_string_length(content) : 0) < 0) {
+        json_decref(root);
+        return AS_ENOMEM;
+    }
+    fr = json_object_get(c0, "finish_reason");
+    if (json_is_string(fr))
+        res->finish_reason = strdup(json_string_value(fr));
+    usage = json_object_get(root, "usage");
+    if (json_is_object(usage))
+        take_usage(usage, &in, &out);
+    fill_tokens(res, call, in, out);
+    json_decref(root);
+    return PROV_STEP_DONE;
+}
+
+static int parse_stream(const prov_call *call, openai_state *st, prov_result *res)
+{
+    if (st->stream_error) {
+        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES, "error in stream: %.300s",
+                         st->stream_error);
+        return PROV_STEP_DONE;
+    }
+    if (!st->done) {
+        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES,
+                         "stream ended without [DONE] (truncated after %zu bytes of output)",
+                         st->text_len);
+        return PROV_STEP_DONE;
+    }
+    if (st->bad_chunk) {
+        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES, "stream chunk is not JSON");
+        return PROV_STEP_DONE;
+    }
+    if (prov_result_set_output(res, st->text ? st->text : "", st->text_len) < 0)
+        return AS_ENOMEM;
+    res->output_truncated |= st->truncated;
+    if (st->finish_reason)
+        res->finish_reason = strdup(st->finish_reason);
+    fill_tokens(res, call, st->prompt_tokens, st->completion_tokens);
+    return PROV_STEP_DONE;
+}
+
+static int openai_parse_response(prov *p, const prov_call *call, void *state,
+                                 const prov_response *resp, prov_result *res)
+{
+    openai_prov *o = (openai_prov *)p;
+    openai_state *st = state;
+
+    if (resp->status < 200 || resp->status >= 300)
+        return parse_error(resp, res);
+    if (o->stream) {
+        int first = 0;
+        void *arg[3] = {p, st, &first};
+        if (prov_sse_finish(&st->sse, chunk_cb, arg) < 0)
+            return AS_ENOMEM;
+        return parse_stream(call, st, res);
+    }
+    return parse_plain(o, call, resp, res);
+}
+
+const prov_vtable prov_openai = {
+    .name = "openai",
+    .summary = "any OpenAI-compatible server (vLLM, TGI, llama.cpp, Ollama, OpenAI): "
+               "--base-url URL --model-id ID [--api chat|completions] [--stream] [--api-key-env VAR]",
+    .settings_keys = openai_keys,
+    .create = openai_create,
+    .start = openai_start,
+    .destroy = openai_destroy,
+    .begin = openai_begin,
+    .build_request = openai_build_request,
+    .on_data = openai_on_data,
+    .parse_response = openai_parse_response,
+    .state_free = openai_state_free,
+};
