@@ -1,0 +1,40 @@
+/* The reference forward pass: one token at a time through the decoder with
+ * a float32 KV cache (llama2.c run.c structure, HF weight layout):
+ *
+ *   x = E[tok]
+ *   per layer: h = rmsnorm(x) w_attn; q,k,v = h Wq^T (+bq), h Wk^T (+bk), h Wv^T (+bv)
+ *              rope(q, k, pos) (half-split); K[pos], V[pos] = k, v
+ *              per head hq (kv group g = hq / (heads/kv)): o = softmax(q K[g]^T / sqrt(hd)) V[g]
+ *              x += o Wo^T (+bo); h = rmsnorm(x) w_ffn; x += (silu(h Wg^T) * (h Wu^T)) Wd^T
+ *   logits = rmsnorm(x) w_final Wlm^T
+ *
+ * A state belongs to one sequence and one thread at a time. */
+#ifndef AS_ENG_FORWARD_H
+#define AS_ENG_FORWARD_H
+
+#include "evaluator/engine/model.h"
+
+typedef struct eng_state {
+    const eng_model *m;
+    int ctx;                 /* positions the cache holds */
+    int pos;                 /* tokens already in the cache */
+    float *kcache, *vcache;  /* (layers, ctx, kv_heads * head_dim) */
+    float *x, *h, *q, *att, *gate, *up, *scores, *logits;
+} eng_state;
+
+/* A state for up to 'ctx' positions (0: the model's max_position_embeddings,
+ * capped at 4096); more than the model allows is AS_EINVAL. Caller frees
+ * with eng_state_free. */
+int eng_state_new(eng_state **out, const eng_model *m, int ctx);
+void eng_state_free(eng_state *s);
+/* Forget every position from 'pos' on (0: start a new sequence). */
+void eng_state_rewind(eng_state *s, int pos);
+
+/* Feed 'token' at position s->pos and advance. When 'logits' is not NULL it
+ * receives the vocab-sized logits of the next token (borrowed until the
+ * next call; computing them is skipped when NULL, for prompt tokens whose
+ * logits nobody reads). AS_EINVAL for a token outside the vocabulary,
+ * AS_ETOOBIG when the context is full. */
+int eng_forward(eng_state *s, int token, const float **logits);
+
+#endif

@@ -1,0 +1,98 @@
+/* Sampling: greedy is argmax, seeds repeat, top-k / top-p narrow the
+ * candidates, temperature 1 draws in proportion to softmax. */
+#include "../test.h"
+
+#include "evaluator/engine/sample.h"
+
+#include <math.h>
+
+static int draw(eng_sampling p, const float *logits, int vocab)
+{
+    eng_sampler *s = NULL;
+    int tok;
+
+    if (eng_sampler_new(&s, &p, vocab) < 0)
+        return -1;
+    tok = eng_sample(s, logits);
+    eng_sampler_free(s);
+    return tok;
+}
+
+static void sample__greedy_topk1_and_tiny_topp_are_argmax(void)
+{
+    float logits[5] = {0.1f, 2.0f, 1.9f, -1.0f, 0.0f};
+    eng_sampling g = {1, 0, 0, 1, 0}, k1 = {0, 1.0f, 1, 1.0f, 3}, p = {0, 1.0f, 0, 0.01f, 4};
+    eng_sampling t0 = {0, 0.0f, 0, 1.0f, 5};
+
+    T_EQ_INT(draw(g, logits, 5), 1);
+    T_EQ_INT(draw(k1, logits, 5), 1);
+    T_EQ_INT(draw(p, logits, 5), 1);
+    T_EQ_INT(draw(t0, logits, 5), 1);
+}
+
+static void sample__seed_repeats_and_frequencies_follow_softmax(void)
+{
+    float logits[3] = {0.0f, (float)log(3.0), -INFINITY};
+    eng_sampling p = {0, 1.0f, 0, 1.0f, 42};
+    eng_sampler *a = NULL, *b = NULL;
+    int i, same = 1, count[3] = {0, 0, 0}, n = 20000;
+
+    T_OK(eng_sampler_new(&a, &p, 3));
+    T_OK(eng_sampler_new(&b, &p, 3));
+    if (a == NULL || b == NULL)
+        return;
+    for (i = 0; i < n; i++) {
+        int x = eng_sample(a, logits);
+
+        same &= x == eng_sample(b, logits);
+        count[x]++;
+    }
+    T_CHECK(same);
+    T_EQ_INT(count[2], 0);
+    T_NEAR((double)count[1] / n, 0.75, 0.02);
+    eng_sampler_free(a);
+    eng_sampler_free(b);
+}
+
+static void sample__top_k_and_top_p_limit_candidates(void)
+{
+    float logits[4] = {3.0f, 2.9f, 2.8f, 0.0f};
+    eng_sampling k2 = {0, 5.0f, 2, 1.0f, 0}, p = {0, 1.0f, 0, 0.5f, 0};
+    eng_sampler *s = NULL;
+    int i, seen[4] = {0, 0, 0, 0};
+
+    T_OK(eng_sampler_new(&s, &k2, 4));
+    for (i = 0; s && i < 2000; i++)
+        seen[eng_sample(s, logits)]++;
+    eng_sampler_free(s);
+    T_CHECK(seen[0] > 0 && seen[1] > 0 && seen[2] == 0 && seen[3] == 0);
+    /* top_p 0.5: p = {0.36, 0.33, 0.30, 0.02} -> the first two reach 0.5. */
+    memset(seen, 0, sizeof seen);
+    s = NULL;
+    T_OK(eng_sampler_new(&s, &p, 4));
+    for (i = 0; s && i < 2000; i++)
+        seen[eng_sample(s, logits)]++;
+    eng_sampler_free(s);
+    T_CHECK(seen[0] > 0 && seen[1] > 0 && seen[2] == 0 && seen[3] == 0);
+}
+
+static void sample__rejects_bad_parameters(void)
+{
+    eng_sampler *s = NULL;
+    eng_sampling bad_t = {0, -1.0f, 0, 1.0f, 0}, bad_p = {0, 1.0f, 0, 0.0f, 0},
+                 bad_k = {0, 1.0f, -2, 1.0f, 0};
+
+    T_ERR(eng_sampler_new(&s, &bad_t, 4), AS_EINVAL);
+    T_ERR(eng_sampler_new(&s, &bad_p, 4), AS_EINVAL);
+    T_ERR(eng_sampler_new(&s, &bad_k, 4), AS_EINVAL);
+    T_CHECK(s == NULL);
+}
+
+int main(void)
+{
+    T_RUN(sample__greedy_topk1_and_tiny_topp_are_argmax);
+    T_RUN(sample__seed_repeats_and_frequencies_follow_softmax);
+    T_RUN(sample__top_k_and_top_p_limit_candidates);
+    T_RUN(sample__rejects_bad_parameters);
+    return t_done();
+}
