@@ -65,6 +65,7 @@ typedef struct web_route {
 /* The route tables of each area, each ending with a NULL method. */
 extern const web_route web_routes_core[];
 extern const web_route web_routes_catalog[];
+extern const web_route web_routes_models[];
 extern const web_route web_routes_runs[];
 extern const web_route web_routes_rating[];
 
