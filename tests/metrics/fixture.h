@@ -26,10 +26,10 @@ static inline json_t *t_load_cases(void)
     return root;
 }
 
-/* obj[a][b][c] as a double (NaN when missing). */
-static inline double t_num3(json_t *obj, const char *a, const char *b, const char *c)
+/* obj[a][b] as a double (NaN when missing). */
+static inline double t_num2(json_t *obj, const char *a, const char *b)
 {
-    json_t *v = json_object_get(json_object_get(json_object_get(obj, a), b), c);
+    json_t *v = json_object_get(json_object_get(obj, a), b);
     return v ? json_number_value(v) : NAN;
 }
 
