@@ -123,9 +123,14 @@ typedef struct prov_result {
     int64_t completion_tokens;
     int usage_estimated;     /* tokens were counted locally, not reported */
     double latency_ms;       /* direct providers: the measured (replay: recorded)
-                                latency; HTTP: the scheduler measures it */
+                                latency; HTTP: the scheduler measures it unless a
+                                multi-step provider sets it (SageMaker async) */
     double ttft_ms;          /* direct providers only; HTTP: see on_data */
     double busy_ms;          /* device time the call used (local engine GPU time), or -1 */
+    double cold_start_ms;    /* SageMaker async: the part of latency_ms spent waiting for
+                                an endpoint scaled to zero to start (from this call's
+                                invocation to the endpoint's first answer of the run);
+                                0 when the call met a running endpoint */
     char *finish_reason;     /* malloc'd, or NULL */
     /* error */
     int error;               /* 0, or an AS_E* code (AS_EUPSTREAM, AS_ETIMEOUT, ...) */

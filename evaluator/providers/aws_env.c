@@ -98,6 +98,7 @@ const char *aws_signing_name(aws_service svc)
 {
     switch (svc) {
     case AWS_SAGEMAKER_RUNTIME: return "sagemaker";
+    case AWS_SAGEMAKER: return "sagemaker";
     case AWS_BEDROCK_RUNTIME: return "bedrock";
     case AWS_S3: return "s3";
     }
@@ -108,6 +109,7 @@ static const char *endpoint_var(aws_service svc)
 {
     switch (svc) {
     case AWS_SAGEMAKER_RUNTIME: return "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME";
+    case AWS_SAGEMAKER: return "AWS_ENDPOINT_URL_SAGEMAKER";
     case AWS_BEDROCK_RUNTIME: return "AWS_ENDPOINT_URL_BEDROCK_RUNTIME";
     case AWS_S3: return "AWS_ENDPOINT_URL_S3";
     }
@@ -118,6 +120,7 @@ static const char *public_host(aws_service svc)
 {
     switch (svc) {
     case AWS_SAGEMAKER_RUNTIME: return "runtime.sagemaker";
+    case AWS_SAGEMAKER: return "api.sagemaker";
     case AWS_BEDROCK_RUNTIME: return "bedrock-runtime";
     case AWS_S3: return "s3";
     }

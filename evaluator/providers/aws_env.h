@@ -32,13 +32,14 @@ char *aws_region(const char *setting);
 /* AWS services the providers call. */
 typedef enum aws_service {
     AWS_SAGEMAKER_RUNTIME,   /* signing name "sagemaker" */
+    AWS_SAGEMAKER,           /* control plane (DescribeEndpoint), also "sagemaker" */
     AWS_BEDROCK_RUNTIME,     /* signing name "bedrock" */
     AWS_S3                   /* signing name "s3" */
 } aws_service;
 
 /* The endpoint base URL (scheme://host[:port][/base], no trailing slash) for
  * 'svc' in 'region': 'setting' (--endpoint-url) if non-empty, else
- * AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME / _BEDROCK_RUNTIME / _S3, else
+ * AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME / _SAGEMAKER / _BEDROCK_RUNTIME / _S3, else
  * AWS_ENDPOINT_URL, else the public endpoint. *custom is set to 1 when the
  * URL came from a setting or variable (S3 then uses path-style addressing).
  * Returns a new string (caller frees) or NULL with AS_EINVAL set for a URL

@@ -9,11 +9,13 @@
 extern const prov_vtable prov_openai;
 extern const prov_vtable prov_baseline;
 extern const prov_vtable prov_replay;
+extern const prov_vtable prov_sagemaker;
 
 static const prov_vtable *const registry[] = {
     &prov_openai,
     &prov_baseline,
     &prov_replay,
+    &prov_sagemaker,
     NULL
 };
 
