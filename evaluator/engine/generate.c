@@ -30,11 +30,11 @@ static int is_stop_id(const eng_gen_params *p, int32_t id)
     return 0;
 }
 
-/* After text grew from 'old_len': the earliest stop string that now ends
- * inside the new part; its start into *at. */
+/* After text grew from 'old_len': the index of the earliest stop string
+ * that now ends inside the new part (its start into *at), or -1. */
 static int find_stop(const eng_gen_params *p, const as_buf *text, size_t old_len, size_t *at)
 {
-    int i, found = 0;
+    int i, found = -1;
 
     for (i = 0; i < p->n_stop_strings; i++) {
         size_t slen = strlen(p->stop_strings[i]), from;
@@ -44,9 +44,9 @@ static int find_stop(const eng_gen_params *p, const as_buf *text, size_t old_len
             continue;
         from = old_len >= slen - 1 ? old_len - (slen - 1) : 0;
         hit = memmem(text->data + from, text->len - from, p->stop_strings[i], slen);
-        if (hit != NULL && (!found || (size_t)(hit - text->data) < *at)) {
+        if (hit != NULL && (found < 0 || (size_t)(hit - text->data) < *at)) {
             *at = (size_t)(hit - text->data);
-            found = 1;
+            found = i;
         }
     }
     return found;
@@ -99,6 +99,7 @@ int eng_generate(eng_state *s, const int32_t *prompt, size_t n, const eng_gen_pa
     }
     res->prompt_tokens = (int)n;
     res->finish = "length";
+    res->stop_string = -1;
     eng_state_rewind(s, 0);
     for (i = 0; i < n; i++)
         if ((rc = eng_forward(s, prompt[i], i + 1 == n ? &logits : NULL)) < 0)
@@ -121,7 +122,7 @@ int eng_generate(eng_state *s, const int32_t *prompt, size_t n, const eng_gen_pa
             if ((rc = p->detok(p->detok_ud, tok, &piece, &plen)) < 0 ||
                 (rc = as_buf_append(&text, piece, plen)) < 0)
                 goto fail;
-            if (find_stop(p, &text, old, &at)) {
+            if ((res->stop_string = find_stop(p, &text, old, &at)) >= 0) {
                 text.len = at;
                 text.data[at] = '\0';
                 res->finish = "stop";

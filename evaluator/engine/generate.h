@@ -40,6 +40,7 @@ typedef struct eng_gen_result {
                                 NULL without detok */
     size_t text_len;
     const char *finish;      /* "stop" (stop id or string) or "length" (static) */
+    int stop_string;         /* index of the stop string that cut the text, or -1 */
     int prompt_tokens;
     int completion_tokens;
     double prefill_ms;       /* the prompt through the model */

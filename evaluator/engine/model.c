@@ -10,10 +10,25 @@
 
 typedef struct binder {
     eng_model *m;
+    eng_dtype keep;          /* ENG_DT_COUNT: as stored */
     const char *dir;
     unsigned char *used;     /* one flag per tensor of the weights */
     const eng_tensor *all;
 } binder;
+
+/* Keep 'copy' (malloc'd) with the model, which frees it. */
+static int keep_copy(eng_model *m, void *copy)
+{
+    void **grown = realloc(m->copies, (m->ncopies + 1) * sizeof *grown);
+
+    if (grown == NULL) {
+        free(copy);
+        return as_error_set(AS_ENOMEM, "out of memory");
+    }
+    m->copies = grown;
+    m->copies[m->ncopies++] = copy;
+    return 0;
+}
 
 /* Bind tensor 'name' of shape (rows, cols) (cols 0: a vector of 'rows') to
  * *mat. 'optional': absence leaves mat->data NULL. */
@@ -21,6 +36,7 @@ static int bind(binder *b, eng_mat *mat, const char *name, int rows, int cols, i
 {
     const eng_tensor *t = eng_weights_get(b->m->weights, name);
     size_t esize;
+    int rc;
 
     memset(mat, 0, sizeof *mat);
     if (t == NULL) {
@@ -52,19 +68,40 @@ static int bind(binder *b, eng_mat *mat, const char *name, int rows, int cols, i
     mat->cols = cols == 0 ? rows : cols;
     mat->data = t->data;
     esize = eng_dtype_size(t->dtype);
-    if ((uintptr_t)t->data % esize != 0) {
-        /* The format does not promise alignment; loads must be aligned. */
-        void *copy = malloc(t->nbytes ? t->nbytes : 1), **grown;
+    /* The format does not promise alignment, and loads must be aligned;
+     * a conversion to the kept dtype needs a copy too. */
+    if ((uintptr_t)t->data % esize != 0 || (b->keep != ENG_DT_COUNT && b->keep != t->dtype)) {
+        eng_dtype to = b->keep == ENG_DT_COUNT ? t->dtype : b->keep;
+        size_t i, n = (size_t)t->numel, bytes = n * eng_dtype_size(to);
+        eng_mat src = *mat;
+        void *copy;
 
-        if (copy == NULL ||
-            (grown = realloc(b->m->copies, (b->m->ncopies + 1) * sizeof *grown)) == NULL) {
-            free(copy);
-            return as_error_set(AS_ENOMEM, "out of memory copying tensor '%s'", name);
+        if ((uintptr_t)t->data % esize != 0) {
+            /* Read the misaligned source through an aligned copy. */
+            if ((copy = malloc(t->nbytes ? t->nbytes : 1)) == NULL)
+                return as_error_set(AS_ENOMEM, "out of memory copying tensor '%s'", name);
+            memcpy(copy, t->data, t->nbytes);
+            if ((rc = keep_copy(b->m, copy)) < 0)
+                return rc;
+            src.data = copy;
+            mat->data = copy;
         }
-        memcpy(copy, t->data, t->nbytes);
-        b->m->copies = grown;
-        b->m->copies[b->m->ncopies++] = copy;
-        mat->data = copy;
+        if (to != t->dtype) {
+            if ((copy = malloc(bytes ? bytes : 1)) == NULL)
+                return as_error_set(AS_ENOMEM, "out of memory converting tensor '%s'", name);
+            for (i = 0; i < n; i++) {
+                float v = eng_mat_get(&src, i);
+
+                if (to == ENG_DT_F32)
+                    ((float *)copy)[i] = v;
+                else
+                    ((uint16_t *)copy)[i] = eng_f32_to_bf16(v);
+            }
+            if ((rc = keep_copy(b->m, copy)) < 0)
+                return rc;
+            mat->data = copy;
+            mat->dtype = to;
+        }
     }
     return 0;
 }
@@ -127,7 +164,7 @@ static int check_extra(binder *b, size_t n)
     return 0;
 }
 
-int eng_model_open(eng_model **out, const char *dir, int nthreads)
+int eng_model_open(eng_model **out, const char *dir, int nthreads, eng_dtype keep)
 {
     eng_model *m;
     binder b = {0};
@@ -140,6 +177,7 @@ int eng_model_open(eng_model **out, const char *dir, int nthreads)
     if ((rc = eng_config_load(&m->cfg, dir)) < 0 || (rc = eng_weights_open(&m->weights, dir)) < 0)
         goto fail;
     b.m = m;
+    b.keep = keep;
     b.dir = dir;
     b.all = eng_weights_all(m->weights, &n);
     m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
@@ -172,6 +210,19 @@ fail:
     free(b.used);
     eng_model_free(m);
     return rc;
+}
+
+int eng_keep_dtype_parse(const char *name, eng_dtype *out)
+{
+    if (strcmp(name, "auto") == 0)
+        *out = ENG_DT_COUNT;
+    else if (strcmp(name, "float32") == 0)
+        *out = ENG_DT_F32;
+    else if (strcmp(name, "bfloat16") == 0)
+        *out = ENG_DT_BF16;
+    else
+        return as_error_set(AS_EINVAL, "dtype '%.32s': auto, float32 or bfloat16", name);
+    return 0;
 }
 
 void eng_model_free(eng_model *m)

@@ -30,13 +30,19 @@ typedef struct eng_model {
     eng_pool *pool;
     void **copies;                            /* aligned copies of misaligned tensors */
     size_t ncopies;
-    eng_dtype dtype;                          /* the dtype of the embedding table */
+    eng_dtype dtype;                          /* the dtype the embedding table is kept in */
 } eng_model;
 
 /* Open the model folder 'dir' (config.json, generation_config.json,
- * safetensors). nthreads <= 0: one thread per CPU. Caller frees with
+ * safetensors). nthreads <= 0: one thread per CPU. 'keep' is the dtype the
+ * weights are kept in: ENG_DT_COUNT keeps each as stored (memory-mapped,
+ * no copy); ENG_DT_F32 or ENG_DT_BF16 converts them once at load
+ * (arithmetic stays float32 either way). Caller frees with
  * eng_model_free. */
-int eng_model_open(eng_model **out, const char *dir, int nthreads);
+int eng_model_open(eng_model **out, const char *dir, int nthreads, eng_dtype keep);
+/* "auto" (as stored), "float32", "bfloat16" -> the 'keep' of
+ * eng_model_open; AS_EINVAL for anything else. */
+int eng_keep_dtype_parse(const char *name, eng_dtype *out);
 void eng_model_free(eng_model *m);
 
 #endif

@@ -2,7 +2,7 @@
  * tests/engine/tinymodel.py (an independent pure-Python forward pass in
  * double precision) or, later, by tests/gpu/make_fixtures.py (transformers):
  *
- *   check_reference MODEL_DIR EXPECTED_JSON [NTHREADS]
+ *   check_reference MODEL_DIR EXPECTED_JSON [NTHREADS [KEEP_DTYPE]]
  *
  * For each case: the logits after the prompt within 1e-4 relative (max |d|
  * over max |ref|), the greedy tokens exactly (stopping on the model's EOS
@@ -139,14 +139,15 @@ int main(int argc, char **argv)
     json_t *exp = NULL, *cases;
     char *text = NULL;
     size_t len, i;
+    eng_dtype keep = ENG_DT_COUNT;
 
-    if (argc < 3) {
-        fprintf(stderr, "usage: check_reference MODEL_DIR EXPECTED_JSON [NTHREADS]\n");
+    if (argc < 3 || (argc > 4 && eng_keep_dtype_parse(argv[4], &keep) < 0)) {
+        fprintf(stderr, "usage: check_reference MODEL_DIR EXPECTED_JSON [NTHREADS [auto|float32|bfloat16]]\n");
         return 2;
     }
     if (as_file_read(&text, &len, argv[2], (size_t)256 << 20) < 0 ||
         as_json_parse(&exp, text, len, argv[2]) < 0 ||
-        eng_model_open(&m, argv[1], argc > 3 ? (int)strtol(argv[3], NULL, 10) : 2) < 0 ||
+        eng_model_open(&m, argv[1], argc > 3 ? (int)strtol(argv[3], NULL, 10) : 2, keep) < 0 ||
         eng_state_new(&s, m, 0) < 0) {
         fprintf(stderr, "check_reference: %s\n", as_error_msg());
         free(text);

@@ -168,7 +168,7 @@ static void write_model(const char *config, int skip, int extra, const char *dty
 static int open_model(void)
 {
     eng_model *m = NULL;
-    int rc = eng_model_open(&m, tmpdir, 1);
+    int rc = eng_model_open(&m, tmpdir, 1, ENG_DT_COUNT);
 
     eng_model_free(m);
     return rc;
@@ -181,7 +181,7 @@ static void model__opens_and_runs(void)
     const float *logits = NULL;
 
     write_model(config_json, -1, 0, "F32", 0);
-    T_OK(eng_model_open(&m, tmpdir, 1));
+    T_OK(eng_model_open(&m, tmpdir, 1, ENG_DT_COUNT));
     if (m == NULL)
         return;
     T_OK(eng_state_new(&s, m, 0));
@@ -251,7 +251,7 @@ static void model__prompt_longer_than_context(void)
     int greedy;
 
     write_model(config_json, -1, 0, "F32", 0);
-    T_OK(eng_model_open(&m, tmpdir, 1));
+    T_OK(eng_model_open(&m, tmpdir, 1, ENG_DT_COUNT));
     if (m == NULL)
         return;
     T_OK(eng_state_new(&s, m, 8));
@@ -290,7 +290,7 @@ static void generate__stops_on_ids_and_strings(void)
     size_t i, first;
 
     write_model(config_json, -1, 0, "F32", 0);
-    T_OK(eng_model_open(&m, tmpdir, 1));
+    T_OK(eng_model_open(&m, tmpdir, 1, ENG_DT_COUNT));
     if (m == NULL)
         return;
     T_OK(eng_state_new(&s, m, 0));

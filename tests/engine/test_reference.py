@@ -28,12 +28,15 @@ def main():
             exp = os.path.join(tmp, v + ".json")
             with open(exp, "w") as f:
                 json.dump(tinymodel.expected(cfg, stored), f)
-            for threads in ("1", "3"):
-                r = subprocess.run([checker, out, exp, threads], capture_output=True, text=True)
+            # One thread with the weights as stored (memory-mapped); three
+            # threads with the weights converted to float32 at load (exact
+            # for F16/BF16, so the same outputs are expected).
+            for threads, keep in (("1", "auto"), ("3", "float32")):
+                r = subprocess.run([checker, out, exp, threads, keep], capture_output=True, text=True)
                 sys.stdout.write(r.stdout)
                 sys.stderr.write(r.stderr)
                 if r.returncode != 0:
-                    failed.append("%s (threads %s)" % (v, threads))
+                    failed.append("%s (threads %s, %s)" % (v, threads, keep))
     if failed:
         print("FAILED: " + ", ".join(failed))
         return 1

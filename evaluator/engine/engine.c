@@ -1,0 +1,254 @@
+/* The engine facade (engine.h): model + tokenizer + one forward state. */
+#include "evaluator/engine/engine.h"
+
+#include "common/error.h"
+#include "common/log.h"
+#include "evaluator/engine/chat_template.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef ASSAY_HAVE_CUDA
+#include "evaluator/engine/gpu/gpu.h"
+#endif
+
+int eng_device_parse(const char *name, eng_device *out)
+{
+    if (strcmp(name, "auto") == 0)
+        *out = ENG_DEVICE_AUTO;
+    else if (strcmp(name, "cpu") == 0)
+        *out = ENG_DEVICE_CPU;
+    else if (strcmp(name, "gpu") == 0)
+        *out = ENG_DEVICE_GPU;
+    else
+        return as_error_set(AS_EINVAL, "device '%.32s': cpu, gpu or auto", name);
+    return 0;
+}
+
+/* Decide the device. Only the CPU forward pass exists so far; say why a
+ * GPU request does not get one. */
+static void choose_device(eng_engine *e, eng_device want)
+{
+    e->device = "cpu";
+    if (want == ENG_DEVICE_CPU)
+        return;
+#ifdef ASSAY_HAVE_CUDA
+    {
+        char why[160];
+
+        if (eng_gpu_available(why, sizeof why))
+            snprintf(e->note, sizeof e->note, "the GPU forward pass is not part of this build yet; "
+                     "running on the CPU reference engine");
+        else
+            snprintf(e->note, sizeof e->note, "no usable GPU (%s); running on the CPU", why);
+    }
+#else
+    snprintf(e->note, sizeof e->note, "assay was built without CUDA; running on the CPU");
+#endif
+    if (want == ENG_DEVICE_AUTO)
+        e->note[0] = '\0';      /* auto promises nothing: no note */
+}
+
+static void add_stop_id(eng_engine *e, int32_t id)
+{
+    int i;
+
+    for (i = 0; i < e->n_stop_ids; i++)
+        if (e->stop_ids[i] == id)
+            return;
+    if (e->n_stop_ids < ENG_MAX_STOP_IDS && id >= 0)
+        e->stop_ids[e->n_stop_ids++] = id;
+}
+
+int eng_engine_open(eng_engine **out, const char *dir, const eng_engine_opts *o)
+{
+    eng_engine *e;
+    int32_t ids[ENG_TOK_MAX_EOS];
+    size_t n, i;
+    int rc;
+
+    *out = NULL;
+    if ((e = calloc(1, sizeof *e)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    choose_device(e, o->device);
+    if ((rc = eng_model_open(&e->model, dir, o->nthreads, o->keep)) < 0 ||
+        (rc = eng_tok_load_dir(&e->tok, dir)) < 0 ||
+        (rc = eng_state_new(&e->state, e->model, o->ctx)) < 0)
+        goto fail;
+    if (eng_tok_vocab_size(e->tok) > e->model->cfg.vocab) {
+        rc = as_error_set(AS_EINVAL, "%s: the tokenizer has %d ids, the model's vocabulary %d", dir,
+                          (int)eng_tok_vocab_size(e->tok), e->model->cfg.vocab);
+        goto fail;
+    }
+    for (i = 0; i < (size_t)e->model->cfg.n_eos; i++)
+        add_stop_id(e, e->model->cfg.eos_ids[i]);
+    n = eng_tok_eos_ids(e->tok, ids, ENG_TOK_MAX_EOS);
+    for (i = 0; i < n && i < ENG_TOK_MAX_EOS; i++)
+        add_stop_id(e, ids[i]);
+    *out = e;
+    return 0;
+fail:
+    eng_engine_close(e);
+    return rc;
+}
+
+void eng_engine_close(eng_engine *e)
+{
+    if (e == NULL)
+        return;
+    eng_state_free(e->state);
+    eng_tok_free(e->tok);
+    eng_model_free(e->model);
+    free(e);
+}
+
+const char *eng_engine_note(const eng_engine *e)
+{
+    return e->note[0] ? e->note : NULL;
+}
+
+static int detok_stream(void *ud, int32_t token, const char **text, size_t *len)
+{
+    return eng_tok_stream_put(ud, token, text, len);
+}
+
+/* The prompt's ids: chat messages through the template, or the text with
+ * the post-processor's BOS. */
+static int encode(eng_engine *e, const eng_request *r, int32_t **ids, size_t *n)
+{
+    json_t *msgs;
+    int rc;
+
+    if (!r->chat && r->messages == NULL)
+        return eng_tok_encode(e->tok, r->prompt, strlen(r->prompt), ENG_TOK_ADD_SPECIAL, ids, n);
+    if (r->messages != NULL)
+        return eng_chat_encode(e->tok, r->messages, 1, ids, n);
+    if ((msgs = json_pack("[{s:s,s:s}]", "role", "user", "content", r->prompt)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    rc = eng_chat_encode(e->tok, msgs, 1, ids, n);
+    json_decref(msgs);
+    return rc;
+}
+
+int eng_engine_generate(eng_engine *e, const eng_request *r, eng_gen_result *res)
+{
+    eng_gen_params p;
+    eng_tok_stream *stream = NULL;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    int rc, i;
+
+    memset(res, 0, sizeof *res);
+    memset(&p, 0, sizeof p);
+    if (r->n_stop < 0 || r->n_stop > ENG_MAX_STOP_STRINGS)
+        return as_error_set(AS_EINVAL, "at most %d stop strings", ENG_MAX_STOP_STRINGS);
+    if ((rc = encode(e, r, &ids, &n)) < 0)
+        return rc;
+    if ((rc = eng_tok_stream_new(&stream, e->tok, 1)) < 0)
+        goto out;
+    p.max_new_tokens = r->max_new_tokens;
+    p.sampling = r->sampling;
+    memcpy(p.stop_ids, e->stop_ids, sizeof p.stop_ids);
+    p.n_stop_ids = e->n_stop_ids;
+    for (i = 0; i < r->n_stop; i++)
+        p.stop_strings[i] = r->stop[i];
+    p.n_stop_strings = r->n_stop;
+    p.detok = detok_stream;
+    p.detok_ud = stream;
+    if ((rc = eng_generate(e->state, ids, n, &p, res)) < 0)
+        goto out;
+    /* Bytes the stream still holds (an unfinished character at the end) are
+     * part of the output unless a stop string cut the text before them. */
+    if (res->stop_string < 0) {
+        const char *tail;
+        size_t tlen;
+
+        if ((rc = eng_tok_stream_finish(stream, &tail, &tlen)) < 0)
+            goto out;
+        if (tlen > 0) {
+            char *grown = realloc(res->text, res->text_len + tlen + 1);
+
+            if (grown == NULL) {
+                rc = as_error_set(AS_ENOMEM, "out of memory");
+                goto out;
+            }
+            memcpy(grown + res->text_len, tail, tlen);
+            res->text_len += tlen;
+            grown[res->text_len] = '\0';
+            res->text = grown;
+        }
+    }
+    rc = 0;
+out:
+    if (rc < 0)
+        eng_gen_result_clear(res);
+    eng_tok_stream_free(stream);
+    free(ids);
+    return rc;
+}
+
+static int param_num(const json_t *params, const char *key, double lo, double hi, double *out)
+{
+    const json_t *v = json_object_get(params, key);
+
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_number(v) || !(json_number_value(v) >= lo && json_number_value(v) <= hi))
+        return as_error_set(AS_EINVAL, "param %s: must be a number in [%g, %g]", key, lo, hi);
+    *out = json_number_value(v);
+    return 1;
+}
+
+int eng_request_from_params(eng_request *r, const json_t *params)
+{
+    const json_t *stop;
+    double v;
+    int rc;
+
+    if (params == NULL)
+        return 0;
+    if (!json_is_object(params))
+        return as_error_set(AS_EINVAL, "params: must be an object");
+    if ((rc = param_num(params, "temperature", 0, 100, &v)) < 0)
+        return rc;
+    if (rc > 0) {
+        r->sampling.temperature = (float)v;
+        r->sampling.greedy = v == 0;
+    }
+    if ((rc = param_num(params, "top_p", 1e-9, 1, &v)) < 0)
+        return rc;
+    if (rc > 0)
+        r->sampling.top_p = (float)v;
+    if ((rc = param_num(params, "top_k", 0, 1e9, &v)) < 0)
+        return rc;
+    if (rc > 0)
+        r->sampling.top_k = (int)v;
+    if ((rc = param_num(params, "seed", 0, 9007199254740991.0, &v)) < 0)
+        return rc;
+    if (rc > 0)
+        r->sampling.seed = (uint64_t)v;
+    if ((rc = param_num(params, "max_tokens", 1, 1e7, &v)) < 0 ||
+        (rc == 0 && (rc = param_num(params, "max_new_tokens", 1, 1e7, &v)) < 0))
+        return rc;
+    if (rc > 0)
+        r->max_new_tokens = (int)v;
+    stop = json_object_get(params, "stop");
+    if (json_is_string(stop)) {
+        r->stop[0] = json_string_value(stop);
+        r->n_stop = 1;
+    } else if (json_is_array(stop)) {
+        size_t i;
+
+        if (json_array_size(stop) > ENG_MAX_STOP_STRINGS)
+            return as_error_set(AS_EINVAL, "param stop: at most %d strings", ENG_MAX_STOP_STRINGS);
+        for (i = 0; i < json_array_size(stop); i++) {
+            if (!json_is_string(json_array_get(stop, i)))
+                return as_error_set(AS_EINVAL, "param stop: must be a string or a list of strings");
+            r->stop[i] = json_string_value(json_array_get(stop, i));
+        }
+        r->n_stop = (int)json_array_size(stop);
+    } else if (stop != NULL && !json_is_null(stop)) {
+        return as_error_set(AS_EINVAL, "param stop: must be a string or a list of strings");
+    }
+    return 0;
+}

@@ -1,0 +1,71 @@
+/* The local engine as the rest of assay uses it: open a Hugging Face model
+ * folder (weights, config, tokenizer), then turn a prompt -- text or chat
+ * messages -- into generated text with exact token counts and timings.
+ *
+ * Device: the CPU reference forward pass (forward.h) runs everything. A
+ * request for the GPU falls back to the CPU with a note saying why (built
+ * without CUDA, no GPU visible, or the GPU forward pass not yet part of
+ * this build); eng_engine_note returns it for the caller to show.
+ *
+ * One engine serves one caller thread at a time. */
+#ifndef AS_ENG_ENGINE_H
+#define AS_ENG_ENGINE_H
+
+#include "evaluator/engine/generate.h"
+#include "evaluator/engine/model.h"
+#include "evaluator/engine/sample.h"
+#include "evaluator/engine/tokenizer.h"
+
+#include <jansson.h>
+
+typedef enum eng_device { ENG_DEVICE_AUTO, ENG_DEVICE_CPU, ENG_DEVICE_GPU } eng_device;
+
+/* "auto", "cpu", "gpu" -> *out; AS_EINVAL otherwise. */
+int eng_device_parse(const char *name, eng_device *out);
+
+typedef struct eng_engine_opts {
+    eng_device device;
+    int nthreads;            /* <= 0: one per CPU */
+    int ctx;                 /* KV cache positions; 0: the model's, capped at 4096 */
+    eng_dtype keep;          /* weights kept as: ENG_DT_COUNT (as stored), F32, BF16 */
+} eng_engine_opts;
+
+typedef struct eng_engine {
+    eng_model *model;
+    eng_tokenizer *tok;
+    eng_state *state;
+    int32_t stop_ids[ENG_MAX_STOP_IDS];  /* config + generation_config + tokenizer EOS */
+    int n_stop_ids;
+    const char *device;                  /* "cpu" */
+    char note[256];                      /* why a GPU request runs on the CPU, or "" */
+} eng_engine;
+
+/* Open 'dir'. Caller frees with eng_engine_close. */
+int eng_engine_open(eng_engine **out, const char *dir, const eng_engine_opts *o);
+void eng_engine_close(eng_engine *e);
+/* The device fallback note, or NULL when there is none. */
+const char *eng_engine_note(const eng_engine *e);
+
+typedef struct eng_request {
+    const char *prompt;      /* the text, used when 'messages' is NULL */
+    const json_t *messages;  /* chat messages [{"role","content"}], or NULL */
+    int chat;                /* render through the tokenizer's chat template
+                                (a prompt alone becomes one user message) */
+    int max_new_tokens;
+    eng_sampling sampling;
+    const char *stop[ENG_MAX_STOP_STRINGS]; /* borrowed stop strings */
+    int n_stop;
+} eng_request;
+
+/* Tokenize, generate and detokenize (special tokens left out of the text).
+ * res->text is the complete output. Caller clears res with
+ * eng_gen_result_clear. */
+int eng_engine_generate(eng_engine *e, const eng_request *r, eng_gen_result *res);
+
+/* Read OpenAI-style generation params (temperature, top_p, top_k, seed,
+ * max_tokens / max_new_tokens, stop as a string or a list of strings) from
+ * 'params' over the defaults already in 'r'. Strings in r->stop borrow from
+ * 'params'. AS_EINVAL names a bad value. */
+int eng_request_from_params(eng_request *r, const json_t *params);
+
+#endif
