@@ -69,6 +69,11 @@ void cat_global_shutdown(void);
  * git commits, pushes, pulls) the index is brought up to date first. */
 int cat_open(cat **out, const char *data_dir);
 
+/* cat_open with flags: CAT_OPEN_NO_REINDEX leaves a stale index as it is
+ * (for `assay catalog status`, which reports it). */
+enum { CAT_OPEN_NO_REINDEX = 1 };
+int cat_open_flags(cat **out, const char *data_dir, int flags);
+
 /* Like cat_open, but also creates a missing database next to an existing
  * repository (indexing its history) or a missing repository next to a
  * database whose index is empty. *created (may be NULL) is set to 1 when
@@ -293,8 +298,9 @@ typedef struct cat_list {
 int cat_list_items(cat_list *out, cat *c, cat_kind kind, const char *tag, int include_removed);
 void cat_list_free(cat_list *l);
 
-/* The versions of one item, oldest first (including removed items), into
- * *out (caller frees with free()); *n entries. */
+/* The changes of one item's file, oldest first (removed items too), into
+ * *out (caller frees with free()); *n entries. A removal appears as an
+ * entry with version 0 and an empty blob. */
 int cat_log(cat_version **out, size_t *n, cat *c, cat_kind kind, const char *name);
 
 /* A unified diff of the item's file between two references into *out

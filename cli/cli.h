@@ -36,6 +36,14 @@ char *cli_data_path(const cli_ctx *ctx, const char *name);
 /* Command groups, one file each (cli/cmd_NAME.c). */
 int cli_cmd_db(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_db_usage[];
+int cli_cmd_catalog(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_catalog_usage[];
+int cli_cmd_prompt(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_prompt_usage[];
+int cli_cmd_dataset(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_dataset_usage[];
+int cli_cmd_suite(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_suite_usage[];
 int cli_cmd_serve(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_serve_usage[];
 int cli_cmd_user(cli_ctx *ctx, int argc, char **argv);

@@ -5,6 +5,10 @@
 
 const cli_command cli_commands[] = {
     {"db", cli_cmd_db, "database schema: migrate, status", cli_db_usage},
+    {"catalog", cli_cmd_catalog, "the catalog repository: init, status, reindex, pull, push", cli_catalog_usage},
+    {"prompt", cli_cmd_prompt, "prompts: add, list, show, log, diff, label, rm, render", cli_prompt_usage},
+    {"dataset", cli_cmd_dataset, "datasets: add, list, show, log, diff, label, rm", cli_dataset_usage},
+    {"suite", cli_cmd_suite, "suites: add, list, show, log, diff, rm", cli_suite_usage},
     {"serve", cli_cmd_serve, "web dashboard, rating UI and JSON API", cli_serve_usage},
     {"user", cli_cmd_user, "users of the web server and their API tokens", cli_user_usage},
     {NULL, NULL, NULL, NULL}
