@@ -6,27 +6,12 @@
  * as doubles and F = 2*p*r/(p+r) give rouge_score's values bit for bit. */
 #include "metrics/rouge.h"
 #include "metrics/text.h"
+#include "metrics/vocab.h"
 #include "common/error.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define NO_ID UINT32_MAX
-/* The vocabulary starts over (between calls) past these sizes, so a
- * long-running scorer's memory stays bounded. */
-#define VOCAB_MAX_IDS (1u << 20)
-#define VOCAB_MAX_BYTES ((size_t)32 << 20)
-
-typedef struct vocab {
-    uint32_t *slots;        /* open addressing: id + 1, 0 = empty */
-    size_t mask;
-    uint32_t *hash, *len, *stem;    /* per id; stem is NO_ID until computed */
-    size_t *off;
-    uint32_t n, cap;
-    char *arena;
-    size_t alen, acap;
-} vocab;
 
 typedef struct idtext {
     uint32_t *ids;          /* token ids in order */
@@ -41,7 +26,7 @@ typedef struct ngram_slot {
 
 struct met_rouge {
     int stem;
-    vocab v;
+    met_vocab v;
     idtext ref, pred;
     ngram_slot *ng;
     size_t ng_cap;
@@ -63,115 +48,6 @@ static int oom(void)
     return as_error_set(AS_ENOMEM, "out of memory");
 }
 
-/* Grow *p to hold n elements of size 'sz'; keeps contents. */
-static int reserve(void *pp, size_t *cap, size_t n, size_t sz)
-{
-    void **p = pp;
-    size_t c = *cap ? *cap : 64;
-    void *q;
-
-    if (n <= *cap)
-        return 0;
-    while (c < n)
-        c *= 2;
-    if ((q = realloc(*p, c * sz)) == NULL)
-        return oom();
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
-static void vocab_free(vocab *v)
-{
-    free(v->slots);
-    free(v->hash);
-    free(v->len);
-    free(v->stem);
-    free(v->off);
-    free(v->arena);
-    memset(v, 0, sizeof(*v));
-}
-
-static void vocab_clear(vocab *v)
-{
-    if (v->slots)
-        memset(v->slots, 0, (v->mask + 1) * sizeof(*v->slots));
-    v->n = 0;
-    v->alen = 0;
-}
-
-static uint32_t hash_bytes(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
-}
-
-static int vocab_rehash(vocab *v, size_t nslots)
-{
-    uint32_t *s = calloc(nslots, sizeof(*s)), i;
-
-    if (s == NULL)
-        return oom();
-    for (i = 0; i < v->n; i++) {
-        size_t j = v->hash[i] & (nslots - 1);
-        while (s[j])
-            j = (j + 1) & (nslots - 1);
-        s[j] = i + 1;
-    }
-    free(v->slots);
-    v->slots = s;
-    v->mask = nslots - 1;
-    return 0;
-}
-
-/* The id of s[0..n), added when new; NO_ID on no memory. */
-static uint32_t vocab_id(vocab *v, const char *s, size_t n)
-{
-    uint32_t h = hash_bytes(s, n), id;
-    size_t j;
-
-    if (v->slots == NULL && vocab_rehash(v, 1024) < 0)
-        return NO_ID;
-    for (j = h & v->mask; v->slots[j]; j = (j + 1) & v->mask) {
-        id = v->slots[j] - 1;
-        if (v->hash[id] == h && v->len[id] == n && memcmp(v->arena + v->off[id], s, n) == 0)
-            return id;
-    }
-    if (v->n == v->cap) {
-        size_t c = v->cap ? v->cap * 2 : 1024, c2 = c, c3 = c, c4 = c;
-        size_t cap = v->cap;
-        if (reserve(&v->hash, &cap, c, sizeof(uint32_t)) < 0)
-            return NO_ID;
-        cap = v->cap;
-        if (reserve(&v->len, &cap, c2, sizeof(uint32_t)) < 0)
-            return NO_ID;
-        cap = v->cap;
-        if (reserve(&v->stem, &cap, c3, sizeof(uint32_t)) < 0)
-            return NO_ID;
-        cap = v->cap;
-        if (reserve(&v->off, &cap, c4, sizeof(size_t)) < 0)
-            return NO_ID;
-        v->cap = (uint32_t)c;
-    }
-    if (reserve(&v->arena, &v->acap, v->alen + n, 1) < 0)
-        return NO_ID;
-    id = v->n++;
-    memcpy(v->arena + v->alen, s, n);
-    v->off[id] = v->alen;
-    v->alen += n;
-    v->hash[id] = h;
-    v->len[id] = (uint32_t)n;
-    v->stem[id] = NO_ID;
-    v->slots[j] = id + 1;
-    if ((size_t)v->n * 2 > v->mask + 1 && vocab_rehash(v, (v->mask + 1) * 2) < 0)
-        return NO_ID;
-    return id;
-}
-
 int met_rouge_new(met_rouge **out, int stem)
 {
     met_rouge *r = calloc(1, sizeof(*r));
@@ -188,7 +64,7 @@ void met_rouge_free(met_rouge *r)
 {
     if (r == NULL)
         return;
-    vocab_free(&r->v);
+    met_vocab_free(&r->v);
     free(r->ref.ids);
     free(r->ref.line);
     free(r->pred.ids);
@@ -238,7 +114,7 @@ static int text_ids(met_rouge *r, idtext *t, const char *s, size_t len)
     uint32_t line = 0;
 
     t->n = 0;
-    if (r->tok == NULL && reserve(&r->tok, &r->tok_cap, 256, 1) < 0)
+    if (r->tok == NULL && met_reserve(&r->tok, &r->tok_cap, 256, 1) < 0)
         return AS_ENOMEM;
     while ((n = met_rouge_next_token(s, len, &pos, &start, r->tok, r->tok_cap)) > 0) {
         uint32_t id;
@@ -246,7 +122,7 @@ static int text_ids(met_rouge *r, idtext *t, const char *s, size_t len)
 
         if (n > r->tok_cap) {
             size_t p2 = start;
-            if (reserve(&r->tok, &r->tok_cap, n, 1) < 0)
+            if (met_reserve(&r->tok, &r->tok_cap, n, 1) < 0)
                 return AS_ENOMEM;
             met_rouge_next_token(s, len, &p2, &start, r->tok, r->tok_cap);
         }
@@ -255,25 +131,25 @@ static int text_ids(met_rouge *r, idtext *t, const char *s, size_t len)
             scanned = (size_t)(nl - s) + 1;
         }
         scanned = start;
-        if ((id = vocab_id(&r->v, r->tok, n)) == NO_ID)
+        if ((id = met_vocab_id(&r->v, r->tok, n)) == MET_NO_ID)
             return AS_ENOMEM;
         if (r->stem && n > 3) {
-            if (r->v.stem[id] == NO_ID) {
+            if (r->v.aux[id] == MET_NO_ID) {
                 size_t m;
                 uint32_t sid;
-                if (reserve(&r->stem_buf, &r->stem_cap, n + 1, 1) < 0)
+                if (met_reserve(&r->stem_buf, &r->stem_cap, n + 1, 1) < 0)
                     return AS_ENOMEM;
                 m = met_porter_stem(r->tok, n, r->stem_buf);
-                if ((sid = vocab_id(&r->v, r->stem_buf, m)) == NO_ID)
+                if ((sid = met_vocab_id(&r->v, r->stem_buf, m)) == MET_NO_ID)
                     return AS_ENOMEM;
-                r->v.stem[id] = sid;
+                r->v.aux[id] = sid;
             }
-            id = r->v.stem[id];
+            id = r->v.aux[id];
         }
         if (t->n == t->cap) {
             size_t c1 = t->cap, c2 = t->cap;
-            if (reserve(&t->ids, &c1, t->n + 1, sizeof(uint32_t)) < 0 ||
-                reserve(&t->line, &c2, t->n + 1, sizeof(uint32_t)) < 0)
+            if (met_reserve(&t->ids, &c1, t->n + 1, sizeof(uint32_t)) < 0 ||
+                met_reserve(&t->line, &c2, t->n + 1, sizeof(uint32_t)) < 0)
                 return AS_ENOMEM;
             t->cap = c1 < c2 ? c1 : c2;
         }
@@ -389,7 +265,7 @@ static int lcs_len(met_rouge *r, const uint32_t *a, size_t na, const uint32_t *b
         b = t;
         nb = tn;
     }
-    if (reserve(&r->dp, &r->dp_cap, 2 * (nb + 1), sizeof(uint32_t)) < 0)
+    if (met_reserve(&r->dp, &r->dp_cap, 2 * (nb + 1), sizeof(uint32_t)) < 0)
         return AS_ENOMEM;
     prev = r->dp;
     cur = r->dp + nb + 1;
@@ -435,7 +311,7 @@ static int lcs_mark(met_rouge *r, const uint32_t *x, size_t nx, const uint32_t *
     size_t w = ny + 1, i, j;
     uint32_t *t;
 
-    if (reserve(&r->dp, &r->dp_cap, (nx + 1) * w, sizeof(uint32_t)) < 0)
+    if (met_reserve(&r->dp, &r->dp_cap, (nx + 1) * w, sizeof(uint32_t)) < 0)
         return AS_ENOMEM;
     t = r->dp;
     memset(t, 0, w * sizeof(*t));
@@ -476,8 +352,8 @@ static int rouge_lsum(met_rouge *r, met_prf *out)
     }
     if (nv > r->cnt_cap) {
         size_t c1 = r->cnt_cap, c2 = r->cnt_cap;
-        if (reserve(&r->cnt_r, &c1, nv, sizeof(uint32_t)) < 0 ||
-            reserve(&r->cnt_c, &c2, nv, sizeof(uint32_t)) < 0)
+        if (met_reserve(&r->cnt_r, &c1, nv, sizeof(uint32_t)) < 0 ||
+            met_reserve(&r->cnt_c, &c2, nv, sizeof(uint32_t)) < 0)
             return AS_ENOMEM;
         memset(r->cnt_r + r->cnt_cap, 0, (c1 - r->cnt_cap) * sizeof(uint32_t));
         memset(r->cnt_c + r->cnt_cap, 0, (c2 - r->cnt_cap) * sizeof(uint32_t));
@@ -493,7 +369,7 @@ static int rouge_lsum(met_rouge *r, met_prf *out)
         for (b = a; b < R->n && R->line[b] == R->line[a]; b++)
             ;
         len = b - a;
-        if (reserve(&r->hit, &r->hit_cap, len, 1) < 0)
+        if (met_reserve(&r->hit, &r->hit_cap, len, 1) < 0)
             goto nomem;
         memset(r->hit, 0, len);
         for (c = 0; c < C->n; c = d) {
@@ -554,12 +430,6 @@ static int score_ids(met_rouge *r, const int *types, size_t ntypes, met_prf *out
     return 0;
 }
 
-static void maybe_reset_vocab(met_rouge *r)
-{
-    if (r->v.n > VOCAB_MAX_IDS || r->v.alen > VOCAB_MAX_BYTES)
-        vocab_clear(&r->v);
-}
-
 int met_rouge_score(met_rouge *r, const char *ref, size_t ref_len, const char *pred,
                     size_t pred_len, const int *types, size_t ntypes, met_prf *out)
 {
@@ -567,7 +437,7 @@ int met_rouge_score(met_rouge *r, const char *ref, size_t ref_len, const char *p
 
     if ((rc = check_types(types, ntypes)) < 0)
         return rc;
-    maybe_reset_vocab(r);
+    met_vocab_bound(&r->v);
     if ((rc = text_ids(r, &r->ref, ref, ref_len)) < 0 ||
         (rc = text_ids(r, &r->pred, pred, pred_len)) < 0)
         return rc;
@@ -588,7 +458,7 @@ int met_rouge_score_multi(met_rouge *r, const char *const *refs, const size_t *r
         return as_error_set(AS_EINVAL, "score_multi needs at least one reference");
     if (ntypes > MET_ROUGE_MAX_TYPES)
         return as_error_set(AS_EINVAL, "at most %d rouge types", MET_ROUGE_MAX_TYPES);
-    maybe_reset_vocab(r);
+    met_vocab_bound(&r->v);
     if ((rc = text_ids(r, &r->pred, pred, pred_len)) < 0)
         return rc;
     for (k = 0; k < nrefs; k++) {
