@@ -10,12 +10,16 @@ extern const prov_vtable prov_openai;
 extern const prov_vtable prov_baseline;
 extern const prov_vtable prov_replay;
 extern const prov_vtable prov_sagemaker;
+extern const prov_vtable prov_bedrock;
+extern const prov_vtable prov_anthropic;
 
 static const prov_vtable *const registry[] = {
     &prov_openai,
     &prov_baseline,
     &prov_replay,
     &prov_sagemaker,
+    &prov_bedrock,
+    &prov_anthropic,
     NULL
 };
 
