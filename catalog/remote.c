@@ -73,6 +73,25 @@ static char *dup_summary(const char *fmt, const char *a, const char *b)
     return s;
 }
 
+/* 1 when the local branch is only the initial commit of a new catalog
+ * (no parent, nothing indexed): pulling then adopts the remote's history,
+ * which loses nothing. */
+static int pristine(cat *c, const git_oid *head)
+{
+    git_commit *commit = NULL;
+    store_stmt *st = NULL;
+    int parents = 1, items = 1;
+
+    if (git_commit_lookup(&commit, c->repo, head) == 0)
+        parents = (int)git_commit_parentcount(commit);
+    git_commit_free(commit);
+    if (store_prepare(&st, c->db, "SELECT count(*) FROM cat_items") == 0 &&
+        store_step(st) == STORE_ROW)
+        items = (int)store_col_int(st, 0);
+    store_finalize(st);
+    return parents == 0 && items == 0;
+}
+
 int cat_pull(char **summary, cat *c, const char *spec)
 {
     char branch[256], refspec[600], lhex[41], rhex[41];
@@ -104,7 +123,8 @@ int cat_pull(char **summary, cat *c, const char *spec)
         *summary = dup_summary("already up to date with %s (%.12s)", rname, rhex);
     } else if (have_head && git_graph_descendant_of(c->repo, &head, &theirs) == 1) {
         *summary = dup_summary("%s is behind this catalog; nothing to pull (%.12s)", rname, lhex);
-    } else if (!have_head || git_graph_descendant_of(c->repo, &theirs, &head) == 1) {
+    } else if (!have_head || git_graph_descendant_of(c->repo, &theirs, &head) == 1 ||
+               pristine(c, &head)) {
         git_checkout_options co;
 
         git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
@@ -124,7 +144,7 @@ int cat_pull(char **summary, cat *c, const char *spec)
         co.baseline = old_tree;
         if (git_checkout_head(c->repo, &co) < 0)
             git_error_clear();
-        *summary = dup_summary("fast-forwarded to %s (%.12s)", rname, rhex);
+        *summary = dup_summary("updated from %s to %.12s", rname, rhex);
     } else {
         rc = as_error_set(AS_ECONFLICT,
                           "pull from %s: the branches diverged (local %.12s, remote %.12s); merge "
@@ -172,6 +192,59 @@ static int push_update_cb(const char *refname, const char *status, void *data)
     return 0;
 }
 
+static void specs_free(git_strarray *arr)
+{
+    size_t i;
+
+    for (i = 0; i < arr->count; i++)
+        free(arr->strings[i]);
+    free(arr->strings);
+    arr->strings = NULL;
+    arr->count = 0;
+}
+
+/* The branch refspec plus a forced refspec for every label ref (libgit2
+ * pushes take no globs). */
+static int push_specs(git_strarray *arr, cat *c, const char *branch_spec)
+{
+    git_reference_iterator *it = NULL;
+    git_reference *ref;
+    size_t cap = 8;
+    int rc;
+
+    if ((arr->strings = calloc(cap, sizeof(char *))) == NULL ||
+        (arr->strings[0] = strdup(branch_spec)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    arr->count = 1;
+    if ((rc = git_reference_iterator_glob_new(&it, c->repo, "refs/labels/*")) < 0)
+        return cat__git_fail(rc, "listing labels");
+    while ((rc = git_reference_next(&ref, it)) == 0) {
+        const char *name = git_reference_name(ref);
+        size_t n = 2 * strlen(name) + 3;
+        char *spec;
+        if (arr->count == cap) {
+            char **v = realloc(arr->strings, 2 * cap * sizeof(char *));
+            if (v == NULL) {
+                git_reference_free(ref);
+                git_reference_iterator_free(it);
+                return as_error_set(AS_ENOMEM, "out of memory");
+            }
+            arr->strings = v;
+            cap *= 2;
+        }
+        if ((spec = malloc(n)) == NULL) {
+            git_reference_free(ref);
+            git_reference_iterator_free(it);
+            return as_error_set(AS_ENOMEM, "out of memory");
+        }
+        snprintf(spec, n, "+%s:%s", name, name);
+        arr->strings[arr->count++] = spec;
+        git_reference_free(ref);
+    }
+    git_reference_iterator_free(it);
+    return rc == GIT_ITEROVER ? 0 : cat__git_fail(rc, "listing labels");
+}
+
 int cat_push(char **summary, cat *c, const char *spec)
 {
     char branch[256], spec_branch[600], hex[41];
@@ -180,8 +253,7 @@ int cat_push(char **summary, cat *c, const char *spec)
     git_remote *remote = NULL;
     push_status ps;
     git_oid head;
-    char *specs[2];
-    git_strarray arr = {specs, 2};
+    git_strarray arr = {NULL, 0};
     int rc, have_head;
 
     *summary = NULL;
@@ -198,8 +270,8 @@ int cat_push(char **summary, cat *c, const char *spec)
     }
     /* No '+': a non-fast-forward update of the branch is refused. */
     snprintf(spec_branch, sizeof(spec_branch), "%s:%s", branch, branch);
-    specs[0] = spec_branch;
-    specs[1] = "+refs/labels/*:refs/labels/*";
+    if ((rc = push_specs(&arr, c, spec_branch)) < 0)
+        goto out;
     po.callbacks.push_update_reference = push_update_cb;
     po.callbacks.payload = &ps;
     rc = git_remote_push(remote, &arr, &po);
@@ -224,6 +296,7 @@ int cat_push(char **summary, cat *c, const char *spec)
     if (*summary == NULL)
         rc = as_error_set(AS_ENOMEM, "out of memory");
 out:
+    specs_free(&arr);
     git_remote_free(remote);
     cat__unlock(c);
     return rc;
