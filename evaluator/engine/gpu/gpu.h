@@ -1,0 +1,64 @@
+/* The C-facing header of the engine's CUDA kernels (the .cu files of gpu/), compiled
+ * only when CMake found CUDA (ASSAY_HAVE_CUDA). The one place outside .cu
+ * files that knows a GPU exists; cuda_runtime.h stays inside the .cu files.
+ *
+ * Every kernel has a CPU reference in ops.h that is its specification;
+ * tests/gpu/test_kernels.c compares them (float32 within 1e-5 relative,
+ * bfloat16 within 1e-2) and then times them. Pointers named d_* are device
+ * memory. Functions return 0 or AS_EGPU with the CUDA error text; kernels
+ * run on the default stream and the functions do not wait for them
+ * (eng_gpu_sync does). */
+#ifndef AS_ENG_GPU_H
+#define AS_ENG_GPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Weight element types the kernels read (safetensors dtypes). */
+enum { ENG_GPU_F32 = 0, ENG_GPU_BF16 = 1, ENG_GPU_F16 = 2 };
+
+/* 1 when a CUDA device can be used; otherwise 0 and the reason in 'why'. */
+int eng_gpu_available(char *why, size_t size);
+/* The device's name and memory into 'out' ("NVIDIA H100 80GB HBM3, 79.1 GiB"). */
+int eng_gpu_describe(char *out, size_t size);
+
+int eng_gpu_alloc(void **d_ptr, size_t bytes);
+void eng_gpu_free(void *d_ptr);
+int eng_gpu_upload(void *d_dst, const void *src, size_t bytes);
+int eng_gpu_download(void *dst, const void *d_src, size_t bytes);
+/* Wait for every launched kernel; reports errors they raised. */
+int eng_gpu_sync(void);
+
+/* out (T, cols) = table[ids[t]]: embedding gather; table (vocab, cols) in
+ * 'dtype'; ids (T) int32 on the device. */
+int eng_gpu_embed(float *d_out, const void *d_table, int dtype, const int32_t *d_ids, int T,
+                  int cols);
+
+/* out (rows, n) = x / sqrt(mean(x^2) + eps) * w (n, 'dtype'), per row. */
+int eng_gpu_rmsnorm(float *d_out, const float *d_x, const void *d_w, int dtype, int rows, int n,
+                    float eps);
+
+/* In place, x (T, n_heads, head_dim): half-split rotation of each head at
+ * position pos[t] (device int32 (T)), angle pos * inv_freq[i] (head_dim/2). */
+int eng_gpu_rope(float *d_x, const int32_t *d_pos, const float *d_inv_freq, int T, int n_heads,
+                 int head_dim);
+
+/* out (n) = silu(gate) * up. */
+int eng_gpu_swiglu(float *d_out, const float *d_gate, const float *d_up, int n);
+
+/* Decode attention for one token with GQA and online softmax:
+ * q (n_heads, head_dim); k, v caches (ctx, n_kv * head_dim) of one layer;
+ * out (n_heads, head_dim) = sum_t softmax_t(q_h . k_t[g] * scale) v_t[g]
+ * over t in [t0, t1), g = h / (n_heads / n_kv). */
+int eng_gpu_attention_decode(float *d_out, const float *d_q, const float *d_k, const float *d_v,
+                             int n_heads, int n_kv, int head_dim, int t0, int t1, float scale);
+
+/* *out (device int32) = index of the largest of x (n), the first on ties. */
+int eng_gpu_argmax(int32_t *d_out, const float *d_x, int n);
+
+/* out (rows) = W (rows, cols, 'dtype') . x (cols) [+ bias (rows), may be
+ * NULL]: one warp per row, float32 accumulation. */
+int eng_gpu_gemv(float *d_out, const void *d_w, int dtype, const float *d_x, const float *d_bias,
+                 int rows, int cols);
+
+#endif

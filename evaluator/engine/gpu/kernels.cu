@@ -1,0 +1,263 @@
+// The decoder's CUDA kernels (declared in gpu.h). Each one computes exactly
+// what its CPU reference in ops.c computes, with float32 arithmetic and
+// float32 accumulation; weights may be float32, bfloat16 or float16.
+// These are the first, correct versions that issue 8's fast engine builds
+// on: one launch per operation, no fusion, no CUDA graphs yet.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <float.h>
+#include <stdint.h>
+
+extern "C" {
+#include "common/error.h"
+#include "evaluator/engine/gpu/gpu.h"
+}
+
+#define WARP 32
+
+static int launched(const char *what)
+{
+    cudaError_t e = cudaGetLastError();
+
+    if (e != cudaSuccess)
+        return as_error_set(AS_EGPU, "%s: %s", what, cudaGetErrorString(e));
+    return 0;
+}
+
+// Element i of a weight array in 'dtype', as float32.
+static __device__ __forceinline__ float load_w(const void *w, int dtype, size_t i)
+{
+    if (dtype == ENG_GPU_BF16)
+        return __uint_as_float((uint32_t)((const uint16_t *)w)[i] << 16);
+    if (dtype == ENG_GPU_F16)
+        return __half2float(((const __half *)w)[i]);
+    return ((const float *)w)[i];
+}
+
+static __device__ __forceinline__ float warp_sum(float v)
+{
+    for (int o = WARP / 2; o > 0; o /= 2)
+        v += __shfl_down_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Sum of v over the block (blockDim.x a multiple of 32, at most 1024);
+// every thread gets the result. 'red' is shared scratch of 33 floats.
+static __device__ float block_sum(float v, float *red)
+{
+    int lane = threadIdx.x % WARP, wid = threadIdx.x / WARP, nw = blockDim.x / WARP;
+
+    v = warp_sum(v);
+    __syncthreads();                 // red may still be read from a previous call
+    if (lane == 0)
+        red[wid] = v;
+    __syncthreads();
+    if (wid == 0) {
+        v = lane < nw ? red[lane] : 0.0f;
+        v = warp_sum(v);
+        if (lane == 0)
+            red[32] = v;
+    }
+    __syncthreads();
+    return red[32];
+}
+
+// --- embedding gather: out (T, cols) = table (vocab, cols)[ids[t]] ------
+
+static __global__ void embed_kernel(float *out, const void *table, int dtype, const int32_t *ids,
+                                    int cols)
+{
+    int t = blockIdx.x;
+    size_t row = (size_t)ids[t] * cols;
+
+    for (int c = threadIdx.x; c < cols; c += blockDim.x)
+        out[(size_t)t * cols + c] = load_w(table, dtype, row + c);
+}
+
+extern "C" int eng_gpu_embed(float *d_out, const void *d_table, int dtype, const int32_t *d_ids,
+                             int T, int cols)
+{
+    embed_kernel<<<T, 256>>>(d_out, d_table, dtype, d_ids, cols);
+    return launched("embed");
+}
+
+// --- RMSNorm: out (rows, n) = x * rsqrt(mean(x^2) + eps) * w (n) ---------
+
+static __global__ void rmsnorm_kernel(float *out, const float *x, const void *w, int dtype, int n,
+                                      float eps)
+{
+    __shared__ float red[33];
+    const float *xr = x + (size_t)blockIdx.x * n;
+    float *orow = out + (size_t)blockIdx.x * n;
+    float ss = 0.0f, scale;
+
+    for (int i = threadIdx.x; i < n; i += blockDim.x)
+        ss += xr[i] * xr[i];
+    ss = block_sum(ss, red);
+    scale = 1.0f / sqrtf(ss / (float)n + eps);
+    for (int i = threadIdx.x; i < n; i += blockDim.x)
+        orow[i] = xr[i] * scale * load_w(w, dtype, i);
+}
+
+extern "C" int eng_gpu_rmsnorm(float *d_out, const float *d_x, const void *d_w, int dtype, int rows,
+                               int n, float eps)
+{
+    rmsnorm_kernel<<<rows, 256>>>(d_out, d_x, d_w, dtype, n, eps);
+    return launched("rmsnorm");
+}
+
+// --- RoPE, half-split pairs (x[i], x[i + d/2]): x (T, n_heads, head_dim) --
+
+static __global__ void rope_kernel(float *x, const int32_t *pos, const float *inv_freq, int n_heads,
+                                   int head_dim)
+{
+    int t = blockIdx.x, half = head_dim / 2;
+
+    for (int j = threadIdx.x; j < n_heads * half; j += blockDim.x) {
+        int h = j / half, i = j % half;
+        float *v = x + ((size_t)t * n_heads + h) * head_dim;
+        float angle = (float)pos[t] * inv_freq[i];
+        float c = cosf(angle), s = sinf(angle);
+        float x1 = v[i], x2 = v[i + half];
+
+        v[i] = x1 * c - x2 * s;
+        v[i + half] = x2 * c + x1 * s;
+    }
+}
+
+extern "C" int eng_gpu_rope(float *d_x, const int32_t *d_pos, const float *d_inv_freq, int T,
+                            int n_heads, int head_dim)
+{
+    rope_kernel<<<T, 256>>>(d_x, d_pos, d_inv_freq, n_heads, head_dim);
+    return launched("rope");
+}
+
+// --- SwiGLU: out (n) = silu(gate) * up -----------------------------------
+
+static __global__ void swiglu_kernel(float *out, const float *gate, const float *up, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+
+    if (i < n)
+        out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+extern "C" int eng_gpu_swiglu(float *d_out, const float *d_gate, const float *d_up, int n)
+{
+    swiglu_kernel<<<(n + 255) / 256, 256>>>(d_out, d_gate, d_up, n);
+    return launched("swiglu");
+}
+
+// --- decode attention with GQA and online softmax ------------------------
+// One block per query head h, one thread per output dimension (blockDim =
+// head_dim rounded up to a warp). q (n_heads, hd); k, v (ctx, n_kv * hd);
+// out (n_heads, hd). For each t in [t0, t1): s = q . k_t * scale (block
+// sum), then the running max m, normaliser l and accumulator are rescaled
+// (online softmax), so scores are never stored.
+
+static __global__ void attention_decode_kernel(float *out, const float *q, const float *k,
+                                               const float *v, int n_heads, int n_kv, int hd,
+                                               int t0, int t1, float scale)
+{
+    __shared__ float red[33];
+    int h = blockIdx.x, i = threadIdx.x, g = h / (n_heads / n_kv);
+    size_t stride = (size_t)n_kv * hd;
+    float qi = i < hd ? q[(size_t)h * hd + i] : 0.0f;
+    float m = -FLT_MAX, l = 0.0f, acc = 0.0f;
+
+    for (int t = t0; t < t1; t++) {
+        const float *kt = k + (size_t)t * stride + (size_t)g * hd;
+        const float *vt = v + (size_t)t * stride + (size_t)g * hd;
+        float s = block_sum(i < hd ? qi * kt[i] : 0.0f, red) * scale;
+        float m_new = fmaxf(m, s), corr = expf(m - m_new), p = expf(s - m_new);
+
+        l = l * corr + p;
+        acc = acc * corr + (i < hd ? p * vt[i] : 0.0f);
+        m = m_new;
+    }
+    if (i < hd)
+        out[(size_t)h * hd + i] = acc / l;
+}
+
+extern "C" int eng_gpu_attention_decode(float *d_out, const float *d_q, const float *d_k,
+                                        const float *d_v, int n_heads, int n_kv, int head_dim,
+                                        int t0, int t1, float scale)
+{
+    int threads = (head_dim + WARP - 1) / WARP * WARP;
+
+    if (threads > 1024 || n_kv <= 0 || n_heads % n_kv != 0 || t0 < 0 || t1 <= t0)
+        return as_error_set(AS_EINVAL, "attention: bad shape (heads %d, kv %d, head_dim %d, t %d..%d)",
+                            n_heads, n_kv, head_dim, t0, t1);
+    attention_decode_kernel<<<n_heads, threads>>>(d_out, d_q, d_k, d_v, n_heads, n_kv, head_dim,
+                                                  t0, t1, scale);
+    return launched("attention_decode");
+}
+
+// --- argmax: out = first index of the largest of x (n) --------------------
+
+static __device__ __forceinline__ void better(float *bv, int *bi, float v, int i)
+{
+    if (v > *bv || (v == *bv && i < *bi)) {
+        *bv = v;
+        *bi = i;
+    }
+}
+
+static __global__ void argmax_kernel(int32_t *out, const float *x, int n)
+{
+    __shared__ float sv[1024];
+    __shared__ int si[1024];
+    float bv = -FLT_MAX;
+    int bi = n;
+
+    for (int i = threadIdx.x; i < n; i += blockDim.x)
+        better(&bv, &bi, x[i], i);
+    sv[threadIdx.x] = bv;
+    si[threadIdx.x] = bi;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s /= 2) {
+        if (threadIdx.x < s) {
+            better(&bv, &bi, sv[threadIdx.x + s], si[threadIdx.x + s]);
+            sv[threadIdx.x] = bv;
+            si[threadIdx.x] = bi;
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        *out = si[0] < n ? si[0] : 0;
+}
+
+extern "C" int eng_gpu_argmax(int32_t *d_out, const float *d_x, int n)
+{
+    argmax_kernel<<<1, 1024>>>(d_out, d_x, n);
+    return launched("argmax");
+}
+
+// --- GEMV: out (rows) = W (rows, cols) . x (cols) [+ bias] ----------------
+// One warp per row; lanes stride the row so a warp reads contiguous memory.
+
+static __global__ void gemv_kernel(float *out, const void *w, int dtype, const float *x,
+                                   const float *bias, int rows, int cols)
+{
+    int row = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    float sum = 0.0f;
+
+    if (row >= rows)
+        return;
+    for (int c = lane; c < cols; c += WARP)
+        sum += load_w(w, dtype, (size_t)row * cols + c) * x[c];
+    sum = warp_sum(sum);
+    if (lane == 0)
+        out[row] = sum + (bias != NULL ? bias[row] : 0.0f);
+}
+
+extern "C" int eng_gpu_gemv(float *d_out, const void *d_w, int dtype, const float *d_x,
+                            const float *d_bias, int rows, int cols)
+{
+    int rows_per_block = 8;
+
+    gemv_kernel<<<(rows + rows_per_block - 1) / rows_per_block, rows_per_block * WARP>>>(
+        d_out, d_w, dtype, d_x, d_bias, rows, cols);
+    return launched("gemv");
+}

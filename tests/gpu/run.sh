@@ -1,0 +1,48 @@
+#!/bin/sh
+# Run the GPU tests and benchmarks of an already built tree on a machine
+# with an NVIDIA GPU; builds nothing. See tests/gpu/README.md.
+#
+#   tests/gpu/run.sh BUILD_DIR
+#
+# 1. gpu_test_kernels --bench: each CUDA kernel against its CPU reference
+#    (float32 1e-5, bfloat16 1e-2), then timed.
+# 2. The transformers fixtures (tests/fixtures/models/*/expected.json, made
+#    by make_fixtures.py) through the CPU reference engine.
+# Exit status: 0 when everything that ran passed.
+set -u
+build=${1:?usage: tests/gpu/run.sh BUILD_DIR}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+status=0
+
+command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+
+echo "== CUDA kernels against the CPU reference"
+if [ -x "$build/tests/gpu/gpu_test_kernels" ]; then
+  "$build/tests/gpu/gpu_test_kernels" --bench
+  rc=$?
+  [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
+else
+  echo "not built: configure with CUDA (nvcc on PATH) and build target gpu_test_kernels"
+  status=1
+fi
+
+echo "== transformers fixtures through the CPU reference engine"
+found=0
+for exp in "$src"/tests/fixtures/models/*/expected.json; do
+  [ -f "$exp" ] || continue
+  found=1
+  dir=$(dirname "$exp")
+  if "$build/tests/engine/engine_check_reference" "$dir" "$exp" >/dev/null 2>&1; then
+    echo "| $(basename "$dir") | matches transformers |"
+  else
+    echo "| $(basename "$dir") | MISMATCH (run engine_check_reference $dir $exp) |"
+    status=1
+  fi
+done
+[ $found -eq 1 ] || echo "no fixtures yet: run tests/gpu/make_fixtures.py (needs PyTorch)"
+
+echo "== CPU reference forward (bench/engine)"
+if [ -x "$build/bench/engine/engine_bench_forward" ]; then
+  "$src/bench/engine/run_forward.sh" "$build"
+fi
+exit $status

@@ -1,0 +1,267 @@
+/* GPU kernel check and timing (llm.c style): every kernel of gpu.h runs on
+ * random inputs, is compared with its CPU reference from ops.h (float32
+ * weights within 1e-5 relative, bfloat16 within 1e-2), and only then
+ * timed. Needs a CUDA device; without one it says so and exits 77 (the
+ * "skipped" status). Run by tests/gpu/run.sh.
+ *
+ *   gpu_test_kernels [--bench]      (--bench: also time each kernel)
+ *
+ * Shapes are those of Llama-3.2-1B (H 2048, 32/8 heads of 64, FFN 8192,
+ * vocab 128256) so the timings mean something. */
+#include "common/clock.h"
+#include "common/error.h"
+#include "evaluator/engine/gpu/gpu.h"
+#include "evaluator/engine/ops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define H 2048
+#define NH 32
+#define NKV 8
+#define HD 64
+#define FFN 8192
+#define VOCAB 128256
+#define CTX 512
+
+static int failures, bench;
+static uint64_t rng = 0x1234567;
+
+static float frand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((rng >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
+}
+
+static float *rand_floats(size_t n)
+{
+    float *p = malloc(n * sizeof *p);
+    size_t i;
+
+    for (i = 0; p && i < n; i++)
+        p[i] = frand();
+    return p;
+}
+
+static void *to_gpu(const void *host, size_t bytes)
+{
+    void *d = NULL;
+
+    if (eng_gpu_alloc(&d, bytes) < 0 || eng_gpu_upload(d, host, bytes) < 0) {
+        fprintf(stderr, "gpu: %s\n", as_error_msg());
+        exit(1);
+    }
+    return d;
+}
+
+/* Compare n floats of the device array with the reference; prints a row. */
+static void compare(const char *name, const float *d_out, const float *ref, size_t n, double tol)
+{
+    float *got = malloc(n * sizeof *got);
+    double maxd = 0, maxr = 1e-30;
+    size_t i;
+
+    if (got == NULL || eng_gpu_sync() < 0 || eng_gpu_download(got, d_out, n * sizeof *got) < 0) {
+        fprintf(stderr, "%s: %s\n", name, as_error_msg());
+        failures++;
+        free(got);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        maxd = fmax(maxd, fabs((double)got[i] - ref[i]));
+        maxr = fmax(maxr, fabs((double)ref[i]));
+    }
+    printf("| %-28s | %10zu | %9.2e | %7.0e | %s |\n", name, n, maxd / maxr, tol,
+           maxd / maxr <= tol ? "ok" : "FAIL");
+    if (!(maxd / maxr <= tol))
+        failures++;
+    free(got);
+}
+
+#define TIME(name, bytes, call)                                                          \
+    do {                                                                                 \
+        if (bench && failures == 0) {                                                    \
+            int r_;                                                                      \
+            double t_;                                                                   \
+            (void)(call);                                                                \
+            eng_gpu_sync();                                                              \
+            t_ = as_clock_ms();                                                          \
+            for (r_ = 0; r_ < 200; r_++)                                                 \
+                (void)(call);                                                            \
+            eng_gpu_sync();                                                              \
+            t_ = (as_clock_ms() - t_) / 200;                                             \
+            printf("  time %-22s %8.1f us  %7.1f GB/s\n", name, t_ * 1000,               \
+                   (double)(bytes) / (t_ / 1000) / 1e9);                                 \
+        }                                                                                \
+    } while (0)
+
+static void check_gemv(int rows, int cols, int bf16)
+{
+    float *w = rand_floats((size_t)rows * cols), *x = rand_floats((size_t)cols);
+    float *bias = rand_floats((size_t)rows), *ref = malloc((size_t)rows * sizeof *ref);
+    uint16_t *wb = malloc((size_t)rows * cols * sizeof *wb);
+    eng_mat m = {bf16 ? (const void *)wb : w, bf16 ? ENG_DT_BF16 : ENG_DT_F32, rows, cols};
+    eng_mat b = {bias, ENG_DT_F32, 1, rows};
+    void *d_w, *d_x, *d_b, *d_o;
+    char name[64];
+    size_t i;
+
+    for (i = 0; i < (size_t)rows * cols; i++)
+        wb[i] = eng_f32_to_bf16(w[i]);
+    eng_matvec(NULL, ref, &m, x, &b);
+    d_w = to_gpu(m.data, (size_t)rows * cols * (bf16 ? 2 : 4));
+    d_x = to_gpu(x, (size_t)cols * 4);
+    d_b = to_gpu(bias, (size_t)rows * 4);
+    d_o = to_gpu(ref, (size_t)rows * 4);
+    eng_gpu_gemv(d_o, d_w, bf16 ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_b, rows, cols);
+    snprintf(name, sizeof name, "gemv %s %dx%d", bf16 ? "bf16" : "f32", rows, cols);
+    compare(name, d_o, ref, (size_t)rows, bf16 ? 1e-2 : 1e-5);
+    TIME(name, (size_t)rows * cols * (bf16 ? 2 : 4),
+         eng_gpu_gemv(d_o, d_w, bf16 ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_b, rows, cols));
+    eng_gpu_free(d_w);
+    eng_gpu_free(d_x);
+    eng_gpu_free(d_b);
+    eng_gpu_free(d_o);
+    free(w);
+    free(x);
+    free(bias);
+    free(ref);
+    free(wb);
+}
+
+static void check_small_kernels(void)
+{
+    int T = 4, pos[4] = {0, 1, 17, 300}, t, ids[4] = {5, 128000, 77, 4096};
+    float *x = rand_floats((size_t)T * H), *w = rand_floats(H), *ref = malloc((size_t)T * H * 4);
+    float *gate = rand_floats(FFN), *up = rand_floats(FFN), *sw = malloc(FFN * 4);
+    float *q = rand_floats((size_t)T * NH * HD), *inv = malloc(HD / 2 * 4);
+    float *table = rand_floats((size_t)VOCAB * 64);
+    eng_mat wm = {w, ENG_DT_F32, 1, H}, tm = {table, ENG_DT_F32, VOCAB, 64};
+    void *d_x, *d_w, *d_o, *d_g, *d_u, *d_q, *d_inv, *d_pos, *d_tab, *d_ids;
+    int i;
+
+    for (i = 0; i < HD / 2; i++)
+        inv[i] = (float)pow(500000.0, -2.0 * i / HD);
+    /* RMSNorm over T rows. */
+    for (t = 0; t < T; t++)
+        eng_rmsnorm(ref + (size_t)t * H, x + (size_t)t * H, &wm, H, 1e-5f);
+    d_x = to_gpu(x, (size_t)T * H * 4);
+    d_w = to_gpu(w, H * 4);
+    d_o = to_gpu(ref, (size_t)T * H * 4);
+    eng_gpu_rmsnorm(d_o, d_x, d_w, ENG_GPU_F32, T, H, 1e-5f);
+    compare("rmsnorm 4x2048", d_o, ref, (size_t)T * H, 1e-5);
+    TIME("rmsnorm", (size_t)T * H * 8, eng_gpu_rmsnorm(d_o, d_x, d_w, ENG_GPU_F32, T, H, 1e-5f));
+    /* SwiGLU. */
+    eng_swiglu(sw, gate, up, FFN);
+    d_g = to_gpu(gate, FFN * 4);
+    d_u = to_gpu(up, FFN * 4);
+    eng_gpu_swiglu(d_o, d_g, d_u, FFN);
+    compare("swiglu 8192", d_o, sw, FFN, 1e-5);
+    /* RoPE at four positions. */
+    d_q = to_gpu(q, (size_t)T * NH * HD * 4);
+    d_inv = to_gpu(inv, HD / 2 * 4);
+    d_pos = to_gpu(pos, sizeof pos);
+    for (t = 0; t < T; t++)
+        eng_rope(q + (size_t)t * NH * HD, NH, HD, pos[t], inv);
+    eng_gpu_rope(d_q, d_pos, d_inv, T, NH, HD);
+    compare("rope 4x32x64", d_q, q, (size_t)T * NH * HD, 1e-5);
+    /* Embedding gather. */
+    for (t = 0; t < T; t++)
+        eng_embed(ref + (size_t)t * 64, &tm, ids[t]);
+    d_tab = to_gpu(table, (size_t)VOCAB * 64 * 4);
+    d_ids = to_gpu(ids, sizeof ids);
+    eng_gpu_embed(d_o, d_tab, ENG_GPU_F32, d_ids, T, 64);
+    compare("embed 4 of 128256x64", d_o, ref, (size_t)T * 64, 1e-5);
+    eng_gpu_free(d_x);
+    eng_gpu_free(d_w);
+    eng_gpu_free(d_o);
+    eng_gpu_free(d_g);
+    eng_gpu_free(d_u);
+    eng_gpu_free(d_q);
+    eng_gpu_free(d_inv);
+    eng_gpu_free(d_pos);
+    eng_gpu_free(d_tab);
+    eng_gpu_free(d_ids);
+    free(x);
+    free(w);
+    free(ref);
+    free(gate);
+    free(up);
+    free(sw);
+    free(q);
+    free(inv);
+    free(table);
+}
+
+static void check_attention_and_argmax(void)
+{
+    size_t kvdim = (size_t)NKV * HD;
+    float *k = rand_floats(CTX * kvdim), *v = rand_floats(CTX * kvdim), *q = rand_floats(NH * HD);
+    float *ref = malloc(NH * HD * 4), *scores = malloc(CTX * 4), *logits = rand_floats(VOCAB);
+    float scale = 1.0f / sqrtf((float)HD);
+    void *d_k = to_gpu(k, CTX * kvdim * 4), *d_v = to_gpu(v, CTX * kvdim * 4);
+    void *d_q = to_gpu(q, NH * HD * 4), *d_o = to_gpu(ref, NH * HD * 4), *d_l, *d_i;
+    int h, win, t0s[2] = {0, CTX - 100}, got = -1, want;
+
+    for (win = 0; win < 2; win++) {
+        for (h = 0; h < NH; h++)
+            eng_attend(ref + h * HD, q + h * HD, k + (size_t)(h / (NH / NKV)) * HD,
+                       v + (size_t)(h / (NH / NKV)) * HD, kvdim, t0s[win], CTX, HD, scale, scores);
+        eng_gpu_attention_decode(d_o, d_q, d_k, d_v, NH, NKV, HD, t0s[win], CTX, scale);
+        compare(win ? "attention gqa window 100" : "attention gqa 512 pos", d_o, ref, NH * HD, 1e-5);
+    }
+    TIME("attention 512", CTX * kvdim * 8,
+         eng_gpu_attention_decode(d_o, d_q, d_k, d_v, NH, NKV, HD, 0, CTX, scale));
+    logits[1234] = 50.0f;
+    logits[99999] = 50.0f;                 /* a tie: the first index wins */
+    want = eng_argmax(logits, VOCAB);
+    d_l = to_gpu(logits, VOCAB * 4);
+    d_i = to_gpu(&got, 4);
+    eng_gpu_argmax(d_i, d_l, VOCAB);
+    if (eng_gpu_sync() < 0 || eng_gpu_download(&got, d_i, 4) < 0)
+        failures++;
+    printf("| %-28s | %10d | %9s | %7s | %s |\n", "argmax 128256 (tie)", VOCAB, got == want ? "equal" : "differs",
+           "exact", got == want ? "ok" : "FAIL");
+    if (got != want)
+        failures++;
+    eng_gpu_free(d_k);
+    eng_gpu_free(d_v);
+    eng_gpu_free(d_q);
+    eng_gpu_free(d_o);
+    eng_gpu_free(d_l);
+    eng_gpu_free(d_i);
+    free(k);
+    free(v);
+    free(q);
+    free(ref);
+    free(scores);
+    free(logits);
+}
+
+int main(int argc, char **argv)
+{
+    char why[160], dev[160];
+
+    bench = argc > 1 && strcmp(argv[1], "--bench") == 0;
+    if (!eng_gpu_available(why, sizeof why)) {
+        printf("gpu_test_kernels: skipped: %s\n", why);
+        return 77;
+    }
+    if (eng_gpu_describe(dev, sizeof dev) == 0)
+        printf("device: %s\n", dev);
+    printf("| %-28s | %10s | %9s | %7s | %s |\n", "kernel", "outputs", "max rel", "tol", "result");
+    printf("|------------------------------|------------|-----------|---------|--------|\n");
+    check_small_kernels();
+    check_attention_and_argmax();
+    check_gemv(H, H, 0);
+    check_gemv(H, H, 1);
+    check_gemv(FFN, H, 1);
+    check_gemv(H, FFN, 1);
+    check_gemv(4096, H, 1);
+    printf("%s\n", failures ? "FAILED" : "all kernels match the CPU reference");
+    return failures ? 1 : 0;
+}
