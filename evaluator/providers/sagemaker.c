@@ -11,7 +11,6 @@
  *    LMI JSON lines); ModelStreamError / InternalStreamFailure mid-stream;
  *  - asynchronous: sagemaker_async.c.
  * Requests are signed with SigV4 (signing name "sagemaker") in 'sign'. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,7 +23,7 @@
 static const char *const sm_keys[] = {
     "endpoint", "region", "format", "stream", "async", "s3_input", "endpoint_url",
     "target_variant", "inference_component", "custom_attributes", "async_timeout",
-    "async_poll", "instance_count", NULL};
+    "async_poll", NULL};
 
 static void sm_destroy(prov *p)
 {
@@ -103,7 +102,7 @@ static int parse_s3_input(sm_prov *s, const char *uri)
 static int sm_create(prov **out, const char *model_name, const json_t *settings)
 {
     const char *endpoint, *region, *format, *s3_input, *url, *variant, *component, *attrs;
-    double timeout = 900, poll = 1, instances = 1;
+    double timeout = 900, poll = 1;
     sm_prov *s;
     int oom = 0, rc;
 
@@ -119,8 +118,7 @@ static int sm_create(prov **out, const char *model_name, const json_t *settings)
         prov_setting_str(settings, "inference_component", NULL, &component) < 0 ||
         prov_setting_str(settings, "custom_attributes", NULL, &attrs) < 0 ||
         aws_setting_num(settings, "async_timeout", &timeout) < 0 ||
-        aws_setting_num(settings, "async_poll", &poll) < 0 ||
-        aws_setting_num(settings, "instance_count", &instances) < 0)
+        aws_setting_num(settings, "async_poll", &poll) < 0)
         return AS_EINVAL;
     if (endpoint == NULL)
         return as_error_set(AS_EINVAL, "setting endpoint: required (the SageMaker endpoint name)");
@@ -135,8 +133,6 @@ static int sm_create(prov **out, const char *model_name, const json_t *settings)
         return as_error_set(AS_EINVAL, "setting async_timeout: must be 1 to 86400 seconds");
     if (!(poll >= 0.01 && poll <= 600))
         return as_error_set(AS_EINVAL, "setting async_poll: must be 0.01 to 600 seconds");
-    if (!(instances >= 1 && instances <= 10000 && floor(instances) == instances))
-        return as_error_set(AS_EINVAL, "setting instance_count: must be a whole number >= 1");
     if ((s = calloc(1, sizeof(*s))) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     s->format = strcmp(format, "lmi") == 0 ? SM_LMI : strcmp(format, "openai") == 0 ? SM_OPENAI
@@ -727,7 +723,7 @@ const prov_vtable prov_sagemaker = {
     .name = "sagemaker",
     .summary = "Amazon SageMaker endpoint (TGI/LMI containers): --endpoint NAME [--region R] "
                "[--format tgi|lmi|openai] [--stream] [--async --s3-input s3://bucket/prefix] "
-               "[--endpoint-url URL] [--instance-count N]",
+               "[--endpoint-url URL] [--async-timeout S] [--async-poll S]",
     .settings_keys = sm_keys,
     .create = sm_create,
     .start = sm_start,
