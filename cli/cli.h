@@ -49,6 +49,8 @@ extern const char cli_serve_usage[];
 int cli_cmd_user(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_user_usage[];
 
+int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_generate_usage[];
 int cli_cmd_tokenize(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_tokenize_usage[];
 #endif

@@ -11,6 +11,7 @@ const cli_command cli_commands[] = {
     {"suite", cli_cmd_suite, "suites: add, list, show, log, diff, rm", cli_suite_usage},
     {"serve", cli_cmd_serve, "web dashboard, rating UI and JSON API", cli_serve_usage},
     {"user", cli_cmd_user, "users of the web server and their API tokens", cli_user_usage},
+    {"generate", cli_cmd_generate, "run a local model folder on one prompt", cli_generate_usage},
     {"tokenize", cli_cmd_tokenize, "run a model tokenizer over JSON lines: ids or text", cli_tokenize_usage},
     {NULL, NULL, NULL, NULL}
 };

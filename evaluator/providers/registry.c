@@ -12,6 +12,7 @@ extern const prov_vtable prov_replay;
 extern const prov_vtable prov_sagemaker;
 extern const prov_vtable prov_bedrock;
 extern const prov_vtable prov_anthropic;
+extern const prov_vtable prov_local;
 
 static const prov_vtable *const registry[] = {
     &prov_openai,
@@ -20,6 +21,7 @@ static const prov_vtable *const registry[] = {
     &prov_sagemaker,
     &prov_bedrock,
     &prov_anthropic,
+    &prov_local,
     NULL
 };
 

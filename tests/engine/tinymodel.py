@@ -166,6 +166,40 @@ def write_safetensors(path, tensors, dtype):
     return stored
 
 
+def byte_level_chars():
+    """GPT-2's byte -> printable character map (ByteLevel pre-tokenizer)."""
+    keep = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            chars[b] = chr(b)
+        else:
+            chars[b] = chr(256 + extra)
+            extra += 1
+    return chars
+
+
+def write_tokenizer(out):
+    """A byte-level tokenizer.json whose id of each byte is the byte itself
+    (vocab 256, no merges), so prompts map to ids without a trained vocab."""
+    chars = byte_level_chars()
+    tok = {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": [],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                          "use_regex": True},
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                    "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None,
+                  "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                  "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": {chars[b]: b for b in range(256)}, "merges": []},
+    }
+    with open(os.path.join(out, "tokenizer.json"), "w") as f:
+        json.dump(tok, f, ensure_ascii=False)
+
+
 def write_model(variant, out, seed=1234):
     """Write the model folder; returns (config, {name: stored values})."""
     cfg = config_for(variant)
@@ -175,6 +209,8 @@ def write_model(variant, out, seed=1234):
         json.dump(cfg, f, indent=2)
     with open(os.path.join(out, "generation_config.json"), "w") as f:
         json.dump({"bos_token_id": 1, "eos_token_id": [2, 3]}, f)
+    if cfg["vocab_size"] == 256:
+        write_tokenizer(out)
     tensors = make_weights(variant, seed)
     stored = {}
     if shards == 1:
@@ -310,6 +346,21 @@ def logsoftmax(logits, i):
     return logits[i] - m - math.log(math.fsum(math.exp(v - m) for v in logits))
 
 
+def greedy(cfg, stored, prompt, n):
+    """Greedy ids after 'prompt', stopping after an EOS id (2 or 3)."""
+    ref = Reference(cfg, stored)
+    for t in prompt[:-1]:
+        ref.step(t, want_logits=False)
+    logits, out = ref.step(prompt[-1]), []
+    while len(out) < n:
+        tok = argmax_margin(logits)[0]
+        out.append(tok)
+        if tok in (2, 3) or len(out) == n:
+            break
+        logits = ref.step(tok)
+    return out
+
+
 def expected(cfg, stored, greedy_tokens=GREEDY_TOKENS):
     ref = Reference(cfg, stored)
     eos = {2, 3}
@@ -350,11 +401,17 @@ def main():
     ap.add_argument("--out", required=True, help="model folder to write")
     ap.add_argument("--expected", help="also write the reference outputs (JSON) here")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--greedy-for", metavar="IDS",
+                    help="print the greedy continuation of these comma-separated ids as JSON")
+    ap.add_argument("--max-new-tokens", type=int, default=GREEDY_TOKENS)
     args = ap.parse_args()
     cfg, stored = write_model(args.variant, args.out, args.seed)
     if args.expected:
         with open(args.expected, "w") as f:
             json.dump(expected(cfg, stored), f)
+    if args.greedy_for:
+        print(json.dumps(greedy(cfg, stored, [int(x) for x in args.greedy_for.split(",")],
+                                args.max_new_tokens)))
     return 0
 
 
