@@ -542,6 +542,10 @@ static int write_dataset_blob(git_oid *out, int64_t *count, cat *c, const char *
     }
     if ((rc = scan_file(fp, path, count, odb_sink, ws)) < 0)
         goto out;
+    if (*count == 0) {
+        rc = as_error_set(AS_EINVAL, "%s: a dataset needs at least one case", path);
+        goto out;
+    }
     if ((rc = git_odb_stream_finalize_write(out, ws)) < 0)
         rc = as_error_set(AS_EINVAL, "%s: changed while it was read", path);
 out:
@@ -567,10 +571,6 @@ int cat_put_dataset_file(cat_version *out, cat *c, const char *name, const char 
         return rc;
     if ((rc = cat__index_update(c, 0)) < 0 || (rc = write_dataset_blob(&blob, &count, c, path)) < 0)
         goto out;
-    if (count == 0) {
-        rc = as_error_set(AS_EINVAL, "%s: a dataset needs at least one case", path);
-        goto out;
-    }
     rc = cat__commit_path(c, &commit, fpath, &blob, opts, "add");
     if (rc == 0 || rc == AS_EEXISTS) {
         int rc2 = cat_resolve(out, c, CAT_DATASET, name);
