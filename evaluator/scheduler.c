@@ -595,7 +595,7 @@ static void abandon_all(sched *s)
     }
 }
 
-int sched_run(sched *s, volatile int *cancel)
+int sched_run(sched *s, atomic_int *cancel)
 {
     int rc = 0, running = 0;
     lane *ln;
@@ -607,7 +607,7 @@ int sched_run(sched *s, volatile int *cancel)
         CURLMsg *msg;
         int left;
 
-        if (cancel && *cancel) {
+        if (cancel && atomic_load(cancel)) {
             rc = as_error_set(AS_ECANCELED, "canceled");
             break;
         }

@@ -15,6 +15,8 @@
 
 #include "evaluator/provider.h"
 
+#include <stdatomic.h>
+
 typedef struct sched sched;
 
 /* One call for a lane. Allocated by the lane's owner, who keeps it (and
@@ -58,7 +60,7 @@ int sched_add_lane(sched *s, prov *p, const sched_limits *limits, const sched_la
  * becomes non-zero (or a callback fails), the jobs still held are handed
  * back through 'done' with res->error == AS_ECANCELED (record nothing for
  * them) and AS_ECANCELED (or the callback's error) is returned. */
-int sched_run(sched *s, volatile int *cancel);
+int sched_run(sched *s, atomic_int *cancel);
 void sched_free(sched *s);
 
 /* The retry delay in seconds for attempt 'n' (0-based) given the

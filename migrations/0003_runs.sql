@@ -38,6 +38,10 @@ CREATE TABLE runs (
     model            TEXT NOT NULL,
     provider         TEXT NOT NULL,
     model_settings   TEXT NOT NULL,          -- JSON: settings, limits
+    metrics          TEXT NOT NULL,          -- JSON: the suite's metric specs
+    primary_metric   TEXT NOT NULL,
+    labels           TEXT NOT NULL,          -- JSON: the prompt's labels ([] if none)
+    judge            TEXT,                   -- JSON: the suite's judge, or NULL
     price_in         REAL NOT NULL,
     price_out        REAL NOT NULL,
     price_hour       REAL NOT NULL,
@@ -65,6 +69,7 @@ CREATE TABLE items (
     case_id           TEXT NOT NULL,
     rep               INTEGER NOT NULL DEFAULT 0,
     status            TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    prompt_text       TEXT,                  -- the rendered prompt (for judges and reviews)
     output            TEXT,
     output_truncated  INTEGER NOT NULL DEFAULT 0,
     label             TEXT,                  -- classification: the normalized label

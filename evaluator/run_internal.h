@@ -1,0 +1,86 @@
+/* Internals shared by the files of a run: run.c (preparing, the model
+ * phase) and judge_run.c (the judge phase). Not for other modules. */
+#ifndef AS_EVAL_RUN_INTERNAL_H
+#define AS_EVAL_RUN_INTERNAL_H
+
+#include "evaluator/eval.h"
+#include "evaluator/models.h"
+#include "evaluator/provider.h"
+#include "evaluator/scheduler.h"
+#include "evaluator/score.h"
+#include "catalog/catalog.h"
+#include "common/sha256.h"
+#include "store/store.h"
+
+#include <stdatomic.h>
+
+typedef struct run_ctx run_ctx;
+
+/* One model call in flight: the case it is for and what it was sent. */
+typedef struct item_job {
+    sched_job job;          /* first: the scheduler hands this back */
+    run_ctx *run;
+    char *case_id;
+    int rep;
+    json_t *vars;
+    json_t *messages;       /* chat prompts */
+    char *prompt_text;
+    char *expected;
+    char cache_key[2 * AS_SHA256_LEN + 1];
+} item_job;
+
+struct run_ctx {
+    eval_job *job;
+    int64_t id;
+    eval_model model;
+    prov *p;
+    int use_cache;
+    long limit;
+    int repeat;
+    int concurrency;
+    int64_t total, done, failed, cached;
+    cat_cases *it;
+    const cat_case *cur;
+    long ncase;
+    int rep;
+    int ended;
+    double busy_base_ms;    /* busy time of earlier sessions */
+    double last_done_ms;
+    double last_flush_ms;
+};
+
+struct eval_job {
+    cat *c;
+    store *db;
+    cat_suite *suite;
+    cat_version suite_ver;
+    cat_prompt *prompt;
+    cat_version prompt_ver;
+    cat_version dataset_ver;
+    eval_scorer *scorer;
+    char *majority;
+    run_ctx *runs;
+    size_t nruns;
+    int64_t *ids;
+    /* judge */
+    int judge_mode;         /* 0 none, 1 single, 2 pairwise */
+    eval_model judge_model;
+    prov *judge;
+    char *rubric;
+    int with_reference;
+    /* statements */
+    store_stmt *st_item_get, *st_item_put, *st_attempt, *st_cache_get, *st_cache_put;
+    atomic_int cancel;
+    eval_opts opts;
+    double t0;
+};
+
+/* Insert one attempt row. */
+int eval_record_attempt(eval_job *j, int64_t run, const char *case_id, int rep,
+                        const char *kind, int attempt, long status, const char *error,
+                        double duration_ms);
+/* The judge phase: single ratings or pairwise comparisons of the job's
+ * runs, for the items that have none yet. */
+int eval_judge_phase(eval_job *j);
+
+#endif
