@@ -53,4 +53,6 @@ int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_generate_usage[];
 int cli_cmd_tokenize(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_tokenize_usage[];
+int cli_cmd_metrics(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_metrics_usage[];
 #endif

@@ -13,5 +13,6 @@ const cli_command cli_commands[] = {
     {"user", cli_cmd_user, "users of the web server and their API tokens", cli_user_usage},
     {"generate", cli_cmd_generate, "run a local model folder on one prompt", cli_generate_usage},
     {"tokenize", cli_cmd_tokenize, "run a model tokenizer over JSON lines: ids or text", cli_tokenize_usage},
+    {"metrics", cli_cmd_metrics, "score outputs made elsewhere: rouge, classification, match, bleu, cosine", cli_metrics_usage},
     {NULL, NULL, NULL, NULL}
 };
