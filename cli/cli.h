@@ -55,4 +55,12 @@ int cli_cmd_tokenize(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_tokenize_usage[];
 int cli_cmd_metrics(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_metrics_usage[];
+int cli_cmd_model(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_model_usage[];
+int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_eval_usage[];
+int cli_cmd_runs(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_runs_usage[];
+int cli_cmd_rank(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_rank_usage[];
 #endif

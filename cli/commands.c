@@ -14,5 +14,9 @@ const cli_command cli_commands[] = {
     {"generate", cli_cmd_generate, "run a local model folder on one prompt", cli_generate_usage},
     {"tokenize", cli_cmd_tokenize, "run a model tokenizer over JSON lines: ids or text", cli_tokenize_usage},
     {"metrics", cli_cmd_metrics, "score outputs made elsewhere: rouge, classification, match, bleu, cosine", cli_metrics_usage},
+    {"model", cli_cmd_model, "models and their prices: add, list, show, rm", cli_model_usage},
+    {"eval", cli_cmd_eval, "run a suite against its models: scores, cost, speed", cli_eval_usage},
+    {"runs", cli_cmd_runs, "runs and their items: list, show, rm", cli_runs_usage},
+    {"rank", cli_cmd_rank, "rank a suite's models by quality, cost and speed", cli_rank_usage},
     {NULL, NULL, NULL, NULL}
 };
