@@ -547,13 +547,13 @@ static int on_line(void *ctx, const char *line, size_t len)
         return 0;
     }
     if (as_json_parse(&root, line, len, "stream line") < 0) {
-        free(st->stream_error);
-        st->stream_error = strdup("a streamed line is not JSON");
+        if (st->stream_error == NULL)   /* the first error is the cause */
+            st->stream_error = strdup("a streamed line is not JSON");
         return 0;
     }
     if ((err = inline_error(root)) != NULL) {
-        free(st->stream_error);
-        st->stream_error = strdup(err);
+        if (st->stream_error == NULL)
+            st->stream_error = strdup(err);
         json_decref(root);
         return 0;
     }
@@ -674,7 +674,8 @@ static int parse_stream(const prov_call *call, sm_state *st, prov_result *res)
                          as_error_msg());
         return PROV_STEP_DONE;
     }
-    if ((rc = aws_lines_finish(&st->lines, on_line, a)) < 0)
+    /* a line left unterminated by a failed stream is not a second error */
+    if (st->stream_error == NULL && (rc = aws_lines_finish(&st->lines, on_line, a)) < 0)
         return rc;
     if (st->stream_error) {
         prov_result_fail(res, AS_EUPSTREAM, st->stream_error_retry,

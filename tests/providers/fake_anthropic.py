@@ -13,15 +13,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 API_KEY = "sk-ant-fake-for-tests"
 
 
+def _text(content):
+    if isinstance(content, list):
+        return " ".join(b.get("text", "") for b in content)
+    return content or ""
+
+
 def answer_for(req):
-    """Deterministic answers: a judge prompt gets a score, others an echo."""
+    """Deterministic answers: a judge prompt (MT-bench rubric) gets a rating,
+    anything else an echo of the last words."""
     msgs = req.get("messages", [])
-    last = msgs[-1]["content"] if msgs else ""
-    if isinstance(last, list):
-        last = " ".join(b.get("text", "") for b in last)
-    if "score" in last.lower() or "rate" in last.lower():
-        return "The answer is relevant and accurate.\nScore: 8"
-    words = last.split()
+    everything = _text(req.get("system")) + " " + " ".join(_text(m.get("content")) for m in msgs)
+    if "impartial judge" in everything:
+        return "The response answers the question and is accurate. Rating: [[8]]"
+    words = _text(msgs[-1]["content"]).split() if msgs else []
     return "claude: " + " ".join(words[-3:])
 
 
