@@ -68,6 +68,7 @@ extern const web_route web_routes_catalog[];
 extern const web_route web_routes_models[];
 extern const web_route web_routes_runs[];
 extern const web_route web_routes_rating[];
+extern const web_route web_routes_results[];
 
 /* Query-string helpers. web_query_str copies the decoded value of 'name'
  * into buf and returns 1, or returns 0 when absent. */
@@ -78,6 +79,8 @@ int web_query_int(const web_req *r, const char *name, int64_t def, int64_t min, 
                   int64_t *out);
 /* offset (default 0) and limit (default 50, at most 1000). */
 int web_query_page(const web_req *r, int64_t *offset, int64_t *limit);
+/* A positive integer id from a path segment ('what' names it). */
+int web_parse_id(const char *what, const char *s, int64_t *out);
 /* The body as a JSON object, AS_EINVAL when absent or not an object. */
 int web_body_object(web_req *r, json_t **obj);
 
@@ -103,19 +106,21 @@ int web_random_hex(char *out, size_t nbytes);
 /* HTTP status for an AS_E* code (the one table). */
 int web_status_for(int code);
 
-/* Background jobs (jobs.c): run fn(arg, cancel) on its own thread. The
- * job owns 'arg' and frees it with free_arg when done. */
-typedef void (*web_job_fn)(void *arg, volatile int *cancel);
-int web_jobs_start(web_ctx *c, int64_t key, web_job_fn fn, void *arg, void (*free_arg)(void *));
+/* Background jobs (jobs.c): run(arg) on its own thread; cancel(arg) asks
+ * it to stop from another thread; free_arg(arg) runs when it has ended.
+ * A job is known by 'keys' (the run ids it works on). The job owns 'arg'
+ * from the call on, even when starting fails. */
+int web_jobs_start(web_ctx *c, const int64_t *keys, size_t nkeys, void (*run)(void *),
+                   void (*cancel)(void *), void (*free_arg)(void *), void *arg);
+/* Ask the job working on 'key' to stop; AS_ENOTFOUND when none runs. */
+int web_jobs_cancel(web_ctx *c, int64_t key);
+/* Is a job working on 'key' running? */
+int web_jobs_running(web_ctx *c, int64_t key);
 /* Cancel and join every job (web_server_stop). */
 void web_jobs_stop_all(web_ctx *c);
 /* The job list inside the server state, for jobs.c. */
 typedef struct web_job web_job;
 pthread_mutex_t *web_ctx_jobs_lock(web_ctx *c);
 web_job **web_ctx_jobs(web_ctx *c);
-/* Ask the job with 'key' to stop; AS_ENOTFOUND when no such job runs. */
-int web_jobs_cancel(web_ctx *c, int64_t key);
-/* Is a job with 'key' running? */
-int web_jobs_running(web_ctx *c, int64_t key);
 
 #endif

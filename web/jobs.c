@@ -1,34 +1,43 @@
-/* Background jobs of the server: each is a thread running one function
- * with a cancel flag (a run started from the API). The request that starts
- * a job returns at once; web_server_stop cancels and joins them all. */
+/* Background jobs of the server: each is a thread doing one piece of work
+ * (a run started from the API) that can be asked to stop. The request
+ * that starts a job returns at once; web_server_stop cancels and joins
+ * them all, so runs end in a resumable state. */
 #include "web/http.h"
 
 #include "common/error.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define MAX_KEYS 64
 
 struct web_job {
     struct web_job *next;
     pthread_t thread;
-    int64_t key;
-    web_job_fn fn;
-    void *arg;
+    int64_t keys[MAX_KEYS];
+    size_t nkeys;
+    void (*run)(void *);
+    void (*cancel)(void *);
     void (*free_arg)(void *);
-    volatile int cancel;
-    volatile int done;
+    void *arg;
+    int done;               /* atomic */
 };
 
 static void *job_main(void *p)
 {
     web_job *j = p;
 
-    j->fn(j->arg, &j->cancel);
-    if (j->free_arg)
-        j->free_arg(j->arg);
-    j->arg = NULL;
+    j->run(j->arg);
     __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
     return NULL;
+}
+
+static void job_free(web_job *j)
+{
+    if (j->free_arg)
+        j->free_arg(j->arg);
+    free(j);
 }
 
 /* Join and free finished jobs; the caller holds the lock. */
@@ -41,34 +50,37 @@ static void reap(web_job **head)
         if (__atomic_load_n(&j->done, __ATOMIC_ACQUIRE)) {
             *pp = j->next;
             pthread_join(j->thread, NULL);
-            free(j);
+            job_free(j);
         } else {
             pp = &j->next;
         }
     }
 }
 
-int web_jobs_start(web_ctx *c, int64_t key, web_job_fn fn, void *arg, void (*free_arg)(void *))
+int web_jobs_start(web_ctx *c, const int64_t *keys, size_t nkeys, void (*run)(void *),
+                   void (*cancel)(void *), void (*free_arg)(void *), void *arg)
 {
-    web_job *j = calloc(1, sizeof *j);
     pthread_mutex_t *lock = web_ctx_jobs_lock(c);
+    web_job *j = calloc(1, sizeof *j);
 
-    if (j == NULL) {
+    if (j == NULL || nkeys > MAX_KEYS) {
         if (free_arg)
             free_arg(arg);
-        return as_error_set(AS_ENOMEM, "out of memory");
+        free(j);
+        return j ? as_error_set(AS_EINVAL, "at most %d runs in one job", MAX_KEYS)
+                 : as_error_set(AS_ENOMEM, "out of memory");
     }
-    j->key = key;
-    j->fn = fn;
-    j->arg = arg;
+    memcpy(j->keys, keys, nkeys * sizeof *keys);
+    j->nkeys = nkeys;
+    j->run = run;
+    j->cancel = cancel;
     j->free_arg = free_arg;
+    j->arg = arg;
     pthread_mutex_lock(lock);
     reap(web_ctx_jobs(c));
     if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
         pthread_mutex_unlock(lock);
-        if (free_arg)
-            free_arg(arg);
-        free(j);
+        job_free(j);
         return as_error_set(AS_ERROR, "cannot start a background thread");
     }
     j->next = *web_ctx_jobs(c);
@@ -77,13 +89,19 @@ int web_jobs_start(web_ctx *c, int64_t key, web_job_fn fn, void *arg, void (*fre
     return 0;
 }
 
+/* The unfinished job working on 'key'; the caller holds the lock. */
 static web_job *find(web_ctx *c, int64_t key)
 {
     web_job *j;
+    size_t i;
 
-    for (j = *web_ctx_jobs(c); j; j = j->next)
-        if (j->key == key && !__atomic_load_n(&j->done, __ATOMIC_ACQUIRE))
-            return j;
+    for (j = *web_ctx_jobs(c); j; j = j->next) {
+        if (__atomic_load_n(&j->done, __ATOMIC_ACQUIRE))
+            continue;
+        for (i = 0; i < j->nkeys; i++)
+            if (j->keys[i] == key)
+                return j;
+    }
     return NULL;
 }
 
@@ -94,9 +112,10 @@ int web_jobs_cancel(web_ctx *c, int64_t key)
 
     pthread_mutex_lock(web_ctx_jobs_lock(c));
     if ((j = find(c, key)) != NULL)
-        j->cancel = 1;
+        j->cancel(j->arg);
     else
-        rc = as_error_set(AS_ENOTFOUND, "no run %lld in progress in this server", (long long)key);
+        rc = as_error_set(AS_ENOTFOUND, "run %lld is not in progress in this server",
+                          (long long)key);
     pthread_mutex_unlock(web_ctx_jobs_lock(c));
     return rc;
 }
@@ -117,13 +136,14 @@ void web_jobs_stop_all(web_ctx *c)
 
     pthread_mutex_lock(web_ctx_jobs_lock(c));
     for (j = *web_ctx_jobs(c); j; j = j->next)
-        j->cancel = 1;
+        if (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE))
+            j->cancel(j->arg);
     j = *web_ctx_jobs(c);
     *web_ctx_jobs(c) = NULL;
     pthread_mutex_unlock(web_ctx_jobs_lock(c));
     for (; j; j = next) {
         next = j->next;
         pthread_join(j->thread, NULL);
-        free(j);
+        job_free(j);
     }
 }

@@ -50,3 +50,14 @@ int web_body_object(web_req *r, json_t **obj)
     *obj = r->json;
     return 0;
 }
+
+int web_parse_id(const char *what, const char *s, int64_t *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+
+    if (s[0] == '\0' || *end != '\0' || v <= 0)
+        return as_error_set(AS_EINVAL, "%s '%s': expected a positive integer", what, s);
+    *out = v;
+    return 0;
+}

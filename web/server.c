@@ -220,7 +220,8 @@ static int match_route(const char *pattern, const char *path, web_req *r)
 }
 
 static const web_route *const route_tables[] = {
-    web_routes_core, web_routes_models, NULL
+    web_routes_core, web_routes_models, web_routes_catalog, web_routes_runs,
+    web_routes_rating, web_routes_results, NULL
 };
 
 /* Find the route for r; *path_known tells a 405 from a 404. */

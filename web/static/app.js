@@ -9,6 +9,7 @@ const assay = {
   csrf: null,
   pages: {},
   charts: [],
+  onKey: null,      /* the current page's keyboard handler */
 };
 
 /* el('td', {class: 'num'}, 'text', child, ...): build an element. Strings
@@ -167,6 +168,7 @@ function setUser(u) {
 async function render() {
   if (!assay.user) return;
   destroyCharts();
+  assay.onKey = null;
   const r = route();
   const name = r.parts[0] || 'leaderboard';
   for (const a of document.querySelectorAll('#nav a')) {
@@ -191,6 +193,7 @@ async function start() {
     showLogin();
   });
   window.addEventListener('hashchange', render);
+  document.addEventListener('keydown', (ev) => { if (assay.onKey) assay.onKey(ev); });
   try {
     setUser(await api('GET', '/session'));
     render();
