@@ -14,6 +14,7 @@ const char cli_generate_usage[] =
     "                      [--chat] [--json] [--temperature T] [--top-k K] [--top-p P]\n"
     "                      [--seed S] [--stop TEXT]... [--device cpu|gpu|auto]\n"
     "                      [--threads N] [--dtype auto|float32|bfloat16]\n"
+    "       assay generate --model DIR --prompt TEXT --continuation TEXT [--json] ...\n"
     "\n"
     "Generate a continuation of TEXT with the local engine. DIR is a Hugging Face\n"
     "model folder (config.json, model.safetensors or shards, tokenizer.json;\n"
@@ -30,6 +31,9 @@ const char cli_generate_usage[] =
     "                    engine a gpu request runs on the CPU and says so\n"
     "--threads N         CPU threads of the reference forward pass (default: all)\n"
     "--dtype             weights kept as stored (auto), or converted at load\n"
+    "--continuation C    instead of generating, score C after TEXT: its\n"
+    "                    log-likelihood, whether greedy decoding gives it, its\n"
+    "                    token count (lm-evaluation-harness loglikelihood)\n"
     "--json              print {\"text\",\"ids\",\"prompt_tokens\",\"completion_tokens\",\n"
     "                    \"finish_reason\",\"ttft_ms\",\"per_token_ms\",\"total_ms\",\"device\"}\n";
 
@@ -71,9 +75,35 @@ static void print_json(const eng_engine *e, const eng_gen_result *res)
     json_decref(o);
 }
 
+/* Print the log-likelihood of 'cont' after 'prompt'; closes 'e'. */
+static int score(eng_engine *e, const char *prompt, const char *cont, int json)
+{
+    double lp = 0;
+    int greedy = 0;
+    size_t n = 0;
+
+    if (eng_engine_loglik(e, prompt, cont, &lp, &greedy, &n) < 0) {
+        eng_engine_close(e);
+        return cli_fail();
+    }
+    if (json) {
+        json_t *o = json_object();
+
+        as_json_set_num(o, "logprob", lp);
+        json_object_set_new(o, "greedy", json_boolean(greedy));
+        as_json_set_int(o, "continuation_tokens", (int64_t)n);
+        as_json_print(stdout, o);
+        json_decref(o);
+    } else {
+        printf("logprob %.6f over %zu tokens%s\n", lp, n, greedy ? " (the greedy continuation)" : "");
+    }
+    eng_engine_close(e);
+    return CLI_OK;
+}
+
 int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv)
 {
-    const char *dir = NULL;
+    const char *dir = NULL, *continuation = NULL;
     eng_engine_opts opts = {ENG_DEVICE_AUTO, 0, 0, ENG_DT_COUNT};
     eng_request req;
     eng_engine *e = NULL;
@@ -97,6 +127,8 @@ int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv)
             dir = v;
         else if (strcmp(a, "--prompt") == 0)
             req.prompt = v;
+        else if (strcmp(a, "--continuation") == 0)
+            continuation = v;
         else if (strcmp(a, "--greedy") == 0)
             req.sampling.greedy = 1;
         else if (strcmp(a, "--chat") == 0)
@@ -149,6 +181,8 @@ int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv)
         return cli_fail();
     if (eng_engine_note(e) != NULL)
         fprintf(stderr, "assay: %s\n", eng_engine_note(e));
+    if (continuation != NULL)
+        return score(e, req.prompt, continuation, json);
     if (eng_engine_generate(e, &req, &res) < 0) {
         eng_engine_close(e);
         return cli_fail();

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "evaluator/engine/chat_template.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,39 @@ out:
         eng_gen_result_clear(res);
     eng_tok_stream_free(stream);
     free(ids);
+    return rc;
+}
+
+int eng_engine_loglik(eng_engine *e, const char *context, const char *continuation,
+                      double *logprob, int *greedy, size_t *n_tokens)
+{
+    size_t clen = strlen(context), ctx_keep = clen, nwhole = 0, nctx = 0;
+    char *whole = NULL;
+    int32_t *ids = NULL, *ctx_ids = NULL;
+    int rc;
+
+    *n_tokens = 0;
+    while (ctx_keep > 0 && (context[ctx_keep - 1] == ' ' || context[ctx_keep - 1] == '\t' ||
+                            context[ctx_keep - 1] == '\n'))
+        ctx_keep--;
+    if (continuation[0] == '\0')
+        return as_error_set(AS_EINVAL, "the continuation is empty");
+    if (asprintf(&whole, "%s%s", context, continuation) < 0)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    if ((rc = eng_tok_encode(e->tok, whole, strlen(whole), ENG_TOK_ADD_SPECIAL, &ids, &nwhole)) < 0 ||
+        (rc = eng_tok_encode(e->tok, context, ctx_keep, ENG_TOK_ADD_SPECIAL, &ctx_ids, &nctx)) < 0)
+        goto out;
+    if (nctx == 0 || nctx >= nwhole) {
+        rc = as_error_set(AS_EINVAL, nctx == 0 ? "the context encodes to no tokens (the tokenizer adds no BOS)"
+                                               : "the continuation adds no tokens to the context");
+        goto out;
+    }
+    *n_tokens = nwhole - nctx;
+    rc = eng_loglik(e->state, ids, nctx, ids + nctx, nwhole - nctx, logprob, greedy);
+out:
+    free(whole);
+    free(ids);
+    free(ctx_ids);
     return rc;
 }
 

@@ -62,6 +62,16 @@ typedef struct eng_request {
  * eng_gen_result_clear. */
 int eng_engine_generate(eng_engine *e, const eng_request *r, eng_gen_result *res);
 
+/* The log-likelihood of 'continuation' after 'context' (texts) into
+ * *logprob, with *greedy 1 when greedy decoding would produce it and
+ * *n_tokens its token count. As lm-evaluation-harness does: trailing
+ * whitespace of the context moves to the continuation, context+continuation
+ * is encoded whole (with the tokenizer's BOS) and the continuation is the
+ * ids past the context's own encoding. An empty continuation, or a
+ * context that encodes to no ids, is AS_EINVAL. */
+int eng_engine_loglik(eng_engine *e, const char *context, const char *continuation,
+                      double *logprob, int *greedy, size_t *n_tokens);
+
 /* Read OpenAI-style generation params (temperature, top_p, top_k, seed,
  * max_tokens / max_new_tokens, stop as a string or a list of strings) from
  * 'params' over the defaults already in 'r'. Strings in r->stop borrow from

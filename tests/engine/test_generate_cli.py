@@ -42,6 +42,24 @@ def test_qwen2_and_mistral_match_reference(env):
         check(r["ids"] == ref, "%s: ids %r, reference %r" % (v, r["ids"], ref))
 
 
+def test_continuation_loglik_matches_reference(env):
+    d, cfg, stored = model(env)
+    ref = tinymodel.Reference(cfg, stored)
+    ctx, cont = list(b"The"), list(b" cat")
+    for t in ctx[:-1]:
+        ref.step(t, want_logits=False)
+    logits, want = ref.step(ctx[-1]), 0.0
+    for i, t in enumerate(cont):
+        want += tinymodel.logsoftmax(logits, t)
+        if i + 1 < len(cont):
+            logits = ref.step(t)
+    # Trailing whitespace of the context moves to the continuation.
+    r = env.ok("generate", "--model", d, "--prompt", "The ", "--continuation", "cat", "--json").json()
+    check(r["continuation_tokens"] == 4, r)
+    check(abs(r["logprob"] - want) <= 1e-4 * abs(want), "logprob %r, reference %r" % (r["logprob"], want))
+    env.fails("generate", "--model", d, "--prompt", "x", "--continuation", "", contains="empty")
+
+
 def test_seeded_sampling_repeats(env):
     d, _, _ = model(env)
     args = ["generate", "--model", d, "--prompt", "Hi", "--max-new-tokens", 12, "--json",
@@ -87,5 +105,5 @@ def test_bad_input_is_one_line_error(env):
 
 if __name__ == "__main__":
     main([test_greedy_matches_reference, test_qwen2_and_mistral_match_reference,
-          test_seeded_sampling_repeats, test_gpu_request_falls_back_with_a_note,
+          test_continuation_loglik_matches_reference, test_seeded_sampling_repeats, test_gpu_request_falls_back_with_a_note,
           test_bad_input_is_one_line_error])
