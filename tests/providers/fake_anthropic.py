@@ -136,10 +136,10 @@ class FakeAnthropic:
                                          "delta": {"stop_reason": "end_turn", "stop_sequence": None},
                                          "usage": {"output_tokens": out_tok}}))
         events.append(("message_stop", {"type": "message_stop"}))
-        if self.take("stream_error"):
+        if self.take("stream_error"):          # one stream fault per request
             events = events[:4] + [("error", {"type": "error", "error": {
                 "type": "overloaded_error", "message": "Overloaded"}})]
-        if self.take("stream_cut"):
+        elif self.take("stream_cut"):
             events = events[:-2]
         data = "".join("event: %s\ndata: %s\n\n" % (e, json.dumps(d)) for e, d in events).encode()
         h.send_response(200)

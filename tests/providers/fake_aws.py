@@ -377,9 +377,9 @@ class FakeAWS:
                      "ModelStreamError")
 
     def _stream(self, h, frames, model_ctype, default_exc):
-        exc = self.take("stream_error")
-        cut = self.take("stream_cut")
-        crc = self.take("stream_crc")
+        exc = self.take("stream_error")        # one stream fault per request
+        cut = not exc and self.take("stream_cut")
+        crc = not exc and not cut and self.take("stream_crc")
         if exc:
             half = frames[:max(1, len(frames) // 2)]
             if exc == "InternalStreamFailure":
