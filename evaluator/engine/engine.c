@@ -236,7 +236,7 @@ static int param_num(const json_t *params, const char *key, double lo, double hi
 int eng_request_from_params(eng_request *r, const json_t *params)
 {
     const json_t *stop;
-    double v;
+    double v = 0;
     int rc;
 
     if (params == NULL)
