@@ -258,9 +258,9 @@ typedef struct cat_suite {
 
 /* Parse and check a suite's structure (types, references' syntax, metric
  * entries are strings or objects with a string "name", primary_metric among
- * them, judge mode single|pairwise, thresholds numeric). Metric names are
- * checked with the metrics registry when it is built. Caller frees with
- * cat_suite_free. */
+ * them, judge mode single|pairwise, thresholds numeric). Each metric entry
+ * (name and options) is checked by the metrics registry (met_spec_parse);
+ * "judge" is left to the evaluator. Caller frees with cat_suite_free. */
 int cat_suite_parse(cat_suite **out, const char *data, size_t len, const char *what);
 void cat_suite_free(cat_suite *s);
 

@@ -1,11 +1,12 @@
 /* Suites (suites/NAME.json): the evaluation prompt catalog entry pairing a
  * prompt reference with a dataset reference, metrics, models, a judge,
- * thresholds and a ranking policy. This file checks the structure; the
- * meaning of each metric name belongs to the metrics module. */
+ * thresholds and a ranking policy. This file checks the structure; each
+ * metric entry (name and options) is checked by the metrics registry. */
 #include "catalog/catalog.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "common/utf8.h"
+#include "metrics/registry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,10 +88,26 @@ static int has_metric(const json_t *metrics, const char *name)
     return 0;
 }
 
+/* The metrics registry's verdict on one entry; "judge" belongs to the
+ * evaluator and is accepted here (its settings are the suite's "judge"). */
+static int check_metric_spec(const json_t *entry)
+{
+    met_spec *spec = NULL;
+    int rc = met_spec_parse(&spec, entry);
+
+    met_spec_free(spec);
+    if (rc == MET_EEVALUATOR) {
+        as_error_clear();
+        return 0;
+    }
+    return rc;
+}
+
 static int check_metrics(cat_suite *s, const char *what)
 {
     json_t *arr = json_object_get(s->doc, "metrics"), *m, *norm;
     size_t i;
+    int rc;
 
     if (!json_is_array(arr) || json_array_size(arr) == 0)
         return as_error_set(AS_EINVAL, "%s: field 'metrics' must be a non-empty array", what);
@@ -114,6 +131,10 @@ static int check_metrics(cat_suite *s, const char *what)
             json_decref(norm);
             return as_error_set(AS_EINVAL, "%s: metrics[%zu]: 'name' must be a metric name", what,
                                 i);
+        }
+        if ((rc = check_metric_spec(norm)) < 0) {
+            json_decref(norm);
+            return as_error_wrap(rc, "%s: metrics[%zu]", what, i);
         }
         if (json_array_append_new(s->metrics, norm) < 0)
             return as_error_set(AS_ENOMEM, "out of memory");

@@ -150,17 +150,19 @@ static void suite__structure(void)
     static const struct {
         const char *doc, *needle;
     } bad[] = {
-        {"{\"dataset\": \"d\", \"metrics\": [\"a\"]}", "'prompt' is missing"},
-        {"{\"prompt\": \"Bad\", \"dataset\": \"d\", \"metrics\": [\"a\"]}", "field 'prompt'"},
+        {"{\"dataset\": \"d\", \"metrics\": [\"exact_match\"]}", "'prompt' is missing"},
+        {"{\"prompt\": \"Bad\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"]}", "field 'prompt'"},
         {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": []}", "metrics"},
         {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [3]}", "metrics[0]"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"a\"], \"primary_metric\": \"b\"}", "primary_metric"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"primary_metric\": \"b\"}", "primary_metric"},
         {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"judge\"]}", "judge"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"a\"], \"judge\": {\"model\": \"j\", \"mode\": \"x\"}}", "mode"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"a\"], \"thresholds\": {\"b\": 1}}", "thresholds.b"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"a\"], \"thresholds\": {\"a\": \"x\"}}", "number"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"a\"], \"models\": [1]}", "models[0]"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"a\"], \"zzz\": 1}", "unknown field"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"judge\": {\"model\": \"j\", \"mode\": \"x\"}}", "mode"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"thresholds\": {\"b\": 1}}", "thresholds.b"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"thresholds\": {\"exact_match\": \"x\"}}", "number"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"models\": [1]}", "models[0]"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"zzz\": 1}", "unknown field"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\", \"rougeZ\"]}", "metrics[1]: metric 'rougeZ'"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [{\"name\": \"rouge1\", \"stemm\": true}]}", "stemm"},
     };
     cat_suite *s = NULL;
     size_t i;
