@@ -375,7 +375,7 @@ static void rank_pareto(cand *c, size_t n)
             if (c[i].front)
                 continue;
             for (k = 0; k < n && !dom; k++)
-                if (k != i && (c[k].front == 0 || c[k].front == front) && dominates(&c[k], &c[i]))
+                if (k != i && (c[k].front == 0 || c[k].front == -front) && dominates(&c[k], &c[i]))
                     dom = 1;
             if (!dom)
                 c[i].front = -front;    /* mark; set after the pass */
@@ -387,18 +387,18 @@ static void rank_pareto(cand *c, size_t n)
             }
     }
     for (i = 0; i < n; i++) {
-        const char *by = NULL;
+        char by[400] = "";
         for (k = 0; k < n; k++)
-            if (dominates(&c[k], &c[i]) && c[k].front == c[i].front - 1) {
-                by = c[k].model;
-                break;
+            if (c[k].front == c[i].front - 1 && dominates(&c[k], &c[i])) {
+                size_t l = strlen(by);
+                snprintf(by + l, sizeof(by) - l, "%s%s", l ? ", " : "", c[k].model);
             }
         if (c[i].front == 1)
             snprintf(c[i].why, sizeof(c[i].why), "on the Pareto front: no model is at least as "
                      "good on quality, cost and speed and better on one");
         else
             snprintf(c[i].why, sizeof(c[i].why), "front %d: dominated by %s", c[i].front,
-                     by ? by : "a model of the front above");
+                     by[0] ? by : "a model of the front above");
     }
     qsort(c, n, sizeof(*c), cmp_front);
 }
