@@ -11,6 +11,6 @@ echo "|---|---|---|---|---|---|"
 for v in llama-gqa llama-gqa-bf16 qwen2 mistral-f16 bench-small; do
   python3 "$src/tests/engine/tinymodel.py" --variant "$v" --out "$tmp/$v"
   for t in 1 2; do
-    (cd "$tmp" && "$build/bench/engine/engine_bench_forward" "$v" "$t" 64 64)
+    (cd "$tmp" && "$build/bench/engine/engine_bench_forward" "$v" "$t" 60 60)
   done
 done

@@ -4,6 +4,7 @@
 #include "evaluator/engine/config.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 float eng_f16_to_f32(uint16_t h)
@@ -61,32 +62,60 @@ typedef struct matvec_job {
     const float *x;
 } matvec_job;
 
-/* Rows [b, e) of the product; one loop per dtype so the inner loop is a
- * plain dot product the compiler can vectorize. */
+/* Dot product of x with one weight row of n elements. Eight partial sums,
+ * combined pairwise at the end: a single running sum would make the loop
+ * wait on one chain of dependent adds (and forbid vectorizing it); this
+ * fixed order is part of the specification the GPU kernels are checked
+ * against within a tolerance. */
+#define DOT_ROW(name, T, LOAD)                                                  \
+    static float name(const T *row, const float *x, size_t n)                  \
+    {                                                                           \
+        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                \
+        size_t c = 0;                                                           \
+        int k;                                                                  \
+                                                                                \
+        for (; c + 8 <= n; c += 8)                                              \
+            for (k = 0; k < 8; k++)                                             \
+                acc[k] += LOAD(row[c + k]) * x[c + k];                          \
+        for (; c < n; c++)                                                      \
+            acc[c % 8] += LOAD(row[c]) * x[c];                                  \
+        return ((acc[0] + acc[1]) + (acc[2] + acc[3])) +                        \
+               ((acc[4] + acc[5]) + (acc[6] + acc[7]));                         \
+    }
+/* float16 -> float32 through a table of all 65536 values (filled once from
+ * eng_f16_to_f32): the bit manipulation per element would dominate. */
+static float f16_table[65536];
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+
+static void f16_fill(void)
+{
+    uint32_t i;
+
+    for (i = 0; i < 65536; i++)
+        f16_table[i] = eng_f16_to_f32((uint16_t)i);
+}
+
+#define LOAD_F32(v) (v)
+#define LOAD_F16(v) (f16_table[(v)])
+DOT_ROW(dot_f32, float, LOAD_F32)
+DOT_ROW(dot_bf16, uint16_t, eng_bf16_to_f32)
+DOT_ROW(dot_f16, uint16_t, LOAD_F16)
+
+/* Rows [b, e) of the product. */
 static void matvec_rows(void *arg, size_t b, size_t e)
 {
     const matvec_job *j = arg;
-    size_t r, c, cols = (size_t)j->w->cols;
+    size_t r, cols = (size_t)j->w->cols;
 
     for (r = b; r < e; r++) {
-        float sum = 0.0f;
+        float sum;
 
-        if (j->w->dtype == ENG_DT_F32) {
-            const float *row = (const float *)j->w->data + r * cols;
-
-            for (c = 0; c < cols; c++)
-                sum += row[c] * j->x[c];
-        } else if (j->w->dtype == ENG_DT_BF16) {
-            const uint16_t *row = (const uint16_t *)j->w->data + r * cols;
-
-            for (c = 0; c < cols; c++)
-                sum += eng_bf16_to_f32(row[c]) * j->x[c];
-        } else {
-            const uint16_t *row = (const uint16_t *)j->w->data + r * cols;
-
-            for (c = 0; c < cols; c++)
-                sum += eng_f16_to_f32(row[c]) * j->x[c];
-        }
+        if (j->w->dtype == ENG_DT_F32)
+            sum = dot_f32((const float *)j->w->data + r * cols, j->x, cols);
+        else if (j->w->dtype == ENG_DT_BF16)
+            sum = dot_bf16((const uint16_t *)j->w->data + r * cols, j->x, cols);
+        else
+            sum = dot_f16((const uint16_t *)j->w->data + r * cols, j->x, cols);
         if (j->bias != NULL && j->bias->data != NULL)
             sum += eng_mat_get(j->bias, r);
         j->out[r] = sum;
@@ -96,6 +125,9 @@ static void matvec_rows(void *arg, size_t b, size_t e)
 void eng_matvec(eng_pool *pool, float *out, const eng_mat *w, const float *x, const eng_mat *bias)
 {
     matvec_job j = {out, w, bias, x};
+
+    if (w->dtype == ENG_DT_F16)
+        pthread_once(&f16_once, f16_fill);
 
     /* Below ~32k multiply-adds waking threads costs more than it saves. */
     if ((size_t)w->rows * (size_t)w->cols < 32768)

@@ -29,7 +29,9 @@ uint16_t eng_f32_to_bf16(float f);
 float eng_mat_get(const eng_mat *m, size_t i);
 
 /* out (rows) = W (rows, cols) . x (cols) [+ bias (rows), may have NULL data].
- * Rows are split over the pool's threads. 'out' must not alias 'x'. */
+ * Each dot product keeps eight partial sums (element c goes to sum c % 8),
+ * added pairwise at the end. Rows are split over the pool's threads. 'out'
+ * must not alias 'x'. */
 void eng_matvec(eng_pool *pool, float *out, const eng_mat *w, const float *x, const eng_mat *bias);
 
 /* out (n) = x / sqrt(mean(x^2) + eps) * w (n)  (HF LlamaRMSNorm). */
