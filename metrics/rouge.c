@@ -35,6 +35,8 @@ struct met_rouge {
     size_t dp_cap;
     uint32_t *cnt_r, *cnt_c;    /* per-id counts for Lsum (vocab-sized) */
     size_t cnt_cap;
+    uint64_t *bits;         /* bit-parallel LCS: V and the match masks */
+    size_t bits_cap;
     unsigned char *hit;     /* union of LCS indices of one reference sentence */
     size_t hit_cap;
     char *tok;              /* the current token (grown for long ones) */
@@ -73,6 +75,7 @@ void met_rouge_free(met_rouge *r)
     free(r->dp);
     free(r->cnt_r);
     free(r->cnt_c);
+    free(r->bits);
     free(r->hit);
     free(r->tok);
     free(r->stem_buf);
@@ -250,14 +253,35 @@ static int rouge_n(met_rouge *r, int n, met_prf *out)
     return 0;
 }
 
-/* LCS length of a[0..na) and b[0..nb) with two DP rows over the shorter. */
+/* Make the per-id arrays cnt_r and cnt_c cover every id (zeroed). Users
+ * leave them all zero again when done. */
+static int id_arrays(met_rouge *r)
+{
+    size_t nv = r->v.n, c1 = r->cnt_cap, c2 = r->cnt_cap;
+
+    if (nv <= r->cnt_cap)
+        return 0;
+    if (met_reserve(&r->cnt_r, &c1, nv, sizeof(uint32_t)) < 0 ||
+        met_reserve(&r->cnt_c, &c2, nv, sizeof(uint32_t)) < 0)
+        return AS_ENOMEM;
+    memset(r->cnt_r + r->cnt_cap, 0, (c1 - r->cnt_cap) * sizeof(uint32_t));
+    memset(r->cnt_c + r->cnt_cap, 0, (c2 - r->cnt_cap) * sizeof(uint32_t));
+    r->cnt_cap = c1 < c2 ? c1 : c2;
+    return 0;
+}
+
+/* LCS length of a[0..na) and b[0..nb), bit-parallel (Crochemore et al.
+ * 2001): one bit per position of the shorter sequence a, V starts all ones
+ * and for each token of b with match mask M, V = (V + (V & M)) | (V & ~M)
+ * (multi-word addition with carry); the LCS length is the number of zero
+ * bits. The match masks are indexed through cnt_r (mask index + 1). */
 static int lcs_len(met_rouge *r, const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
                    size_t *out)
 {
-    uint32_t *prev, *cur;
-    size_t i, j;
+    size_t words, i, j, nmask = 0, zeros = 0;
+    uint64_t *V, *M;
 
-    if (nb > na) {
+    if (nb < na) {
         const uint32_t *t = a;
         size_t tn = na;
         a = b;
@@ -265,27 +289,44 @@ static int lcs_len(met_rouge *r, const uint32_t *a, size_t na, const uint32_t *b
         b = t;
         nb = tn;
     }
-    if (met_reserve(&r->dp, &r->dp_cap, 2 * (nb + 1), sizeof(uint32_t)) < 0)
+    words = (na + 63) / 64;
+    if (id_arrays(r) < 0 ||
+        met_reserve(&r->bits, &r->bits_cap, words * (na + 1), sizeof(uint64_t)) < 0)
         return AS_ENOMEM;
-    prev = r->dp;
-    cur = r->dp + nb + 1;
-    memset(prev, 0, (nb + 1) * sizeof(*prev));
-    cur[0] = 0;
+    V = r->bits;
+    M = r->bits + words;
     for (i = 0; i < na; i++) {
-        uint32_t ai = a[i];
-        for (j = 0; j < nb; j++) {
-            if (ai == b[j])
-                cur[j + 1] = prev[j] + 1;
-            else
-                cur[j + 1] = prev[j + 1] > cur[j] ? prev[j + 1] : cur[j];
+        uint32_t k = r->cnt_r[a[i]];
+        if (k == 0) {
+            k = r->cnt_r[a[i]] = (uint32_t)++nmask;
+            memset(M + (k - 1) * words, 0, words * sizeof(uint64_t));
         }
-        {
-            uint32_t *t = prev;
-            prev = cur;
-            cur = t;
+        M[(k - 1) * words + i / 64] |= (uint64_t)1 << (i % 64);
+    }
+    for (j = 0; j < words; j++)
+        V[j] = ~(uint64_t)0;
+    for (i = 0; i < nb; i++) {
+        uint32_t k = b[i] < r->cnt_cap ? r->cnt_r[b[i]] : 0;
+        const uint64_t *m;
+        uint64_t carry = 0;
+        if (k == 0)
+            continue;
+        m = M + (k - 1) * words;
+        for (j = 0; j < words; j++) {
+            uint64_t v = V[j], u = v & m[j], s1 = v + u, s2 = s1 + carry;
+            carry = (s1 < v) | (s2 < s1);
+            V[j] = s2 | (v & ~m[j]);
         }
     }
-    *out = prev[nb];
+    for (j = 0; j < words; j++) {
+        uint64_t v = V[j];
+        if (j == words - 1 && na % 64)
+            v |= ~(uint64_t)0 << (na % 64);     /* bits past the end count as ones */
+        zeros += (size_t)(64 - __builtin_popcountll(v));
+    }
+    for (i = 0; i < na; i++)
+        r->cnt_r[a[i]] = 0;
+    *out = zeros;
     return 0;
 }
 
@@ -344,21 +385,14 @@ static int lcs_mark(met_rouge *r, const uint32_t *x, size_t nx, const uint32_t *
 static int rouge_lsum(met_rouge *r, met_prf *out)
 {
     const idtext *R = &r->ref, *C = &r->pred;
-    size_t hits = 0, a, b, i, nv = r->v.n;
+    size_t hits = 0, a, b, i;
 
     if (R->n == 0 || C->n == 0) {
         set_prf(out, 0, 0, 0);
         return 0;
     }
-    if (nv > r->cnt_cap) {
-        size_t c1 = r->cnt_cap, c2 = r->cnt_cap;
-        if (met_reserve(&r->cnt_r, &c1, nv, sizeof(uint32_t)) < 0 ||
-            met_reserve(&r->cnt_c, &c2, nv, sizeof(uint32_t)) < 0)
-            return AS_ENOMEM;
-        memset(r->cnt_r + r->cnt_cap, 0, (c1 - r->cnt_cap) * sizeof(uint32_t));
-        memset(r->cnt_c + r->cnt_cap, 0, (c2 - r->cnt_cap) * sizeof(uint32_t));
-        r->cnt_cap = c1 < c2 ? c1 : c2;
-    }
+    if (id_arrays(r) < 0)
+        return AS_ENOMEM;
     for (i = 0; i < R->n; i++)
         r->cnt_r[R->ids[i]]++;
     for (i = 0; i < C->n; i++)

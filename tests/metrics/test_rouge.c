@@ -330,6 +330,44 @@ static void rouge__stemmer_matches_nltk_table(void)
     free(data);
 }
 
+/* rougeL (bit-parallel LCS) against rougeLsum (DP table with backtrack) on
+ * single-line texts, where both are the plain LCS: random texts over a
+ * small alphabet, lengths across the 64-bit word boundaries. */
+static void rouge__bit_parallel_lcs_equals_dp(void)
+{
+    static const char *const alpha[] = {"a", "b", "c", "d", "ab", "ba"};
+    uint32_t seed = 12345;
+    met_rouge *r;
+    int round, types[2] = {MET_ROUGE_L, MET_ROUGE_LSUM};
+
+    T_OK(met_rouge_new(&r, 0));
+    for (round = 0; round < 300; round++) {
+        char x[2048], y[2048];
+        size_t xl = 0, yl = 0;
+        int nx, ny, i;
+        met_prf o[2];
+        seed = seed * 1103515245u + 12345u;
+        nx = (int)(seed >> 16) % 200;
+        seed = seed * 1103515245u + 12345u;
+        ny = (int)(seed >> 16) % 200;
+        for (i = 0; i < nx; i++) {
+            seed = seed * 1103515245u + 12345u;
+            xl += (size_t)snprintf(x + xl, sizeof(x) - xl, "%s ", alpha[(seed >> 16) % 6]);
+        }
+        for (i = 0; i < ny; i++) {
+            seed = seed * 1103515245u + 12345u;
+            yl += (size_t)snprintf(y + yl, sizeof(y) - yl, "%s ", alpha[(seed >> 16) % 6]);
+        }
+        T_OK(met_rouge_score(r, x, xl, y, yl, types, 2, o));
+        if (o[0].precision != o[1].precision || o[0].recall != o[1].recall) {
+            fprintf(stderr, "  round %d (%d x %d): L %.17g lsum %.17g\n", round, nx, ny,
+                    o[0].recall, o[1].recall);
+            t_failed_checks++;
+        }
+    }
+    met_rouge_free(r);
+}
+
 int main(void)
 {
     if ((cases = t_load_cases()) == NULL)
@@ -344,6 +382,7 @@ int main(void)
     T_RUN(rouge__lsum_published_multi_sentence_files);
     T_RUN(rouge__lsum_splits_on_newlines);
     T_RUN(rouge__stemmer_matches_nltk_table);
+    T_RUN(rouge__bit_parallel_lcs_equals_dp);
     json_decref(cases);
     return t_done();
 }
