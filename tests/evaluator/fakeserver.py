@@ -212,11 +212,18 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+class QuietServer(ThreadingHTTPServer):
+    """Clients that hang up (a killed assay) are expected: no traceback."""
+
+    def handle_error(self, request, client_address):
+        pass
+
+
 class FakeServer:
     """Start with FakeServer(script).start(); base_url ends in /v1."""
 
     def __init__(self, script=None, port=0):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd = QuietServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.httpd.request_queue_size = 1024
         self.httpd.script = script or {}

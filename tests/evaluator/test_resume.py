@@ -1,0 +1,74 @@
+"""A run killed with SIGKILL in the middle and resumed: every case it had
+is never sent again, every case it lacked is sent exactly once, and no
+finished result is lost."""
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+from assaytest import ASSAY, check, main
+from evalsetup import add_model, make_catalog, server
+
+N = 40
+
+
+def ok_cases(env):
+    db = sqlite3.connect(os.path.join(env.data, "assay.db"), timeout=10)
+    try:
+        return {r[0] for r in db.execute("SELECT case_id FROM items WHERE run_id = 1 AND status = 'ok'")}
+    except sqlite3.OperationalError:
+        return set()
+    finally:
+        db.close()
+
+
+def kill_and_resume(env, kill_after):
+    srv = server({"latency_ms": 150})
+    try:
+        make_catalog(env, sum_n=N)
+        add_model(env, "m1", srv, "--concurrency", "4")
+        proc = subprocess.Popen([ASSAY, "--data", env.data, "eval", "summ"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while len(ok_cases(env)) < kill_after and time.time() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        had = ok_cases(env)
+        check(kill_after <= len(had) < N, len(had))
+        time.sleep(0.5)     # requests in flight at the kill reach the server and end
+        before = srv.calls
+        check(all(before[c] == 1 for c in had), before)
+        st = env.ok("runs", "show", "1", "--json").json()
+        check(st["status"] == "running" and st["items_done"] == len(had), st)
+        env.ok("eval", "--resume", "1")
+        after = srv.calls
+        for i in range(N):
+            c = "s%d" % i
+            if c in had:
+                check(after[c] == 1, (c, after[c]))          # never again
+            else:
+                check(after[c] - before.get(c, 0) == 1, (c, before.get(c), after[c]))
+        s = env.ok("runs", "show", "1", "--items", "--json").json()
+        check(s["status"] == "complete" and s["items_ok"] == N and len(s["items"]) == N, s["status"])
+        check(len({i["case_id"] for i in s["items"]}) == N)
+        check(s["busy_s"] > 0, s["busy_s"])
+        # resuming a complete run sends nothing
+        env.ok("eval", "--resume", "1")
+        check(srv.calls == after, srv.calls)
+    finally:
+        srv.stop()
+
+
+def test_kill9_early_and_resume(env):
+    kill_after = 4
+    kill_and_resume(env, kill_after)
+
+
+def test_kill9_late_and_resume(env):
+    kill_and_resume(env, N - 8)
+
+
+if __name__ == "__main__":
+    main([test_kill9_early_and_resume, test_kill9_late_and_resume])
