@@ -71,9 +71,9 @@ int eval_model_validate(const eval_model *m)
     return 0;
 }
 
-static const char model_cols[] =
-    "id, name, provider, settings, price_in, price_out, price_hour, price_version, "
-    "concurrency, rpm, timeout_s, max_retries, created_at, updated_at";
+#define MODEL_COLS                                                                  \
+    "id, name, provider, settings, price_in, price_out, price_hour, price_version, " \
+    "concurrency, rpm, timeout_s, max_retries, created_at, updated_at"
 
 static int read_row(eval_model *m, store_stmt *st)
 {
@@ -103,12 +103,10 @@ static int read_row(eval_model *m, store_stmt *st)
 int eval_model_get(eval_model *out, store *db, const char *name)
 {
     store_stmt *st = NULL;
-    char sql[512];
     int rc;
 
     eval_model_init(out);
-    snprintf(sql, sizeof(sql), "SELECT %s FROM models WHERE name = ?", model_cols);
-    if ((rc = store_prepare(&st, db, sql)) < 0 || (rc = store_bind_text(st, 1, name)) < 0)
+    if ((rc = store_prepare(&st, db, "SELECT " MODEL_COLS " FROM models WHERE name = ?")) < 0 || (rc = store_bind_text(st, 1, name)) < 0)
         goto out;
     rc = store_step(st);
     if (rc == STORE_ROW)
@@ -229,14 +227,12 @@ int eval_model_list(json_t **out, store *db)
 {
     store_stmt *st = NULL;
     json_t *list = json_array();
-    char sql[512];
     int rc;
 
     *out = NULL;
     if (list == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
-    snprintf(sql, sizeof(sql), "SELECT %s FROM models ORDER BY name", model_cols);
-    if ((rc = store_prepare(&st, db, sql)) < 0)
+    if ((rc = store_prepare(&st, db, "SELECT " MODEL_COLS " FROM models ORDER BY name")) < 0)
         goto fail;
     while ((rc = store_step(st)) == STORE_ROW) {
         eval_model m;
