@@ -48,6 +48,8 @@ int cli_cmd_serve(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_serve_usage[];
 int cli_cmd_user(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_user_usage[];
+int cli_cmd_gate(cli_ctx *ctx, int argc, char **argv);
+extern const char cli_gate_usage[];
 
 int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_generate_usage[];

@@ -18,5 +18,6 @@ const cli_command cli_commands[] = {
     {"eval", cli_cmd_eval, "run a suite against its models: scores, cost, speed", cli_eval_usage},
     {"runs", cli_cmd_runs, "runs and their items: list, show, rm", cli_runs_usage},
     {"rank", cli_cmd_rank, "rank a suite's models by quality, cost and speed", cli_rank_usage},
+    {"gate", cli_cmd_gate, "CI gate: thresholds and significant regressions, JUnit and markdown reports", cli_gate_usage},
     {NULL, NULL, NULL, NULL}
 };

@@ -1,0 +1,499 @@
+/* Running the gate (evaluator/gate.h): resolve the suite, the candidate
+ * prompt, the baseline, the models and the thresholds (every refusal
+ * before any model is called), reuse identical complete runs, run the
+ * suite for what is missing, and judge every model. */
+#include "evaluator/gate.h"
+#include "catalog/catalog.h"
+#include "common/error.h"
+#include "common/json.h"
+#include "evaluator/models.h"
+#include "evaluator/runs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GATE_REUSE_SCAN 200     /* newest complete runs examined for reuse, per model */
+
+/* One model of the gate and the runs it is judged on. */
+typedef struct gmodel {
+    eval_model m;
+    int64_t cand_run, base_run;
+    int cand_reused, base_reused;
+} gmodel;
+
+typedef struct gate {
+    const gate_opts *o;
+    cat *c;
+    store *db;
+    cat_suite *suite;
+    cat_version suite_ver, suite_prompt, cand, base, dataset;
+    int base_kind;              /* 0 none, 1 prompt, 2 run */
+    int64_t base_run;           /* base_kind 2 */
+    json_t *base_run_sum;
+    const char *base_ref;
+    gmodel *models;
+    size_t nmodels;
+    gate_rules rules;
+    json_t *notes;
+    int repeat;
+} gate;
+
+static json_t *version_json(const cat_version *v)
+{
+    return json_pack("{s:s,s:i,s:s}", "name", v->name, "version", v->version, "commit", v->commit);
+}
+
+/* A prompt reference of the command line: NAME@X as it is; a bare word is
+ * a prompt name when one exists, else a label or version of the suite's
+ * prompt ('dflt'). */
+static int resolve_prompt(cat_version *out, gate *g, const char *ref, const char *dflt,
+                          const char *what)
+{
+    char full[CAT_NAME_MAX + CAT_LABEL_MAX + 48];
+    int rc;
+
+    if (strchr(ref, '@') == NULL) {
+        if ((rc = cat_resolve(out, g->c, CAT_PROMPT, ref)) == 0)
+            return 0;
+        if (rc != AS_ENOTFOUND && rc != AS_EINVAL)
+            return as_error_wrap(rc, "%s %s", what, ref);
+        snprintf(full, sizeof(full), "%s@%s", dflt, ref);
+        ref = full;
+    }
+    if ((rc = cat_resolve(out, g->c, CAT_PROMPT, ref)) < 0)
+        return as_error_wrap(rc, "%s %s", what, ref);
+    return 0;
+}
+
+static int load_models(gate *g)
+{
+    const gate_opts *o = g->o;
+    size_t i, n = o->models ? o->nmodels : json_array_size(g->suite->models);
+    int rc;
+
+    if (n == 0)
+        return as_error_set(AS_EINVAL, "suite %s names no models (give --model)", g->suite_ver.name);
+    if ((g->models = calloc(n, sizeof(*g->models))) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    for (i = 0; i < n; i++)
+        eval_model_init(&g->models[i].m);
+    g->nmodels = n;
+    for (i = 0; i < n; i++) {
+        json_t *e = o->models ? NULL : json_array_get(g->suite->models, i);
+        if (o->models)
+            rc = eval_model_get(&g->models[i].m, g->db, o->models[i]);
+        else if (json_is_string(e))
+            rc = eval_model_get(&g->models[i].m, g->db, json_string_value(e));
+        else
+            rc = eval_model_from_json(&g->models[i].m, e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The metric names the suite's runs report. */
+static json_t *suite_metric_names(const cat_suite *s)
+{
+    json_t *names = json_array(), *m;
+    size_t i;
+    const char *mode = json_string_value(json_object_get(s->judge, "mode"));
+
+    json_array_foreach(s->metrics, i, m) {
+        const char *n = json_string_value(json_object_get(m, "name"));
+        if (n)
+            json_array_append_new(names, json_string(n));
+    }
+    if (s->judge && !(mode && strcmp(mode, "pairwise") == 0))
+        json_array_append_new(names, json_string("judge"));
+    return names;
+}
+
+static int load_rules(gate *g)
+{
+    const gate_opts *o = g->o;
+    json_t *names;
+    size_t i;
+    int rc;
+
+    if ((rc = gate_rules_init(&g->rules, g->suite->primary_metric)) < 0)
+        return rc;
+    if (o->alpha != 0)
+        g->rules.alpha = o->alpha;
+    for (i = 0; i < o->nmins; i++)
+        if ((rc = gate_rules_add_min(&g->rules, &o->mins[i])) < 0)
+            return rc;
+    for (i = 0; i < o->nregressions; i++)
+        if ((rc = gate_rules_add_regression(&g->rules, &o->regressions[i])) < 0)
+            return rc;
+    if (o->has_max_cost) {
+        g->rules.has_max_cost = 1;
+        g->rules.max_cost_usd.value = o->max_cost_usd;
+        g->rules.max_cost_usd.source = GATE_SRC_CLI;
+    }
+    if (o->has_max_p95) {
+        g->rules.has_max_p95 = 1;
+        g->rules.max_p95_ms.value = o->max_p95_ms;
+        g->rules.max_p95_ms.source = GATE_SRC_CLI;
+    }
+    if ((rc = gate_rules_add_suite(&g->rules, g->suite->thresholds)) < 0)
+        return rc;
+    if ((names = suite_metric_names(g->suite)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    rc = gate_rules_finish(&g->rules, names);
+    json_decref(names);
+    return rc;
+}
+
+/* A run id: 1 to 18 digits. */
+static int all_digits(const char *s)
+{
+    if (*s == '\0' || strlen(s) > 18)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+static int load_baseline(gate *g)
+{
+    const char *spec = g->o->baseline ? g->o->baseline : "production";
+    int rc;
+
+    g->base_ref = spec;
+    if (strcmp(spec, "none") == 0)
+        return 0;
+    if (all_digits(spec)) {
+        const char *dc, *st;
+        g->base_run = strtoll(spec, NULL, 10);
+        if ((rc = eval_run_summary(&g->base_run_sum, g->db, g->base_run)) < 0)
+            return as_error_wrap(rc, "baseline");
+        st = json_string_value(json_object_get(g->base_run_sum, "status"));
+        if (st == NULL || strcmp(st, "complete") != 0)
+            return as_error_set(AS_EINVAL, "baseline run %s is %s, not complete", spec,
+                                st ? st : "of unknown status");
+        dc = json_string_value(json_object_get(json_object_get(g->base_run_sum, "dataset"), "commit"));
+        if (!g->o->allow_dataset_change && (dc == NULL || strcmp(dc, g->dataset.commit) != 0))
+            return as_error_set(AS_EINVAL,
+                                "baseline run %s used dataset %s v%lld (%.7s), the candidate uses "
+                                "%s v%d (%.7s): pass --allow-dataset-change to compare anyway",
+                                spec,
+                                json_string_value(json_object_get(json_object_get(g->base_run_sum, "dataset"), "name")),
+                                (long long)json_integer_value(json_object_get(json_object_get(g->base_run_sum, "dataset"), "version")),
+                                dc ? dc : "", g->dataset.name, g->dataset.version,
+                                g->dataset.commit);
+        g->base_kind = 2;
+        return 0;
+    }
+    rc = resolve_prompt(&g->base, g, spec, g->suite_prompt.name, "baseline");
+    if (rc == AS_ENOTFOUND && g->o->baseline == NULL) {
+        /* no production label yet: the first gate of a prompt has nothing to compare with */
+        json_array_append_new(g->notes, json_sprintf("no baseline: prompt %s has no 'production' "
+                                                     "label", g->suite_prompt.name));
+        as_error_clear();
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    g->base_kind = 1;
+    return 0;
+}
+
+/* The newest complete run of this suite, model and settings with prompt
+ * commit 'prompt_commit', the gate's dataset commit and every case (times
+ * the repetitions) answered; 0 when none. */
+static int find_run(int64_t *out, gate *g, const eval_model *m, const char *prompt_commit)
+{
+    eval_runs_filter f;
+    json_t *list = NULL, *s, *want = eval_model_json(m), *names = suite_metric_names(g->suite);
+    size_t i, k;
+    int rc;
+
+    *out = 0;
+    memset(&f, 0, sizeof(f));
+    f.suite = g->suite_ver.name;
+    f.model = m->name;
+    f.status = "complete";
+    f.limit = GATE_REUSE_SCAN;
+    if (want == NULL || names == NULL) {
+        rc = as_error_set(AS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = eval_runs_list(&list, g->db, &f)) < 0)
+        goto out;
+    json_array_foreach(list, i, s) {
+        json_t *ms = json_object_get(s, "model_settings"), *metrics = json_object_get(s, "metrics");
+        const char *pc = json_string_value(json_object_get(json_object_get(s, "prompt"), "commit"));
+        const char *dc = json_string_value(json_object_get(json_object_get(s, "dataset"), "commit"));
+        json_t *name;
+        int ok = pc && dc && strcmp(pc, prompt_commit) == 0 && strcmp(dc, g->dataset.commit) == 0 &&
+                 json_integer_value(json_object_get(s, "items_total")) ==
+                     g->dataset.cases * g->repeat &&
+                 json_equal(json_object_get(ms, "provider"), json_object_get(want, "provider")) &&
+                 json_equal(json_object_get(ms, "settings"), json_object_get(want, "settings"));
+        json_array_foreach(names, k, name)
+            ok = ok && json_object_get(metrics, json_string_value(name)) != NULL;
+        if (ok) {
+            *out = json_integer_value(json_object_get(s, "id"));
+            break;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(list);
+    json_decref(want);
+    json_decref(names);
+    return rc;
+}
+
+/* A side (candidate or baseline prompt 'v') of model 'gm' that has no run
+ * to reuse can only be run when the suite's own prompt reference resolves
+ * to that version: the evaluator runs a suite with the prompt it names. */
+static int need_run(const gate *g, const gmodel *gm, const cat_version *v, const char *side)
+{
+    if (strcmp(v->commit, g->suite_prompt.commit) == 0)
+        return 0;
+    return as_error_set(AS_EINVAL,
+                        "%s prompt %s v%d (%.7s): no complete run of suite %s with model %s to "
+                        "reuse, and the suite runs its own prompt reference %s (v%d); run that "
+                        "version first or give --baseline none",
+                        side, v->name, v->version, v->commit, g->suite_ver.name, gm->m.name,
+                        g->suite->prompt_ref, g->suite_prompt.version);
+}
+
+/* Run the suite for the models that lack a candidate or baseline run of
+ * the suite's own prompt. Refusals before any request are GATE_CONFIG. */
+static int run_missing(gate *g, int *status)
+{
+    const char **names = NULL;
+    size_t i, n = 0, nids, k;
+    int missing = 0, rc;
+    eval_opts eo;
+    eval_job *job = NULL;
+    const int64_t *ids;
+
+    for (i = 0; i < g->nmodels; i++)
+        missing += g->models[i].cand_run == 0 || (g->base_kind == 1 && g->models[i].base_run == 0);
+    if (missing == 0)
+        return 0;
+    memset(&eo, 0, sizeof(eo));
+    eo.data_dir = g->o->data_dir;
+    eo.suite = g->o->suite;
+    eo.repeat = g->repeat;
+    eo.progress = g->o->progress;
+    eo.progress_arg = g->o->progress_arg;
+    if (g->o->models) {
+        /* only the named models that lack a run; suite models (possibly
+         * inline) are run all together */
+        if ((names = calloc(g->nmodels, sizeof(*names))) == NULL)
+            return as_error_set(AS_ENOMEM, "out of memory");
+        for (i = 0; i < g->nmodels; i++)
+            if (g->models[i].cand_run == 0 || (g->base_kind == 1 && g->models[i].base_run == 0))
+                names[n++] = g->models[i].m.name;
+        eo.models = names;
+        eo.nmodels = n;
+    }
+    if ((rc = eval_prepare(&job, &eo)) < 0)
+        goto out;
+    *status = GATE_INCOMPLETE;
+    if ((rc = eval_job_run(job)) < 0) {
+        rc = as_error_wrap(rc, "running suite %s", g->suite_ver.name);
+        goto out;
+    }
+    ids = eval_job_runs(job, &nids);
+    for (k = 0; k < nids; k++) {
+        json_t *s = NULL;
+        const char *model;
+        if ((rc = eval_run_summary(&s, g->db, ids[k])) < 0)
+            goto out;
+        model = json_string_value(json_object_get(s, "model"));
+        for (i = 0; model && i < g->nmodels; i++) {
+            gmodel *gm = &g->models[i];
+            if (strcmp(gm->m.name, model) != 0)
+                continue;
+            if (gm->cand_run == 0)
+                gm->cand_run = ids[k];
+            if (g->base_kind == 1 && gm->base_run == 0)
+                gm->base_run = ids[k];
+        }
+        json_decref(s);
+    }
+    rc = 0;
+out:
+    eval_job_free(job);
+    free(names);
+    return rc;
+}
+
+/* GATE_INCOMPLETE unless run 'id' is complete; *sum receives its summary. */
+static int check_complete(json_t **sum, gate *g, int64_t id)
+{
+    const char *st, *err;
+    int rc;
+
+    if ((rc = eval_run_summary(sum, g->db, id)) < 0)
+        return rc;
+    st = json_string_value(json_object_get(*sum, "status"));
+    if (st && strcmp(st, "complete") == 0)
+        return 0;
+    err = json_string_value(json_object_get(*sum, "error"));
+    rc = as_error_set(AS_EUPSTREAM, "run %lld (model %s) ended %s: %lld of %lld items failed%s%s",
+                      (long long)id, json_string_value(json_object_get(*sum, "model")),
+                      st ? st : "?", (long long)json_integer_value(json_object_get(*sum, "items_failed")),
+                      (long long)json_integer_value(json_object_get(*sum, "items_total")),
+                      err ? ": " : "", err ? err : "");
+    json_decref(*sum);
+    *sum = NULL;
+    return rc;
+}
+
+static json_t *run_info(const json_t *sum, int reused)
+{
+    return json_pack("{s:O?,s:b,s:O?,s:O?,s:O?,s:O?}", "run_id", json_object_get(sum, "id"), "reused",
+                     reused, "status", json_object_get(sum, "status"), "prompt",
+                     json_object_get(sum, "prompt"), "dataset", json_object_get(sum, "dataset"),
+                     "items_total", json_object_get(sum, "items_total"));
+}
+
+/* Judge every model into 'verdicts'; *passed is 0 when any failed. */
+static int judge_all(gate *g, json_t *verdicts, int *passed)
+{
+    size_t i;
+    int rc = 0;
+
+    *passed = 1;
+    for (i = 0; i < g->nmodels && rc == 0; i++) {
+        gmodel *gm = &g->models[i];
+        int64_t bid = g->base_kind == 2 ? g->base_run : gm->base_run;
+        json_t *cs = NULL, *ci = NULL, *bs = NULL, *bi = NULL, *v = NULL;
+        if ((rc = check_complete(&cs, g, gm->cand_run)) < 0 ||
+            (rc = eval_run_items(&ci, g->db, gm->cand_run, 0, 0)) < 0)
+            goto next;
+        if (g->base_kind && ((rc = check_complete(&bs, g, bid)) < 0 ||
+                             (rc = eval_run_items(&bi, g->db, bid, 0, 0)) < 0))
+            goto next;
+        if ((rc = gate_judge_model(&v, &g->rules, cs, ci, bs, bi)) < 0)
+            goto next;
+        json_object_set_new(v, "candidate", run_info(cs, gm->cand_reused));
+        json_object_set_new(v, "baseline", bs ? run_info(bs, g->base_kind == 2 || gm->base_reused)
+                                              : json_null());
+        *passed &= json_is_true(json_object_get(v, "passed"));
+        json_array_append_new(verdicts, v);
+        v = NULL;
+next:
+        json_decref(cs);
+        json_decref(ci);
+        json_decref(bs);
+        json_decref(bi);
+        json_decref(v);
+    }
+    return rc;
+}
+
+static void gate_clear(gate *g)
+{
+    size_t i;
+
+    for (i = 0; i < g->nmodels; i++)
+        eval_model_clear(&g->models[i].m);
+    free(g->models);
+    json_decref(g->base_run_sum);
+    json_decref(g->notes);
+    cat_suite_free(g->suite);
+    cat_close(g->c);
+}
+
+static int prepare(gate *g)
+{
+    cat_ref pref;
+    size_t i;
+    int rc;
+
+    if ((rc = cat_open(&g->c, g->o->data_dir)) < 0)
+        return rc;
+    g->db = cat_store(g->c);
+    if ((rc = cat_suite_load(&g->suite, &g->suite_ver, g->c, g->o->suite)) < 0)
+        return rc;
+    if ((rc = cat_resolve(&g->suite_prompt, g->c, CAT_PROMPT, g->suite->prompt_ref)) < 0 ||
+        (rc = cat_ref_parse(&pref, g->suite->prompt_ref)) < 0 ||
+        (rc = cat_resolve(&g->dataset, g->c, CAT_DATASET, g->suite->dataset_ref)) < 0)
+        return as_error_wrap(rc, "suite %s", g->suite_ver.name);
+    /* the candidate: --prompt, else the suite's prompt at the catalog's head */
+    if ((rc = resolve_prompt(&g->cand, g, g->o->prompt ? g->o->prompt : pref.name, pref.name,
+                             "prompt")) < 0 ||
+        (rc = load_rules(g)) < 0 || (rc = load_models(g)) < 0 || (rc = load_baseline(g)) < 0)
+        return rc;
+    if (strcmp(g->cand.name, g->suite_prompt.name) != 0)
+        json_array_append_new(g->notes, json_sprintf("candidate prompt %s is not the suite's (%s)",
+                                                     g->cand.name, g->suite_prompt.name));
+    if (g->base_kind == 1 && strcmp(g->base.commit, g->cand.commit) == 0)
+        json_array_append_new(g->notes, json_sprintf("baseline %s is the candidate's version (v%d)",
+                                                     g->base_ref, g->cand.version));
+    for (i = 0; i < g->nmodels; i++) {
+        gmodel *gm = &g->models[i];
+        if ((rc = find_run(&gm->cand_run, g, &gm->m, g->cand.commit)) < 0)
+            return rc;
+        gm->cand_reused = gm->cand_run > 0;
+        if (gm->cand_run == 0 && (rc = need_run(g, gm, &g->cand, "candidate")) < 0)
+            return rc;
+        if (g->base_kind != 1)
+            continue;
+        if ((rc = find_run(&gm->base_run, g, &gm->m, g->base.commit)) < 0)
+            return rc;
+        gm->base_reused = gm->base_run > 0;
+        if (gm->base_run == 0 && (rc = need_run(g, gm, &g->base, "baseline")) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int gate_run(json_t **out, int *status, const gate_opts *o)
+{
+    gate g;
+    json_t *res = NULL, *verdicts = NULL, *base;
+    int rc, passed;
+
+    *out = NULL;
+    *status = GATE_CONFIG;
+    memset(&g, 0, sizeof(g));
+    g.o = o;
+    g.repeat = o->repeat > 0 ? o->repeat : 1;
+    if ((g.notes = json_array()) == NULL) {
+        rc = as_error_set(AS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = prepare(&g)) < 0 || (rc = run_missing(&g, status)) < 0)
+        goto out;
+    *status = GATE_INCOMPLETE;
+    if ((verdicts = json_array()) == NULL) {
+        rc = as_error_set(AS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = judge_all(&g, verdicts, &passed)) < 0)
+        goto out;
+    base = json_pack("{s:s,s:s}", "kind", g.base_kind == 0 ? "none" : g.base_kind == 1 ? "prompt" : "run",
+                     "ref", g.base_ref);
+    if (g.base_kind == 1)
+        json_object_set_new(base, "prompt", version_json(&g.base));
+    else if (g.base_kind == 2)
+        as_json_set_int(base, "run_id", g.base_run);
+    res = json_pack("{s:s,s:o,s:{s:o},s:o,s:f,s:b,s:i,s:O,s:o}", "suite", g.suite_ver.name,
+                    "dataset", version_json(&g.dataset), "candidate", "prompt",
+                    version_json(&g.cand), "baseline", base, "alpha", g.rules.alpha, "passed",
+                    passed, "exit_status", passed ? GATE_PASSED : GATE_FAILED, "notes", g.notes,
+                    "models", verdicts);
+    verdicts = NULL;
+    if (res == NULL) {
+        rc = as_error_set(AS_ENOMEM, "out of memory");
+        goto out;
+    }
+    *status = passed ? GATE_PASSED : GATE_FAILED;
+    *out = res;
+    rc = 0;
+out:
+    json_decref(verdicts);
+    gate_clear(&g);
+    return rc;
+}
