@@ -30,6 +30,8 @@ typedef struct eng_config {
     int o_bias;                  /* o_proj carries a bias (Llama attention_bias) */
     int mlp_bias;                /* gate/up/down carry a bias (Llama mlp_bias) */
     int sliding_window;          /* attend to at most this many positions; 0 = all */
+    int sliding_from_layer;      /* first layer the window applies to (Qwen2
+                                    max_window_layers; 0 for Mistral) */
     int bos_id;                  /* -1 when none */
     int eos_ids[ENG_MAX_EOS];    /* config.json and generation_config.json merged */
     int n_eos;

@@ -78,7 +78,7 @@ static void attention(eng_state *s, int l, int pos)
     int group = c->n_heads / c->n_kv_heads, hq, t0 = 0;
     float scale = 1.0f / sqrtf((float)c->head_dim);
 
-    if (c->sliding_window > 0 && pos + 1 > c->sliding_window)
+    if (c->sliding_window > 0 && l >= c->sliding_from_layer && pos + 1 > c->sliding_window)
         t0 = pos + 1 - c->sliding_window;
     for (hq = 0; hq < c->n_heads; hq++) {
         int g = hq / group;

@@ -45,6 +45,7 @@ static void check_case(eng_state *s, const json_t *c, int idx)
     size_t n, i;
     double maxd = 0, maxref = 0;
     const eng_config *cfg = &s->m->cfg;
+    int failures_before = failures;
 
     if (to_ids(json_object_get(c, "prompt"), &prompt, &n) < 0)
         return;
@@ -99,7 +100,7 @@ static void check_case(eng_state *s, const json_t *c, int idx)
             break;
         }
     printf("case %d: %zu greedy tokens %s (finish %s)\n", idx, res.n_ids,
-           failures ? "checked" : "equal", res.finish);
+           failures > failures_before ? "DIFFER" : "equal", res.finish);
     eng_gen_result_clear(&res);
     free(prompt);
 }

@@ -15,7 +15,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tinymodel  # noqa: E402
 
-VARIANTS = ["llama-gqa", "llama-gqa-bf16", "qwen2", "qwen2-bf16", "mistral-f16"]
+VARIANTS = ["llama-gqa", "llama-gqa-bf16", "qwen2", "qwen2-bf16", "qwen2-window", "mistral-f16"]
 
 
 def main():

@@ -37,6 +37,10 @@ VARIANTS = {
                                           "sliding_window": 4096}, 1, True),
     "qwen2-bf16": ("Qwen2ForCausalLM", "BF16", {"rope_theta": 1000000.0,
                                                 "use_sliding_window": False}, 1, True),
+    # Qwen2 with a sliding window of 5 on the layers from max_window_layers (1) on.
+    "qwen2-window": ("Qwen2ForCausalLM", "F32", {"rope_theta": 1000000.0, "use_sliding_window": True,
+                                                 "sliding_window": 5, "max_window_layers": 1}, 1,
+                     True),
     # Mistral: sliding window of 6 positions (shorter than the prompts), F16.
     "mistral-f16": ("MistralForCausalLM", "F16", {"sliding_window": 6, "rope_theta": 10000.0}, 1,
                     False),
@@ -306,7 +310,9 @@ class Reference:
             q, k = self.rotate(q, nh, pos), self.rotate(k, nkv, pos)
             self.k[l].append(k)
             self.v[l].append(v)
-            first = 0 if not self.window else max(0, pos + 1 - self.window)
+            windowed = self.window and l >= c.get("max_window_layers", 0) \
+                if c["architectures"][0] == "Qwen2ForCausalLM" else self.window
+            first = 0 if not windowed else max(0, pos + 1 - self.window)
             att = []
             for hq in range(nh):
                 g = hq // (nh // nkv)     # repeat_kv: query head hq uses kv head hq // groups
