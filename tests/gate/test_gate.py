@@ -260,8 +260,50 @@ def test_bad_input_exits_2_before_any_call(env):
         srv.stop()
 
 
+def test_ci_recipe_fresh_clone_with_cached_db(env):
+    """docs/CI.md: a job clones the project repository, fetches the labels,
+    restores assay.db from a cache and reindexes; the production run made by
+    an earlier job is reused."""
+    srv = GateServer()
+    try:
+        setup(env, srv)
+        ws = env.path("workspace")
+        subprocess.run(["git", "clone", "-q", os.path.join(env.data, "catalog"), ws], check=True)
+        env.git("fetch", "-q", os.path.join(env.data, "catalog"), "+refs/labels/*:refs/labels/*", cwd=ws)
+        # the pull request: a new prompt version committed with plain git
+        with open(os.path.join(ws, "prompts", "qa.json"), "w", encoding="utf-8") as f:
+            json.dump({"name": "qa", "task": "qa", "messages": [
+                {"role": "system", "content": "Repeat the word, nothing else."},
+                {"role": "user", "content": "case {{id}}: say {{word}}"}]}, f)
+        env.git("-c", "user.name=ci", "-c", "user.email=ci@example.org", "commit", "-qam",
+                "qa: reword", cwd=ws)
+        # the job: a fresh data directory with the cached database
+        data2 = env.path("job-data")
+        os.makedirs(data2)
+        con = env.db()                  # a checkpointed copy of the database
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+        with open(os.path.join(env.data, "assay.db"), "rb") as src, \
+                open(os.path.join(data2, "assay.db"), "wb") as dst:
+            dst.write(src.read())
+        subprocess.run(["git", "clone", "-q", ws, os.path.join(data2, "catalog")], check=True)
+        env.git("fetch", "-q", "origin", "+refs/labels/*:refs/labels/*", cwd=os.path.join(data2, "catalog"))
+        r = env.run("--data", data2, "catalog", "reindex", data=False)
+        check(r.code == 0, r)
+        calls = srv.total
+        r = env.run("--data", data2, "gate", "qa", "--json", data=False)
+        check(r.code == 0, r)
+        res = r.json()
+        m = res["models"][0]
+        check(res["candidate"]["prompt"]["version"] == 2 and res["baseline"]["prompt"]["version"] == 1, res)
+        check(m["baseline"]["reused"] and not m["candidate"]["reused"], m)
+        check(srv.total == calls + N, srv.total - calls)
+    finally:
+        srv.stop()
+
+
 if __name__ == "__main__":
     main([test_passing_change_reuses_runs, test_threshold_crossed,
           test_small_drop_not_significant_passes, test_significant_regression_fails,
           test_flaky_cases_with_repeat, test_cost_and_latency_limits, test_provider_down_exits_3,
-          test_bad_input_exits_2_before_any_call])
+          test_bad_input_exits_2_before_any_call, test_ci_recipe_fresh_clone_with_cached_db])
