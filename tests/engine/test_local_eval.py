@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""A suite run on the local provider end to end: `assay model add --provider
+local --path DIR`, `assay eval`, then the run's items carry the outputs the
+Python reference predicts, exact token counts (the tiny model's tokenizer
+has one id per byte), times to first token, and a cost priced from the
+engine's compute time with --price-hour."""
+import json
+import os
+import sys
+
+from assaytest import check, main
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tinymodel  # noqa: E402
+
+
+def test_suite_runs_on_local_model(env):
+    d = env.path("tiny")
+    cfg, stored = tinymodel.write_model("llama-gqa", d)
+    env.write_json("p.json", {"name": "cont", "task": "generation",
+                              "template": "{{text}}", "params": {"max_tokens": 6}})
+    texts = {"a": "Hello", "b": "The cat", "c": "12 + 30 ="}
+    env.write("d.jsonl", "".join(json.dumps({"id": k, "vars": {"text": v}, "expected": "x"}) + "\n"
+                                 for k, v in texts.items()))
+    env.write_json("s.json", {"name": "cont", "prompt": "cont", "dataset": "cont",
+                              "metrics": ["exact_match"], "primary_metric": "exact_match",
+                              "models": ["tiny"]})
+    env.ok("prompt", "add", "cont", "--file", env.path("p.json"))
+    env.ok("dataset", "add", "cont", "--file", env.path("d.jsonl"))
+    env.ok("suite", "add", "cont", "--file", env.path("s.json"))
+    env.fails("model", "add", "bad", "--provider", "local", "--path", env.path("nowhere"),
+              contains="config.json")
+    env.ok("model", "add", "tiny", "--provider", "local", "--path", d, "--device", "cpu",
+           "--max-new-tokens", "32", "--threads", "1", "--price-hour", "3.6")
+    r = env.ok("eval", "cont")
+    check("complete" in r.out, r)
+    run = env.ok("runs", "show", "1", "--items", "--json").json()
+    check(run["items_done"] == 3 and run["items_failed"] == 0, run)
+    total = 0.0
+    for item in run["items"]:
+        prompt = list(texts[item["case_id"]].encode())
+        ids = tinymodel.greedy(cfg, stored, prompt, 6)
+        want = bytes(t for t in ids if t not in (2, 3)).decode("utf-8", "replace")
+        check(item["output"] == want, (item["case_id"], item["output"], want))
+        check(item["prompt_tokens"] == len(prompt), item)
+        check(item["completion_tokens"] == len(ids), item)
+        check(item["usage_estimated"] == 0, item)
+        check(item["ttft_ms"] > 0 and item["latency_ms"] >= item["ttft_ms"], item)
+        # The engine's compute time for the call (its whole latency here)
+        # priced at $3.60 per hour.
+        cost = item["latency_ms"] / 3.6e6 * 3.6
+        check(abs(item["cost_usd"] - cost) <= 1e-9 * cost, (item["cost_usd"], cost))
+        total += item["cost_usd"]
+    check(abs(run["cost_usd"] - total) <= 1e-9 * total, (run["cost_usd"], total))
+    check(run["tokens"]["estimated_items"] == 0, run["tokens"])
+
+
+if __name__ == "__main__":
+    main([test_suite_runs_on_local_model])
