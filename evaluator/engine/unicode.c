@@ -105,10 +105,10 @@ int eng_uni_nfc_quick(const char *s, size_t len)
     return 1;
 }
 
-int eng_uni_nfc(as_buf *out, const char *s, size_t len)
+/* NFC of a span that starts at a starter and is followed by a stable code
+ * point (or the end), so that it normalizes independently of the rest. */
+static int nfc_span(as_buf *out, const char *s, size_t len)
 {
-    if (eng_uni_nfc_quick(s, len))
-        return as_buf_append(out, s, len);
     /* at most one code point per byte, each decomposing to at most 4 */
     uint32_t *d = malloc((len * 4 + 1) * sizeof *d);
     if (!d)
@@ -162,5 +162,45 @@ int eng_uni_nfc(as_buf *out, const char *s, size_t len)
         rc = as_buf_append(out, u, k);
     }
     free(d);
+    return rc;
+}
+
+/* Text is copied as it is up to each NFC-unsafe code point; the span from
+ * the code point before it (a possible composition starter) to the next
+ * stable code point (NFC_QC=Yes with class 0, which nothing before it can
+ * compose with or reorder around) is normalized on its own. */
+int eng_uni_nfc(as_buf *out, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, copied = 0, prev = 0;
+    int rc = 0;
+    while (rc == 0 && i < len) {
+        uint32_t cp = 0;
+        /* below U+0300 (lead byte 0xCC) nothing is NFC-unsafe */
+        size_t l = p[i] < 0x80 ? 1 : p[i] < 0xCC ? 2 : eng_uni_next(p + i, len - i, &cp);
+        if (p[i] < 0xCC || !(eng_uni_flags(cp) & ENG_UNI_NFC_UNSAFE)) {
+            prev = i;
+            i += l;
+            continue;
+        }
+        size_t start = (i > 0 && prev >= copied) ? prev : i;
+        size_t j = i + l;
+        while (j < len) {
+            uint32_t c2;
+            if (p[j] < 0xCC)
+                break;
+            size_t l2 = eng_uni_next(p + j, len - j, &c2);
+            if (!(eng_uni_flags(c2) & ENG_UNI_NFC_UNSAFE))
+                break;
+            j += l2;
+        }
+        rc = as_buf_append(out, s + copied, start - copied);
+        if (rc == 0)
+            rc = nfc_span(out, s + start, j - start);
+        copied = i = j;
+        prev = j;
+    }
+    if (rc == 0)
+        rc = as_buf_append(out, s + copied, len - copied);
     return rc;
 }
