@@ -242,6 +242,75 @@ static void check_attention_and_argmax(void)
     free(logits);
 }
 
+static void check_add_append_gemm(void)
+{
+    int T = 16, rows = 2048, cols = 2048, kvdim = NKV * HD, pos = 7, t, bf;
+    float *x = rand_floats((size_t)T * cols), *w = rand_floats((size_t)rows * cols);
+    float *y = rand_floats(kvdim), *z = rand_floats(kvdim), *ref = malloc((size_t)T * rows * 4);
+    float *cache = calloc((size_t)CTX * kvdim, 4);
+    uint16_t *wb = malloc((size_t)rows * cols * 2);
+    void *d_x, *d_y, *d_z, *d_kc, *d_vc, *d_o, *d_w, *d_xh;
+    eng_gpu_blas *blas = NULL;
+    size_t i;
+
+    for (i = 0; i < (size_t)rows * cols; i++)
+        wb[i] = eng_f32_to_bf16(w[i]);
+    /* Residual add. */
+    d_y = to_gpu(y, kvdim * 4);
+    d_z = to_gpu(z, kvdim * 4);
+    eng_gpu_add(d_y, d_z, kvdim);
+    for (i = 0; i < (size_t)kvdim; i++)
+        ref[i] = y[i] + z[i];
+    compare("add 512", d_y, ref, kvdim, 1e-6);
+    /* KV append at row 'pos' of zeroed caches. */
+    d_kc = to_gpu(cache, (size_t)CTX * kvdim * 4);
+    d_vc = to_gpu(cache, (size_t)CTX * kvdim * 4);
+    eng_gpu_kv_append(d_kc, d_vc, d_y, d_z, pos, kvdim);
+    memcpy(cache + (size_t)pos * kvdim, ref, (size_t)kvdim * 4);
+    compare("kv_append k", d_kc, cache, (size_t)CTX * kvdim, 0);
+    memcpy(cache + (size_t)pos * kvdim, z, (size_t)kvdim * 4);
+    compare("kv_append v", d_vc, cache, (size_t)CTX * kvdim, 0);
+    /* GEMM for 16 tokens, float32 then bfloat16 weights. */
+    if (eng_gpu_blas_new(&blas) < 0) {
+        fprintf(stderr, "cublas: %s\n", as_error_msg());
+        failures++;
+        return;
+    }
+    d_x = to_gpu(x, (size_t)T * cols * 4);
+    d_o = to_gpu(ref, (size_t)T * rows * 4);
+    if (eng_gpu_alloc(&d_xh, (size_t)T * cols * 2) < 0)
+        failures++;
+    for (bf = 0; bf < 2; bf++) {
+        eng_mat m = {bf ? (const void *)wb : w, bf ? ENG_DT_BF16 : ENG_DT_F32, rows, cols};
+
+        d_w = to_gpu(m.data, (size_t)rows * cols * (bf ? 2 : 4));
+        for (t = 0; t < T; t++)
+            eng_matvec(NULL, ref + (size_t)t * rows, &m, x + (size_t)t * cols, NULL);
+        if (eng_gpu_gemm(blas, d_o, d_w, bf ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_xh, T, rows, cols) < 0)
+            fprintf(stderr, "gemm: %s\n", as_error_msg());
+        compare(bf ? "gemm bf16 16x2048x2048" : "gemm f32 16x2048x2048", d_o, ref,
+                (size_t)T * rows, bf ? 1e-2 : 1e-5);
+        TIME(bf ? "gemm bf16 T=16" : "gemm f32 T=16", (size_t)rows * cols * (bf ? 2 : 4),
+             eng_gpu_gemm(blas, d_o, d_w, bf ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_xh, T, rows, cols));
+        eng_gpu_free(d_w);
+    }
+    eng_gpu_blas_free(blas);
+    eng_gpu_free(d_x);
+    eng_gpu_free(d_y);
+    eng_gpu_free(d_z);
+    eng_gpu_free(d_kc);
+    eng_gpu_free(d_vc);
+    eng_gpu_free(d_o);
+    eng_gpu_free(d_xh);
+    free(x);
+    free(w);
+    free(y);
+    free(z);
+    free(ref);
+    free(cache);
+    free(wb);
+}
+
 int main(int argc, char **argv)
 {
     char why[160], dev[160];
@@ -257,6 +326,7 @@ int main(int argc, char **argv)
     printf("|------------------------------|------------|-----------|---------|--------|\n");
     check_small_kernels();
     check_attention_and_argmax();
+    check_add_append_gemm();
     check_gemv(H, H, 0);
     check_gemv(H, H, 1);
     check_gemv(FFN, H, 1);

@@ -61,4 +61,26 @@ int eng_gpu_argmax(int32_t *d_out, const float *d_x, int n);
 int eng_gpu_gemv(float *d_out, const void *d_w, int dtype, const float *d_x, const float *d_bias,
                  int rows, int cols);
 
+/* x (n) += y (n): the residual connection. */
+int eng_gpu_add(float *d_x, const float *d_y, int n);
+
+/* Append one position to a layer's KV cache: k, v (kvdim) go to row 'pos'
+ * of the caches (ctx, kvdim). */
+int eng_gpu_kv_append(float *d_kcache, float *d_vcache, const float *d_k, const float *d_v,
+                      int pos, int kvdim);
+
+/* A cuBLAS handle for the GEMMs of prefill and batched decode; one per
+ * thread. eng_gpu_blas_free accepts NULL. */
+typedef struct eng_gpu_blas eng_gpu_blas;
+int eng_gpu_blas_new(eng_gpu_blas **out);
+void eng_gpu_blas_free(eng_gpu_blas *b);
+
+/* out (T, rows) = x (T, cols) . W (rows, cols)^T for T tokens at once.
+ * float32 weights: an SGEMM. bfloat16 weights: x is first rounded to
+ * bfloat16 into 'd_xh' (T * cols scratch of uint16), then a bf16 x bf16
+ * GEMM with float32 accumulation and output. float16 weights are
+ * AS_EUNSUPPORTED here. */
+int eng_gpu_gemm(eng_gpu_blas *b, float *d_out, const void *d_w, int dtype, const float *d_x,
+                 uint16_t *d_xh, int T, int rows, int cols);
+
 #endif

@@ -261,3 +261,40 @@ extern "C" int eng_gpu_gemv(float *d_out, const void *d_w, int dtype, const floa
         d_out, d_w, dtype, d_x, d_bias, rows, cols);
     return launched("gemv");
 }
+
+// --- residual add: x (n) += y (n) ----------------------------------------
+
+static __global__ void add_kernel(float *x, const float *y, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+
+    if (i < n)
+        x[i] += y[i];
+}
+
+extern "C" int eng_gpu_add(float *d_x, const float *d_y, int n)
+{
+    add_kernel<<<(n + 255) / 256, 256>>>(d_x, d_y, n);
+    return launched("add");
+}
+
+// --- KV-cache append: caches (ctx, kvdim), row pos = k, v (kvdim) --------
+
+static __global__ void kv_append_kernel(float *kc, float *vc, const float *k, const float *v,
+                                        size_t row, int kvdim)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+
+    if (i < kvdim) {
+        kc[row + i] = k[i];
+        vc[row + i] = v[i];
+    }
+}
+
+extern "C" int eng_gpu_kv_append(float *d_kcache, float *d_vcache, const float *d_k,
+                                 const float *d_v, int pos, int kvdim)
+{
+    kv_append_kernel<<<(kvdim + 255) / 256, 256>>>(d_kcache, d_vcache, d_k, d_v,
+                                                   (size_t)pos * kvdim, kvdim);
+    return launched("kv_append");
+}

@@ -1,0 +1,82 @@
+// Matrix products through cuBLAS for prefill and batched decode (gpu.h):
+// out (T, rows) = x (T, cols) . W (rows, cols)^T, all row-major. In cuBLAS's
+// column-major terms W is a (cols, rows) matrix with lda = cols, x a
+// (cols, T) matrix and out a (rows, T) matrix, so out = op_T(W) . x.
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+extern "C" {
+#include "common/error.h"
+#include "evaluator/engine/gpu/gpu.h"
+}
+
+struct eng_gpu_blas {
+    cublasHandle_t h;
+};
+
+static int blas_check(cublasStatus_t st, const char *what)
+{
+    if (st != CUBLAS_STATUS_SUCCESS)
+        return as_error_set(AS_EGPU, "%s: cuBLAS status %d", what, (int)st);
+    return 0;
+}
+
+extern "C" int eng_gpu_blas_new(eng_gpu_blas **out)
+{
+    eng_gpu_blas *b = (eng_gpu_blas *)calloc(1, sizeof *b);
+    int rc;
+
+    *out = NULL;
+    if (b == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    if ((rc = blas_check(cublasCreate(&b->h), "cublasCreate")) < 0) {
+        free(b);
+        return rc;
+    }
+    /* Deterministic results: no split-K reductions whose order varies. */
+    cublasSetMathMode(b->h, CUBLAS_DEFAULT_MATH);
+    *out = b;
+    return 0;
+}
+
+extern "C" void eng_gpu_blas_free(eng_gpu_blas *b)
+{
+    if (b == NULL)
+        return;
+    cublasDestroy(b->h);
+    free(b);
+}
+
+// xh (n) = x rounded to bfloat16, nearest even.
+static __global__ void to_bf16_kernel(__nv_bfloat16 *xh, const float *x, size_t n)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+
+    if (i < n)
+        xh[i] = __float2bfloat16_rn(x[i]);
+}
+
+extern "C" int eng_gpu_gemm(eng_gpu_blas *b, float *d_out, const void *d_w, int dtype,
+                            const float *d_x, uint16_t *d_xh, int T, int rows, int cols)
+{
+    const float one = 1.0f, zero = 0.0f;
+    size_t n = (size_t)T * cols;
+    cudaError_t e;
+
+    if (dtype == ENG_GPU_F32)
+        return blas_check(cublasSgemm(b->h, CUBLAS_OP_T, CUBLAS_OP_N, rows, T, cols, &one,
+                                      (const float *)d_w, cols, d_x, cols, &zero, d_out, rows),
+                          "sgemm");
+    if (dtype != ENG_GPU_BF16)
+        return as_error_set(AS_EUNSUPPORTED, "gemm: float16 weights are not supported on the GPU yet");
+    to_bf16_kernel<<<(unsigned)((n + 255) / 256), 256>>>((__nv_bfloat16 *)d_xh, d_x, n);
+    if ((e = cudaGetLastError()) != cudaSuccess)
+        return as_error_set(AS_EGPU, "to_bf16: %s", cudaGetErrorString(e));
+    return blas_check(cublasGemmEx(b->h, CUBLAS_OP_T, CUBLAS_OP_N, rows, T, cols, &one, d_w,
+                                   CUDA_R_16BF, cols, d_xh, CUDA_R_16BF, cols, &zero, d_out,
+                                   CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                      "gemm bf16");
+}
