@@ -1,7 +1,8 @@
 /* The HTTP face of assay: civetweb with a fixed worker pool, the API
  * dispatcher (authentication, roles, CSRF, body cap, JSON errors) and the
- * embedded dashboard. Each worker thread opens its own SQLite connection
- * on first use and closes it when the thread ends. */
+ * embedded dashboard. API requests run on the handler pool (pool.h); each
+ * pool thread opens its own SQLite connection on first use and closes it
+ * when the thread ends. */
 #include "web/http.h"
 
 #include "common/embed.h"
@@ -10,6 +11,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "web/pool.h"
 
 #include <civetweb.h>
 #include <pthread.h>
@@ -21,6 +23,7 @@ extern const as_embed web_assets[];
 extern const int web_assets_count;
 
 struct web_ctx {
+    web_pool *pool;         /* where API requests run (full-size stacks) */
     char *data_dir;
     char *db_path;
     size_t max_body;
@@ -76,9 +79,9 @@ static store *thread_db(web_ctx *c)
     return tls_db;
 }
 
-static void on_exit_thread(const struct mg_context *mg, int type, void *ptr)
+/* A pool thread ends: close its connection. */
+static void close_thread_db(void)
 {
-    (void)mg, (void)type, (void)ptr;
     store_close(tls_db);
     tls_db = NULL;
 }
@@ -265,9 +268,8 @@ static int authenticate(struct mg_connection *conn, web_req *r)
     return as_error_set(AS_EAUTH, "log in first: send a session cookie or 'Authorization: Bearer TOKEN'");
 }
 
-static int api_handler(struct mg_connection *conn, void *cbdata)
+static int api_request(struct mg_connection *conn, web_ctx *c)
 {
-    web_ctx *c = cbdata;
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const web_route *rt;
     web_req r;
@@ -345,6 +347,28 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
     free(r.set_cookie);
     free(body);
     return 1;
+}
+
+typedef struct api_call {
+    struct mg_connection *conn;
+    web_ctx *ctx;
+    int status;
+} api_call;
+
+static void api_call_run(void *arg)
+{
+    api_call *a = arg;
+
+    a->status = api_request(a->conn, a->ctx);
+}
+
+/* civetweb's worker hands the request to the pool and waits. */
+static int api_handler(struct mg_connection *conn, void *cbdata)
+{
+    api_call a = {conn, cbdata, 0};
+
+    web_pool_call(a.ctx->pool, api_call_run, &a);
+    return a.status;
 }
 
 static const char *mime_for(const char *name)
@@ -444,6 +468,9 @@ int web_server_start(web_server **out, const web_config *cfg)
     else
         snprintf(listen, sizeof listen, "%s:%d", bind, cfg->port);
     snprintf(threads, sizeof threads, "%d", cfg->threads > 0 ? cfg->threads : 16);
+    if ((rc = web_pool_start(&s->ctx.pool, cfg->threads > 0 ? cfg->threads : 16,
+                             (size_t)8 << 20, close_thread_db)) < 0)
+        goto fail;
     {
         const char *options[] = {
             "listening_ports", listen,
@@ -455,7 +482,6 @@ int web_server_start(web_server **out, const web_config *cfg)
             NULL
         };
         memset(&cb, 0, sizeof cb);
-        cb.exit_thread = on_exit_thread;
         cb.log_message = log_message;
         if ((s->mg = mg_start(&cb, &s->ctx, options)) == NULL) {
             rc = as_error_set(AS_ERROR, "cannot listen on %s (in use or not allowed)", listen);
@@ -484,6 +510,7 @@ void web_server_stop(web_server *s)
         return;
     if (s->mg)
         mg_stop(s->mg);   /* waits for the workers, which finish their requests */
+    web_pool_stop(s->ctx.pool);
     web_jobs_stop_all(&s->ctx);
     pthread_mutex_destroy(&s->ctx.jobs_lock);
     free(s->ctx.data_dir);

@@ -174,7 +174,10 @@ async function render() {
   for (const a of document.querySelectorAll('#nav a')) {
     a.classList.toggle('active', a.dataset.page === name);
   }
-  const main = clear(document.getElementById('main'));
+  /* Each render draws into its own box: a slower, older render that is
+   * still loading draws into a box no longer on the page. */
+  const main = el('div', { class: 'page' });
+  clear(document.getElementById('main')).append(main);
   const page = assay.pages[name];
   if (!page) {
     main.append(el('p', { class: 'error' }, 'No such page.'));

@@ -136,6 +136,7 @@
         ? 'Keys: A / B / T choose, Enter submits, S skips.'
         : 'Keys: 1–9 and 0 (=10) score, Enter submits, S skips. In the feedback box: Ctrl+Enter submits, Esc leaves it.'));
     main.append(box);
+    if (!main.isConnected) return;
     assay.onKey = (ev) => {
       const typing = ev.target === feedback;
       if (typing) {
