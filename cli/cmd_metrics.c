@@ -353,7 +353,7 @@ static json_t *prf_json(const met_prf *p)
 static int rouge_cmd(int argc, char **argv)
 {
     opts o;
-    input in;
+    input in = {NULL, 0, 0, 0, NULL};
     as_buf out;
     met_rouge *r = NULL;
     int types[MET_ROUGE_MAX_TYPES], rc;
@@ -535,7 +535,7 @@ static json_t *avg_json(const met_cls_avg *a)
 static int classification_cmd(int argc, char **argv)
 {
     opts o;
-    input in;
+    input in = {NULL, 0, 0, 0, NULL};
     as_buf out;
     met_cls *c = NULL;
     met_cls_result *r = NULL;
@@ -652,7 +652,7 @@ out:
 static int match_cmd(int argc, char **argv, int f1)
 {
     opts o;
-    input in;
+    input in = {NULL, 0, 0, 0, NULL};
     as_buf out;
     met_matcher *m = NULL;
     json_t *line = NULL;
@@ -790,7 +790,7 @@ static json_t *bleu_json(const met_bleu_result *r)
 static int bleu_cmd(int argc, char **argv)
 {
     opts o;
-    input in;
+    input in = {NULL, 0, 0, 0, NULL};
     as_buf out;
     met_bleu *b = NULL;
     met_bleu_opts bo = {MET_BLEU_13A, MET_SMOOTH_EXP, -1, 0};
@@ -867,7 +867,7 @@ static int get_vector(const input *in, json_t *o, const char *key, double **v, s
 static int cosine_cmd(int argc, char **argv)
 {
     opts o;
-    input in;
+    input in = {NULL, 0, 0, 0, NULL};
     as_buf out;
     json_t *line = NULL;
     met_tfidf *tf = NULL;
@@ -972,7 +972,7 @@ out:
 static int compare_cmd(int argc, char **argv)
 {
     opts o;
-    input in;
+    input in = {NULL, 0, 0, 0, NULL};
     as_buf out;
     json_t *line = NULL;
     double *a = NULL, *b = NULL;

@@ -524,7 +524,8 @@ int met_bleu_segment(met_bleu *b, const char *hyp, size_t hlen, const char *cons
     total_grams += 4 * (nh + 1) * 2;
     if ((hyp_ids = malloc((nh + 1) * sizeof(*hyp_ids))) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
-    memcpy(hyp_ids, b->ids, nh * sizeof(*hyp_ids));
+    if (nh > 0)
+        memcpy(hyp_ids, b->ids, nh * sizeof(*hyp_ids));
     if ((rc = grams_ready(b, total_grams)) < 0)
         goto out;
     for (k = 0; k < nrefs; k++) {

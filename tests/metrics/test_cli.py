@@ -51,8 +51,19 @@ def rouge_summary_is_numpy_seeded_bootstrap(env):
                     check(got[t][m][k] == want[t]["bootstrap_seed123"][k][m], "%s %s %s %s" % (mode, t, m, k))
 
 
-def classification_every_case(env):
+# The library tests run every case; the command line runs these (every kind
+# of option, label type and error) to keep the suite fast under sanitizers.
+CLS_CASES = ["c001", "c004", "c009", "c012", "c013", "c014", "c016", "c019", "c020", "c021",
+             "c022", "c024", "c026", "c039", "c040", "c048", "c049"]
+BLEU_CASES = ["b001", "b002", "b003", "b004", "b005", "b006", "b007", "b008", "b009", "b012",
+              "b013", "b036", "b039", "b040", "b041", "b042", "b046", "b048", "b057", "b058",
+              "b062"]
+
+
+def classification_cases(env):
     for c in CASES["classification"]:
+        if c["id"] not in CLS_CASES:
+            continue
         args = ["metrics", "classification"]
         if c["labels"] is not None:
             args += ["--labels", ",".join(json.dumps(l) if not isinstance(l, str) else l for l in c["labels"])]
@@ -115,8 +126,10 @@ def match_and_token_f1(env):
     env.fails("metrics", "match", "--ignore-regex", "(", stdin=jsonl(rows), contains="regex '('")
 
 
-def bleu_every_case(env):
+def bleu_cases(env):
     for c in CASES["bleu"]["cases"]:
+        if c["id"] not in BLEU_CASES:
+            continue
         o = c["options"]
         flags = []
         if "tokenize" in o:
@@ -190,6 +203,6 @@ def malformed_input_prints_nothing(env):
 
 
 main([rouge_per_pair_bit_identical, rouge_multi_reference_and_types,
-      rouge_summary_is_numpy_seeded_bootstrap, classification_every_case,
-      classification_errors_are_sklearns, match_and_token_f1, bleu_every_case,
+      rouge_summary_is_numpy_seeded_bootstrap, classification_cases,
+      classification_errors_are_sklearns, match_and_token_f1, bleu_cases,
       cosine_vectors_and_tfidf, compare_paired_and_mcnemar, malformed_input_prints_nothing])
