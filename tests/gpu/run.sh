@@ -6,7 +6,9 @@
 #
 # 1. gpu_test_kernels --bench: each CUDA kernel against its CPU reference
 #    (float32 1e-5, bfloat16 1e-2), then timed.
-# 2. The transformers fixtures (tests/fixtures/models/*/expected.json, made
+# 2. gpu_test_forward: whole tiny models (tests/engine/tinymodel.py, and the
+#    transformers fixtures) decoded on the GPU next to the CPU reference.
+# 3. The transformers fixtures (tests/fixtures/models/*/expected.json, made
 #    by make_fixtures.py) through the CPU reference engine.
 # Exit status: 0 when everything that ran passed.
 set -u
@@ -24,6 +26,22 @@ if [ -x "$build/tests/gpu/gpu_test_kernels" ]; then
 else
   echo "not built: configure with CUDA (nvcc on PATH) and build target gpu_test_kernels"
   status=1
+fi
+
+echo "== whole models on the GPU against the CPU reference"
+if [ -x "$build/tests/gpu/gpu_test_forward" ]; then
+  tmp=$(mktemp -d)
+  for v in llama-gqa llama-gqa-bf16 qwen2 qwen2-window mistral-f16 bench-small; do
+    python3 "$src/tests/engine/tinymodel.py" --variant "$v" --out "$tmp/$v"
+    "$build/tests/gpu/gpu_test_forward" "$tmp/$v" 32
+    rc=$?
+    [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
+  done
+  for exp in "$src"/tests/fixtures/models/*/expected.json; do
+    [ -f "$exp" ] || continue
+    "$build/tests/gpu/gpu_test_forward" "$(dirname "$exp")" 32 || status=1
+  done
+  rm -rf "$tmp"
 fi
 
 echo "== transformers fixtures through the CPU reference engine"
