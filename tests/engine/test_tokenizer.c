@@ -18,21 +18,26 @@ static eng_tokenizer *load_tiny(const char *name)
     return t;
 }
 
-static void check_tiny(const char *name)
+/* The fixture corpus, and for the Llama 3 and SentencePiece shapes also the
+ * seeded random corpus (gen_random_corpus.py). */
+static void check_tiny(const char *name, int random_too)
 {
     char exp[512];
     eng_tokenizer *t = load_tiny(name);
     snprintf(exp, sizeof exp, TK_FIXTURES "expected_%s.jsonl", name);
     if (t)
-        T_EQ_INT(tk_check_expected(t, exp), 0);
+        T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl", exp), 0);
+    snprintf(exp, sizeof exp, TK_FIXTURES "expected_random_%s.jsonl", name);
+    if (t && random_too)
+        T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus_random.jsonl", exp), 0);
     eng_tok_free(t);
 }
 
-static void tokenizer__llama3_regex_bytelevel_matches_hf(void) { check_tiny("tiny_llama3"); }
-static void tokenizer__qwen2_regex_nfc_matches_hf(void) { check_tiny("tiny_qwen2"); }
-static void tokenizer__gpt2_bytelevel_regex_matches_hf(void) { check_tiny("tiny_gpt2"); }
-static void tokenizer__sentencepiece_byte_fallback_matches_hf(void) { check_tiny("tiny_sp"); }
-static void tokenizer__metaspace_unk_bos_eos_matches_hf(void) { check_tiny("tiny_metaspace"); }
+static void tokenizer__llama3_regex_bytelevel_matches_hf(void) { check_tiny("tiny_llama3", 1); }
+static void tokenizer__qwen2_regex_nfc_matches_hf(void) { check_tiny("tiny_qwen2", 0); }
+static void tokenizer__gpt2_bytelevel_regex_matches_hf(void) { check_tiny("tiny_gpt2", 0); }
+static void tokenizer__sentencepiece_byte_fallback_matches_hf(void) { check_tiny("tiny_sp", 1); }
+static void tokenizer__metaspace_unk_bos_eos_matches_hf(void) { check_tiny("tiny_metaspace", 0); }
 
 /* Encode 'text' without special tokens and compare with 'want' (-1 ends). */
 static void expect_ids(const eng_tokenizer *t, const char *text, int flags, const int32_t *want)

@@ -76,10 +76,12 @@ static int tk_stream_matches(const eng_tokenizer *t, const int32_t *ids, size_t 
     return ok;
 }
 
-/* Check every corpus line; returns the number of mismatching lines. */
-static int tk_check_expected(const eng_tokenizer *t, const char *expected_path)
+/* Check every line of 'corpus_path' against 'expected_path'; returns the
+ * number of mismatching lines. */
+static int tk_check_expected(const eng_tokenizer *t, const char *corpus_path,
+                             const char *expected_path)
 {
-    json_t *corpus = tk_read_jsonl(TK_FIXTURES "corpus.jsonl");
+    json_t *corpus = tk_read_jsonl(corpus_path);
     json_t *exp = tk_read_jsonl(expected_path);
     int bad = 0;
     T_CHECK(json_array_size(corpus) > 50);

@@ -32,7 +32,10 @@ static void real__qwen3_matches_hf(void)
     eng_tokenizer *t = load_real("qwen3");
     if (!t)
         return;
-    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "expected_qwen3.jsonl"), 0);
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl",
+                               TK_FIXTURES "expected_qwen3.jsonl"), 0);
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus_random.jsonl",
+                               TK_FIXTURES "expected_random_qwen3.jsonl"), 0);
     T_EQ_INT(eng_tok_vocab_size(t), 151669);
     T_EQ_INT(eng_tok_bos(t), -1);              /* bos_token null */
     T_EQ_INT(eng_tok_eos(t), 151645);          /* <|im_end|> */
@@ -64,7 +67,10 @@ static void real__gemma3_matches_hf(void)
     eng_tokenizer *t = load_real("gemma3");
     if (!t)
         return;
-    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "expected_gemma3.jsonl"), 0);
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl",
+                               TK_FIXTURES "expected_gemma3.jsonl"), 0);
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus_random.jsonl",
+                               TK_FIXTURES "expected_random_gemma3.jsonl"), 0);
     T_EQ_INT(eng_tok_vocab_size(t), 262145);
     T_EQ_INT(eng_tok_bos(t), 2);
     T_EQ_INT(eng_tok_eos(t), 106);             /* <end_of_turn> per the config */
