@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "evaluator/engine/chat_template.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,8 +198,7 @@ int eng_engine_loglik(eng_engine *e, const char *context, const char *continuati
     int rc;
 
     *n_tokens = 0;
-    while (ctx_keep > 0 && (context[ctx_keep - 1] == ' ' || context[ctx_keep - 1] == '\t' ||
-                            context[ctx_keep - 1] == '\n'))
+    while (ctx_keep > 0 && isspace((unsigned char)context[ctx_keep - 1]))
         ctx_keep--;
     if (continuation[0] == '\0')
         return as_error_set(AS_EINVAL, "the continuation is empty");

@@ -77,8 +77,6 @@ static int parse_entry(eng_tensor *ten, const char *name, const json_t *v, const
         !json_is_array(offs) || json_array_size(offs) != 2)
         return as_error_set(AS_EINVAL, "%s: tensor '%s': needs dtype, shape and data_offsets [begin,end]",
                             what, name);
-    if (json_object_size(v) != 3)
-        return as_error_set(AS_EINVAL, "%s: tensor '%s': unknown fields", what, name);
     for (d = 0; d < ENG_DT_COUNT; d++)
         if (strcmp(json_string_value(dt), dtypes[d].name) == 0)
             break;

@@ -143,13 +143,13 @@ static int local_invoke(prov *p, const prov_call *calls, size_t n, prov_result *
 {
     local_prov *l = (local_prov *)p;
     size_t i;
+    int rc;
 
-    if (l->engine == NULL && local_start(p, NULL) < 0)
-        return AS_ERROR;
+    if (l->engine == NULL && (rc = local_start(p, NULL)) < 0)
+        return rc;
     for (i = 0; i < n; i++) {
         eng_request req;
         eng_gen_result out;
-        int rc;
 
         memset(&req, 0, sizeof req);
         req.prompt = calls[i].prompt;
