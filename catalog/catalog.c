@@ -273,8 +273,10 @@ static int cat_open_mode(cat **out, const char *data_dir, int repair, int flags,
     if (created && (!have_repo || !have_db))
         *created = 1;
     if (!(flags & CAT_OPEN_NO_REINDEX) && cat__index_stale(c) &&
-        (rc = cat__index_update(c, 0)) < 0)
+        (rc = cat__index_update(c, 0)) < 0) {
+        rc = as_error_wrap(rc, "%s: indexing", c->repo_path);
         goto fail;
+    }
     cat__unlock(c);
     *out = c;
     return 0;

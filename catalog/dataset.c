@@ -365,6 +365,7 @@ int cat_dataset_validate_file(const char *path, int64_t *count)
 /* ---- Reading a version's cases ------------------------------------------ */
 
 struct cat_cases {
+    char what[CAT_NAME_MAX + 32];   /* "dataset NAME@vN", for errors */
     git_odb_stream *stream;     /* loose objects: read piece by piece */
     git_blob *blob;             /* packed objects: inflated once by libgit2 */
     size_t blob_off;
@@ -416,6 +417,7 @@ int cat_cases_open(cat_cases **out, cat *c, const cat_version *v)
         return as_error_set(AS_ENOMEM, "out of memory");
     }
     lr_init(&it->lr, queue_line, it);
+    snprintf(it->what, sizeof(it->what), "dataset %s@v%d", v->name, v->version);
     if ((rc = git_repository_odb(&odb, c->repo)) < 0) {
         rc = cat__git_fail(rc, "opening the object database");
         goto fail;
@@ -479,7 +481,7 @@ int cat_cases_next(cat_cases *it, const cat_case **out)
         if (it->eof)
             return 0;
         if ((rc = cases_fill(it)) < 0)
-            return rc;
+            return as_error_wrap(rc, "%s", it->what);
     }
     it->current = it->queue[it->qpos++];
     it->have_current = 1;

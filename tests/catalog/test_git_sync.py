@@ -61,6 +61,14 @@ def worktree_commits_are_picked_up(env):
     git(work, "commit", "-qm", "qa again")
     log = env.ok("prompt", "log", "team/qa", "--json").json()
     check([e["version"] for e in log] == [1, 0, 2], log)
+    # Broken files committed with git are indexed; using them names the problem.
+    write(os.path.join(work, "datasets", "broken.jsonl"), '{"id": 1}\n{"id": 2, "vars": 7}\n')
+    write(os.path.join(work, "prompts", "broken.json"), '{"template": "{{x"')
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "broken files")
+    env.fails("dataset", "show", "broken", contains="dataset broken@v1: line 2: field 'vars'")
+    env.fails("prompt", "render", "broken", "--vars", "{}", contains="prompt broken@v1")
+    check(env.ok("prompt", "show", "broken", "--json").json()["text"] == '{"template": "{{x"')
 
 
 def reindex_keeps_numbering(env):
