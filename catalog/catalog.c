@@ -330,8 +330,9 @@ int cat__read_blob(char **data, size_t *len, cat *c, const char *hex, size_t max
     *len = 0;
     if (git_oid_fromstr(&oid, hex) < 0)
         return as_error_set(AS_ECORRUPT, "%s: bad blob id '%.40s'", what, hex);
+    /* The index names this blob: its absence is damage, not "not found". */
     if ((rc = git_blob_lookup(&blob, c->repo, &oid)) < 0)
-        return cat__git_fail(rc == GIT_ENOTFOUND ? GIT_ERROR : rc, what);
+        return as_error_set(AS_ECORRUPT, "%s: blob %.12s unreadable in the repository", what, hex);
     n = (size_t)git_blob_rawsize(blob);
     if (n > max) {
         git_blob_free(blob);

@@ -95,49 +95,44 @@ static int label_push(label_vec *vec, const label_row *r)
     return 0;
 }
 
-typedef struct label_walk {
-    label_vec *out;
-    int rc;
-} label_walk;
-
-static int label_ref_cb(git_reference *ref, void *arg)
+/* 1 with *r filled when 'ref' is a label ref pointing at a commit; other
+ * refs under refs/labels/ (hand-made, malformed) are ignored. */
+static int label_from_ref(label_row *r, git_reference *ref)
 {
-    label_walk *w = arg;
     git_object *obj = NULL;
-    label_row r;
 
-    memset(&r, 0, sizeof(r));
-    if (cat__label_parse_ref(git_reference_name(ref), &r.kind, r.name, sizeof(r.name), r.label,
-                             sizeof(r.label)) &&
-        git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
-        git_oid_tostr(r.commit, sizeof(r.commit), git_object_id(obj));
-        git_object_free(obj);
-        if ((w->rc = label_push(w->out, &r)) < 0) {
-            git_reference_free(ref);
-            return -1;
-        }
-    } else {
+    memset(r, 0, sizeof(*r));
+    if (!cat__label_parse_ref(git_reference_name(ref), &r->kind, r->name, sizeof(r->name),
+                              r->label, sizeof(r->label)) ||
+        git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) < 0) {
         as_log_debug("catalog: ignoring ref %s", git_reference_name(ref));
+        git_error_clear();
+        return 0;
     }
-    git_reference_free(ref);
-    return 0;
+    git_oid_tostr(r->commit, sizeof(r->commit), git_object_id(obj));
+    git_object_free(obj);
+    return 1;
 }
 
 static int labels_from_refs(label_vec *out, cat *c)
 {
-    label_walk w = {out, 0};
     git_reference_iterator *it = NULL;
     git_reference *ref;
-    int rc;
+    label_row r;
+    int rc, pushed = 0;
 
     if ((rc = git_reference_iterator_glob_new(&it, c->repo, "refs/labels/*")) < 0)
         return cat__git_fail(rc, "listing labels");
-    while ((rc = git_reference_next(&ref, it)) == 0)
-        if (label_ref_cb(ref, &w) < 0)
+    while ((rc = git_reference_next(&ref, it)) == 0) {
+        if (label_from_ref(&r, ref))
+            pushed = label_push(out, &r);
+        git_reference_free(ref);
+        if (pushed < 0)
             break;
+    }
     git_reference_iterator_free(it);
-    if (w.rc < 0)
-        return w.rc;
+    if (pushed < 0)
+        return pushed;
     if (rc < 0 && rc != GIT_ITEROVER)
         return cat__git_fail(rc, "listing labels");
     if (out->n > 1)
