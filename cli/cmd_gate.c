@@ -20,6 +20,7 @@ const char cli_gate_usage[] =
     "                  [--min METRIC=VALUE]... [--max-regression METRIC=DELTA]...\n"
     "                  [--alpha A] [--max-cost-usd X] [--max-p95-ms X] [--repeat K]\n"
     "                  [--allow-dataset-change] [--junit FILE] [--markdown FILE] [--json]\n"
+    "                  [--server URL [--token-env VAR]]\n"
     "\n"
     "Run SUITE for a candidate prompt and compare it with a baseline; exit non-zero\n"
     "when quality falls. Identical complete runs (same prompt and dataset commits,\n"
@@ -45,6 +46,11 @@ const char cli_gate_usage[] =
     "  --junit FILE         JUnit XML: a testsuite per model, a testcase per check and case\n"
     "  --markdown FILE      a markdown summary (pull-request comment, job summary)\n"
     "  --json               the whole result on stdout\n"
+    "  --server URL         use a shared assay server (its catalog, models and runs)\n"
+    "                       instead of the data directory: runs start and are read\n"
+    "                       through its API, so every CI job's results land there\n"
+    "  --token-env VAR      the environment variable holding the server's API token\n"
+    "                       (default ASSAY_TOKEN)\n"
     "\n"
     "Exit status: 0 passed, 1 failed (a threshold or a significant regression),\n"
     "2 usage or configuration error (nothing was run), 3 a run could not complete\n"
@@ -100,6 +106,7 @@ static void print_summary(const json_t *res)
 int cli_cmd_gate(cli_ctx *ctx, int argc, char **argv)
 {
     const char *models[GATE_MODELS_MAX], *junit = NULL, *markdown = NULL;
+    const char *token_env = "ASSAY_TOKEN";
     gate_limit mins[GATE_LIMITS_MAX], regs[GATE_LIMITS_MAX];
     gate_opts o;
     json_t *res = NULL;
@@ -151,6 +158,10 @@ int cli_cmd_gate(cli_ctx *ctx, int argc, char **argv)
             if (parse_num(argv[++i], &v) < 0 || v < 1 || v > 100 || v != floor(v))
                 return cli_usage("gate", "--repeat: expected 1-100, got '%s'", argv[i]);
             o.repeat = (int)v;
+        } else if (strcmp(a, "--server") == 0) {
+            o.server = argv[++i];
+        } else if (strcmp(a, "--token-env") == 0) {
+            token_env = argv[++i];
         } else if (strcmp(a, "--junit") == 0) {
             junit = argv[++i];
         } else if (strcmp(a, "--markdown") == 0) {
@@ -165,6 +176,10 @@ int cli_cmd_gate(cli_ctx *ctx, int argc, char **argv)
     }
     if (o.suite == NULL)
         return cli_usage("gate", "gate needs a SUITE");
+    if (o.server && ((o.token = getenv(token_env)) == NULL || o.token[0] == '\0')) {
+        fprintf(stderr, "assay: --token-env %s: the variable is not set\n", token_env);
+        return GATE_CONFIG;
+    }
     o.models = o.nmodels ? models : NULL;
     o.mins = mins;
     o.regressions = regs;

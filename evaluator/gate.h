@@ -31,7 +31,7 @@
  * "exit_status", "notes": [...], "models": [verdict...]} where a verdict
  * is {"model", "passed", "candidate": {"run_id", "reused", "status",
  * "items"}, "baseline": {...}|null, "checks": [check...], "cases":
- * [case...], "changes": {"regressed": [ids], "fixed": [ids]}, "flaky":
+ * [case...] in case id order, "changes": {"regressed": [ids], "fixed": [ids]}, "flaky":
  * [ids]}; a check is {"name", "kind": "min"|"max_cost_usd"|"max_p95_ms"|
  * "regression", "metric"?, "source": "cli"|"suite"|"default", "expected"
  * (text), "actual" (number or null), "limit", "passed", "message"} plus for
@@ -133,8 +133,10 @@ typedef struct gate_opts {
     double alpha;                       /* 0: 0.05 */
     int repeat;                         /* 0: 1 */
     int allow_dataset_change;
-    eval_progress_fn progress;          /* may be NULL */
+    eval_progress_fn progress;          /* may be NULL (local runs only) */
     void *progress_arg;
+    const char *server;                 /* an assay server's base URL; NULL: the data directory */
+    const char *token;                  /* its API token (bearer), with server */
 } gate_opts;
 
 /* Run the gate into *out (the result above; caller frees with

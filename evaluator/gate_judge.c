@@ -157,6 +157,25 @@ static int side_build(side *s, const gate_rules *r, const json_t *items)
     return 0;
 }
 
+static int cmp_case(const void *a, const void *b)
+{
+    return strcmp(((const gcase *)a)->id, ((const gcase *)b)->id);
+}
+
+/* Cases in id order (items come in the order they were answered), so that
+ * reports are the same from one gate to the next. */
+static int side_sort(side *s)
+{
+    size_t i;
+
+    if (s->n > 1)
+        qsort(s->c, s->n, sizeof(*s->c), cmp_case);
+    for (i = 0; i < s->n; i++)
+        if (json_object_set_new(s->index, s->c[i].id, json_integer((json_int_t)i)) < 0)
+            return as_error_set(AS_ENOMEM, "out of memory");
+    return 0;
+}
+
 static int case_passed(const gcase *c)
 {
     return c->judged > 0 && 2 * c->passes > c->judged;
@@ -414,9 +433,9 @@ int gate_judge_model(json_t **out, const gate_rules *r, const json_t *cand_sum,
             kp = k;
     if (r->nregressions == 0 || strcmp(r->regressions[kp].metric, r->primary) != 0)
         return as_error_set(AS_EINVAL, "gate rules: not finished (no primary metric check)");
-    if ((rc = side_build(&cand, r, cand_items)) < 0)
+    if ((rc = side_build(&cand, r, cand_items)) < 0 || (rc = side_sort(&cand)) < 0)
         goto out;
-    if (have_base && (rc = side_build(&base, r, base_items)) < 0)
+    if (have_base && ((rc = side_build(&base, r, base_items)) < 0 || (rc = side_sort(&base)) < 0))
         goto out;
     v = json_object();
     checks = json_array();

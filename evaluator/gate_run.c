@@ -1,43 +1,18 @@
 /* Running the gate (evaluator/gate.h): resolve the suite, the candidate
  * prompt, the baseline, the models and the thresholds (every refusal
  * before any model is called), reuse identical complete runs, run the
- * suite for what is missing, and judge every model. */
-#include "evaluator/gate.h"
-#include "catalog/catalog.h"
+ * suite for what is missing, and judge every model. The flow is the same
+ * over the local data directory (the backend at the end of this file) and
+ * over an assay server (gate_remote.c). */
+#include "evaluator/gate_int.h"
 #include "common/error.h"
 #include "common/json.h"
-#include "evaluator/models.h"
+#include "evaluator/eval.h"
 #include "evaluator/runs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define GATE_REUSE_SCAN 200     /* newest complete runs examined for reuse, per model */
-
-/* One model of the gate and the runs it is judged on. */
-typedef struct gmodel {
-    eval_model m;
-    int64_t cand_run, base_run;
-    int cand_reused, base_reused;
-} gmodel;
-
-typedef struct gate {
-    const gate_opts *o;
-    cat *c;
-    store *db;
-    cat_suite *suite;
-    cat_version suite_ver, suite_prompt, cand, base, dataset;
-    int base_kind;              /* 0 none, 1 prompt, 2 run */
-    int64_t base_run;           /* base_kind 2 */
-    json_t *base_run_sum;
-    const char *base_ref;
-    gmodel *models;
-    size_t nmodels;
-    gate_rules rules;
-    json_t *notes;
-    int repeat;
-} gate;
 
 static json_t *version_json(const cat_version *v)
 {
@@ -54,14 +29,14 @@ static int resolve_prompt(cat_version *out, gate *g, const char *ref, const char
     int rc;
 
     if (strchr(ref, '@') == NULL) {
-        if ((rc = cat_resolve(out, g->c, CAT_PROMPT, ref)) == 0)
+        if ((rc = g->ops->resolve(g, CAT_PROMPT, ref, out)) == 0)
             return 0;
         if (rc != AS_ENOTFOUND && rc != AS_EINVAL)
             return as_error_wrap(rc, "%s %s", what, ref);
         snprintf(full, sizeof(full), "%s@%s", dflt, ref);
         ref = full;
     }
-    if ((rc = cat_resolve(out, g->c, CAT_PROMPT, ref)) < 0)
+    if ((rc = g->ops->resolve(g, CAT_PROMPT, ref, out)) < 0)
         return as_error_wrap(rc, "%s %s", what, ref);
     return 0;
 }
@@ -82,9 +57,9 @@ static int load_models(gate *g)
     for (i = 0; i < n; i++) {
         json_t *e = o->models ? NULL : json_array_get(g->suite->models, i);
         if (o->models)
-            rc = eval_model_get(&g->models[i].m, g->db, o->models[i]);
+            rc = g->ops->model(g, o->models[i], &g->models[i].m);
         else if (json_is_string(e))
-            rc = eval_model_get(&g->models[i].m, g->db, json_string_value(e));
+            rc = g->ops->model(g, json_string_value(e), &g->models[i].m);
         else
             rc = eval_model_from_json(&g->models[i].m, e);
         if (rc < 0)
@@ -168,7 +143,7 @@ static int load_baseline(gate *g)
     if (all_digits(spec)) {
         const char *dc, *st;
         g->base_run = strtoll(spec, NULL, 10);
-        if ((rc = eval_run_summary(&g->base_run_sum, g->db, g->base_run)) < 0)
+        if ((rc = g->ops->summary(g, g->base_run, &g->base_run_sum)) < 0)
             return as_error_wrap(rc, "baseline");
         st = json_string_value(json_object_get(g->base_run_sum, "status"));
         if (st == NULL || strcmp(st, "complete") != 0)
@@ -206,22 +181,16 @@ static int load_baseline(gate *g)
  * the repetitions) answered; 0 when none. */
 static int find_run(int64_t *out, gate *g, const eval_model *m, const char *prompt_commit)
 {
-    eval_runs_filter f;
     json_t *list = NULL, *s, *want = eval_model_json(m), *names = suite_metric_names(g->suite);
     size_t i, k;
     int rc;
 
     *out = 0;
-    memset(&f, 0, sizeof(f));
-    f.suite = g->suite_ver.name;
-    f.model = m->name;
-    f.status = "complete";
-    f.limit = GATE_REUSE_SCAN;
     if (want == NULL || names == NULL) {
         rc = as_error_set(AS_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = eval_runs_list(&list, g->db, &f)) < 0)
+    if ((rc = g->ops->runs(g, g->suite_ver.name, m->name, &list)) < 0)
         goto out;
     json_array_foreach(list, i, s) {
         json_t *ms = json_object_get(s, "model_settings"), *metrics = json_object_get(s, "metrics");
@@ -268,22 +237,14 @@ static int need_run(const gate *g, const gmodel *gm, const cat_version *v, const
 static int run_missing(gate *g, int *status)
 {
     const char **names = NULL;
-    size_t i, n = 0, nids, k;
+    int64_t *ids = NULL;
+    size_t i, n = 0, nids = 0, k;
     int missing = 0, rc;
-    eval_opts eo;
-    eval_job *job = NULL;
-    const int64_t *ids;
 
     for (i = 0; i < g->nmodels; i++)
         missing += g->models[i].cand_run == 0 || (g->base_kind == 1 && g->models[i].base_run == 0);
     if (missing == 0)
         return 0;
-    memset(&eo, 0, sizeof(eo));
-    eo.data_dir = g->o->data_dir;
-    eo.suite = g->o->suite;
-    eo.repeat = g->repeat;
-    eo.progress = g->o->progress;
-    eo.progress_arg = g->o->progress_arg;
     if (g->o->models) {
         /* only the named models that lack a run; suite models (possibly
          * inline) are run all together */
@@ -292,21 +253,13 @@ static int run_missing(gate *g, int *status)
         for (i = 0; i < g->nmodels; i++)
             if (g->models[i].cand_run == 0 || (g->base_kind == 1 && g->models[i].base_run == 0))
                 names[n++] = g->models[i].m.name;
-        eo.models = names;
-        eo.nmodels = n;
     }
-    if ((rc = eval_prepare(&job, &eo)) < 0)
+    if ((rc = g->ops->run(g, names, n, &ids, &nids, status)) < 0)
         goto out;
-    *status = GATE_INCOMPLETE;
-    if ((rc = eval_job_run(job)) < 0) {
-        rc = as_error_wrap(rc, "running suite %s", g->suite_ver.name);
-        goto out;
-    }
-    ids = eval_job_runs(job, &nids);
     for (k = 0; k < nids; k++) {
         json_t *s = NULL;
         const char *model;
-        if ((rc = eval_run_summary(&s, g->db, ids[k])) < 0)
+        if ((rc = g->ops->summary(g, ids[k], &s)) < 0)
             goto out;
         model = json_string_value(json_object_get(s, "model"));
         for (i = 0; model && i < g->nmodels; i++) {
@@ -322,7 +275,7 @@ static int run_missing(gate *g, int *status)
     }
     rc = 0;
 out:
-    eval_job_free(job);
+    free(ids);
     free(names);
     return rc;
 }
@@ -333,7 +286,7 @@ static int check_complete(json_t **sum, gate *g, int64_t id)
     const char *st, *err;
     int rc;
 
-    if ((rc = eval_run_summary(sum, g->db, id)) < 0)
+    if ((rc = g->ops->summary(g, id, sum)) < 0)
         return rc;
     st = json_string_value(json_object_get(*sum, "status"));
     if (st && strcmp(st, "complete") == 0)
@@ -369,10 +322,10 @@ static int judge_all(gate *g, json_t *verdicts, int *passed)
         int64_t bid = g->base_kind == 2 ? g->base_run : gm->base_run;
         json_t *cs = NULL, *ci = NULL, *bs = NULL, *bi = NULL, *v = NULL;
         if ((rc = check_complete(&cs, g, gm->cand_run)) < 0 ||
-            (rc = eval_run_items(&ci, g->db, gm->cand_run, 0, 0)) < 0)
+            (rc = g->ops->items(g, gm->cand_run, &ci)) < 0)
             goto next;
         if (g->base_kind && ((rc = check_complete(&bs, g, bid)) < 0 ||
-                             (rc = eval_run_items(&bi, g->db, bid, 0, 0)) < 0))
+                             (rc = g->ops->items(g, bid, &bi)) < 0))
             goto next;
         if ((rc = gate_judge_model(&v, &g->rules, cs, ci, bs, bi)) < 0)
             goto next;
@@ -402,8 +355,121 @@ static void gate_clear(gate *g)
     json_decref(g->base_run_sum);
     json_decref(g->notes);
     cat_suite_free(g->suite);
-    cat_close(g->c);
+    if (g->ops)
+        g->ops->close(g);
 }
+
+/* ---- the local backend: the data directory's catalog and database ---- */
+
+typedef struct local_be {
+    cat *c;
+    store *db;
+} local_be;
+
+static int local_resolve(gate *g, cat_kind kind, const char *ref, cat_version *out)
+{
+    return cat_resolve(out, ((local_be *)g->be)->c, kind, ref);
+}
+
+static int local_suite(gate *g, const char *ref, cat_suite **out, cat_version *ver)
+{
+    return cat_suite_load(out, ver, ((local_be *)g->be)->c, ref);
+}
+
+static int local_model(gate *g, const char *name, eval_model *out)
+{
+    return eval_model_get(out, ((local_be *)g->be)->db, name);
+}
+
+static int local_runs(gate *g, const char *suite, const char *model, json_t **out)
+{
+    eval_runs_filter f;
+
+    memset(&f, 0, sizeof(f));
+    f.suite = suite;
+    f.model = model;
+    f.status = "complete";
+    f.limit = GATE_REUSE_SCAN;
+    return eval_runs_list(out, ((local_be *)g->be)->db, &f);
+}
+
+static int local_summary(gate *g, int64_t id, json_t **out)
+{
+    return eval_run_summary(out, ((local_be *)g->be)->db, id);
+}
+
+static int local_items(gate *g, int64_t id, json_t **out)
+{
+    return eval_run_items(out, ((local_be *)g->be)->db, id, 0, 0);
+}
+
+static int local_run(gate *g, const char *const *names, size_t n, int64_t **ids, size_t *nids,
+                     int *status)
+{
+    eval_opts eo;
+    eval_job *job = NULL;
+    const int64_t *jids;
+    int rc;
+
+    *ids = NULL;
+    *nids = 0;
+    memset(&eo, 0, sizeof(eo));
+    eo.data_dir = g->o->data_dir;
+    eo.suite = g->o->suite;
+    eo.models = names;
+    eo.nmodels = n;
+    eo.repeat = g->repeat;
+    eo.progress = g->o->progress;
+    eo.progress_arg = g->o->progress_arg;
+    if ((rc = eval_prepare(&job, &eo)) < 0)
+        return rc;
+    *status = GATE_INCOMPLETE;
+    if ((rc = eval_job_run(job)) < 0) {
+        rc = as_error_wrap(rc, "running suite %s", g->suite_ver.name);
+        goto out;
+    }
+    jids = eval_job_runs(job, nids);
+    if ((*ids = malloc((*nids ? *nids : 1) * sizeof(**ids))) == NULL) {
+        rc = as_error_set(AS_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(*ids, jids, *nids * sizeof(**ids));
+out:
+    eval_job_free(job);
+    return rc;
+}
+
+static void local_close(gate *g)
+{
+    local_be *b = g->be;
+
+    if (b)
+        cat_close(b->c);
+    free(b);
+    g->be = NULL;
+}
+
+static const gate_ops local_ops = {
+    local_resolve, local_suite, local_model, local_runs, local_summary, local_items, local_run,
+    local_close,
+};
+
+static int local_open(gate *g)
+{
+    local_be *b;
+    int rc;
+
+    if ((b = calloc(1, sizeof(*b))) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    g->be = b;
+    g->ops = &local_ops;
+    if ((rc = cat_open(&b->c, g->o->data_dir)) < 0)
+        return rc;
+    b->db = cat_store(b->c);
+    return 0;
+}
+
+/* ---- the flow ---- */
 
 static int prepare(gate *g)
 {
@@ -411,14 +477,11 @@ static int prepare(gate *g)
     size_t i;
     int rc;
 
-    if ((rc = cat_open(&g->c, g->o->data_dir)) < 0)
+    if ((rc = g->ops->suite(g, g->o->suite, &g->suite, &g->suite_ver)) < 0)
         return rc;
-    g->db = cat_store(g->c);
-    if ((rc = cat_suite_load(&g->suite, &g->suite_ver, g->c, g->o->suite)) < 0)
-        return rc;
-    if ((rc = cat_resolve(&g->suite_prompt, g->c, CAT_PROMPT, g->suite->prompt_ref)) < 0 ||
+    if ((rc = g->ops->resolve(g, CAT_PROMPT, g->suite->prompt_ref, &g->suite_prompt)) < 0 ||
         (rc = cat_ref_parse(&pref, g->suite->prompt_ref)) < 0 ||
-        (rc = cat_resolve(&g->dataset, g->c, CAT_DATASET, g->suite->dataset_ref)) < 0)
+        (rc = g->ops->resolve(g, CAT_DATASET, g->suite->dataset_ref, &g->dataset)) < 0)
         return as_error_wrap(rc, "suite %s", g->suite_ver.name);
     /* the candidate: --prompt, else the suite's prompt at the catalog's head */
     if ((rc = resolve_prompt(&g->cand, g, g->o->prompt ? g->o->prompt : pref.name, pref.name,
@@ -464,8 +527,12 @@ int gate_run(json_t **out, int *status, const gate_opts *o)
         rc = as_error_set(AS_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = prepare(&g)) < 0 || (rc = run_missing(&g, status)) < 0)
+    if ((rc = o->server ? gate_remote_open(&g) : local_open(&g)) < 0 || (rc = prepare(&g)) < 0 ||
+        (rc = run_missing(&g, status)) < 0) {
+        if (rc == AS_EUPSTREAM)
+            *status = GATE_INCOMPLETE;      /* the server, not the input */
         goto out;
+    }
     *status = GATE_INCOMPLETE;
     if ((verdicts = json_array()) == NULL) {
         rc = as_error_set(AS_ENOMEM, "out of memory");
