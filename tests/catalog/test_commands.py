@@ -28,6 +28,13 @@ def first_use_creates_catalog(env):
     check(env.git("rev-parse", "HEAD").strip() != "")
 
 
+def database_made_first_gets_a_catalog(env):
+    env.ok("db", "migrate")
+    check(not os.path.exists(os.path.join(env.data, "catalog")))
+    check(add_prompt(env)["version"] == 1)
+    check(env.git("log", "--format=%s").splitlines() == ["prompt summarize: add", "catalog: initialize"])
+
+
 def prompt_add_versions_and_identical(env):
     v1 = add_prompt(env)
     check(v1["version"] == 1 and v1["changed"] and v1["ref"] == "summarize@v1", v1)
@@ -190,6 +197,6 @@ def help_texts(env):
     env.fails("prompt", "add", "x", code=2)
 
 
-main([init_creates_repo_and_db, first_use_creates_catalog, prompt_add_versions_and_identical,
+main([init_creates_repo_and_db, first_use_creates_catalog, database_made_first_gets_a_catalog, prompt_add_versions_and_identical,
       prompt_list_show_log, prompt_refs_labels_diff, prompt_rm_keeps_versions, prompt_render,
       dataset_commands, suite_commands, help_texts])
