@@ -716,10 +716,14 @@ static int32_t config_token(const eng_tokenizer *t, const json_t *cfg, const cha
 
 int tok_load_config(eng_tokenizer *t, const char *json, size_t len)
 {
-    json_t *cfg = NULL;
-    int rc;
-    if ((rc = as_json_parse(&cfg, json, len, "tokenizer_config.json")) < 0)
-        return rc;
+    json_t *cfg;
+    json_error_t err;
+    int rc = 0;
+    /* integers as reals: transformers writes model_max_length as
+     * 1000000000000000019884624838656, past what jansson's integers hold */
+    if (!(cfg = json_loadb(json, len, JSON_DECODE_INT_AS_REAL, &err)))
+        return as_error_set(AS_EINVAL, "tokenizer_config.json: line %d column %d: %s",
+                            err.line, err.column, err.text);
     if (!json_is_object(cfg)) {
         json_decref(cfg);
         return as_error_set(AS_EINVAL, "tokenizer_config.json: not an object");

