@@ -213,11 +213,46 @@ static char *strdup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+/* Create what is missing of the data directory, under the lock so two
+ * first uses cannot both create. A database without a repository is fine
+ * while its catalog index is empty (another command created the database
+ * first); once the index names commits, a missing repository is an error,
+ * as is a missing database next to a repository unless 'repair'. */
+static int create_missing(cat *c, int repair, int *created)
+{
+    int rc, have_repo = as_path_exists(c->repo_path), have_db = as_path_exists(c->db_path);
+    int empty = 0;
+
+    if (have_repo && !have_db && !repair)
+        return as_error_set(AS_ENOTFOUND,
+                            "%s: database missing next to the catalog repository (run 'assay "
+                            "catalog init' to rebuild it)",
+                            c->db_path);
+    if ((rc = store_open(&c->db, c->db_path, STORE_OPEN_MIGRATE)) < 0)
+        return rc;
+    if (have_repo) {
+        if ((rc = open_repo(c)) < 0)
+            return rc;
+    } else {
+        if (have_db && (rc = index_is_empty(c, &empty)) < 0)
+            return rc;
+        if (have_db && !empty)
+            return as_error_set(AS_ENOTFOUND,
+                                "%s: catalog repository missing while the index names commits",
+                                c->repo_path);
+        if ((rc = create_repo(c)) < 0)
+            return rc;
+    }
+    if (created)
+        *created = 1;
+    return 0;
+}
+
 /* Open or create; 'repair' allows creating one half next to the other. */
 static int cat_open_mode(cat **out, const char *data_dir, int repair, int flags, int *created)
 {
     cat *c;
-    int rc, have_repo, have_db, empty = 0;
+    int rc;
 
     *out = NULL;
     if (created)
@@ -241,41 +276,22 @@ static int cat_open_mode(cat **out, const char *data_dir, int repair, int flags,
         rc = as_error_set(AS_EINVAL, "%s: not a directory", data_dir);
         goto fail;
     }
-    if ((rc = as_mkdir_p(data_dir)) < 0 || (rc = cat__lock(c)) < 0)
-        goto fail;
-    /* Decide under the lock so two first uses cannot both create. A
-     * database without a repository is fine while its catalog index is
-     * empty (another command created the database first); once the index
-     * names commits, a missing repository is an error. */
-    have_repo = as_path_exists(c->repo_path);
-    have_db = as_path_exists(c->db_path);
-    if (have_repo && !have_db && !repair) {
-        rc = as_error_set(AS_ENOTFOUND,
-                          "%s: database missing next to the catalog repository (run 'assay "
-                          "catalog init' to rebuild it)",
-                          c->db_path);
+    /* The common case, both halves present, needs no lock: readers do not
+     * wait for a writer unless the index must catch up. */
+    if (as_path_is_dir(c->repo_path) && as_path_exists(c->db_path)) {
+        if ((rc = store_open(&c->db, c->db_path, STORE_OPEN_MIGRATE)) < 0 ||
+            (rc = open_repo(c)) < 0)
+            goto fail;
+    } else if ((rc = as_mkdir_p(data_dir)) < 0 || (rc = cat__lock(c)) < 0 ||
+               (rc = create_missing(c, repair, created)) < 0) {
         goto fail;
     }
-    if ((rc = store_open(&c->db, c->db_path, STORE_OPEN_MIGRATE)) < 0)
-        goto fail;
-    if (!have_repo) {
-        if (have_db && (rc = index_is_empty(c, &empty)) == 0 && !empty) {
-            rc = as_error_set(AS_ENOTFOUND,
-                              "%s: catalog repository missing while the index names commits",
-                              c->repo_path);
+    if (!(flags & CAT_OPEN_NO_REINDEX) && cat__index_stale(c)) {
+        if ((rc = cat__lock(c)) < 0 || (rc = cat__index_update(c, 0)) < 0) {
+            rc = as_error_wrap(rc, "%s: indexing", c->repo_path);
             goto fail;
         }
-        if (rc < 0 || (rc = create_repo(c)) < 0)
-            goto fail;
-    } else if ((rc = open_repo(c)) < 0) {
-        goto fail;
-    }
-    if (created && (!have_repo || !have_db))
-        *created = 1;
-    if (!(flags & CAT_OPEN_NO_REINDEX) && cat__index_stale(c) &&
-        (rc = cat__index_update(c, 0)) < 0) {
-        rc = as_error_wrap(rc, "%s: indexing", c->repo_path);
-        goto fail;
+        cat__unlock(c);
     }
     cat__unlock(c);
     *out = c;
