@@ -18,9 +18,12 @@
         if (k in st.weights) st.weights[k] = Number(v);
       }
     } else if (mode === 'priority' && rest) {
-      const [order, opt] = rest.split(';');
-      st.order = order.split(',');
-      if (opt && opt.startsWith('tolerance=')) st.tolerance = Number(opt.slice(10));
+      const parts = rest.split(',');
+      const tol = parts.find((x) => x.startsWith('tolerance='));
+      if (tol) st.tolerance = Number(tol.slice(10));
+      const order = parts.filter((x) => DIMS.includes(x));
+      for (const d of DIMS) if (!order.includes(d)) order.push(d);
+      st.order = order;
     }
     return st;
   }
@@ -29,7 +32,7 @@
     if (st.mode === 'weighted') {
       return 'weighted:' + DIMS.map((d) => `${d}=${st.weights[d]}`).join(',');
     }
-    if (st.mode === 'priority') return `priority:${st.order.join(',')};tolerance=${st.tolerance}`;
+    if (st.mode === 'priority') return `priority:${st.order.join(',')},tolerance=${st.tolerance}`;
     return 'pareto';
   }
 
