@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CASE_ID_MAX 256
 #define CHUNK 65536
@@ -522,17 +523,19 @@ static int write_dataset_blob(git_oid *out, int64_t *count, cat *c, const char *
 {
     git_odb *odb = NULL;
     git_odb_stream *ws = NULL;
+    struct stat st;
     FILE *fp;
-    long size;
+    off_t size;
     int rc;
 
     if ((rc = open_file(&fp, path)) < 0)
         return rc;
-    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
+    if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
         fclose(fp);
         return as_error_set(AS_EINVAL, "%s: not a regular file", path);
     }
-    if ((size_t)size > CAT_DATASET_MAX) {
+    size = st.st_size;
+    if ((uint64_t)size > CAT_DATASET_MAX) {
         fclose(fp);
         return as_error_set(AS_ETOOBIG, "%s: larger than the limit of %zu bytes", path,
                             (size_t)CAT_DATASET_MAX);

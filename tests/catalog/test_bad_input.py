@@ -77,6 +77,8 @@ def invalid_utf8_and_size_limits(env):
         f.write('{"id": 1}\n{"id": 2, "vars": {"t": "%s"}}\n' % ("y" * (1 << 20)))
     refused(env, ["dataset", "add", "news", "--file", long_line], "line 2: longer than")
     refused(env, ["prompt", "add", "summarize", "--file", env.path("missing.json")], "missing.json")
+    refused(env, ["dataset", "add", "news", "--file", env.path("missing.jsonl")], "missing.jsonl")
+    refused(env, ["dataset", "add", "news", "--file", env.root], "not a regular file")
 
 
 def bad_dataset_lines_commit_nothing(env):
