@@ -320,7 +320,7 @@ typedef struct cat_commit_opts {
 
 /* Add or update a prompt or suite from its JSON text. The document is
  * validated (a suite's references must resolve); its "name" must be absent
- * or equal 'name'. The file is written canonically as given (bytes kept).
+ * or equal 'name'. The file holds exactly the bytes given.
  * *out receives the new version; when the content equals the newest version
  * nothing is committed and AS_EEXISTS is returned with *out set to that
  * version. */
@@ -334,7 +334,8 @@ int cat_put_dataset_file(cat_version *out, cat *c, const char *name, const char 
 
 /* Append cases (a JSON array of case objects, each validated; ids must not
  * clash with existing ones) to a dataset, creating it when it does not
- * exist, in one commit. For the web's "promote to dataset". */
+ * exist, in one commit. For the web's "promote to dataset". The new file
+ * is assembled in memory (at most CAT_DATASET_MAX bytes). */
 int cat_dataset_append(cat_version *out, cat *c, const char *name, const json_t *cases,
                        const cat_commit_opts *opts);
 
@@ -373,7 +374,9 @@ int cat_reindex(cat *c);
 
 /* Fetch 'remote' (a configured remote name or a path/URL; NULL: "origin")
  * and fast-forward the branch; a diverged branch is AS_ECONFLICT and
- * nothing changes. *summary receives a one-line description (caller frees). */
+ * nothing changes. A new catalog whose only commit is the initial one
+ * adopts the remote's history. Label refs take the remote's values.
+ * *summary receives a one-line description (caller frees). */
 int cat_pull(char **summary, cat *c, const char *remote);
 
 /* Push the branch and the label refs to 'remote'; a non-fast-forward is
