@@ -243,6 +243,8 @@ static int put_single(judge_src *src, judge_job *jj, const prov_result *res)
     char *rationale = NULL, now[32], err[512] = "";
     int rc, ok = 0;
 
+    if ((rc = eval_write_begin(j)) < 0)
+        return rc;
     as_time_iso8601(now, sizeof(now));
     if (res->error)
         snprintf(err, sizeof(err), "judge call failed: %s", res->error_msg ? res->error_msg : "?");
@@ -278,6 +280,8 @@ static int put_pair(judge_src *src, pair_ctx *p)
     char now[32], ab[2] = {0, 0}, ba[2] = {0, 0}, win[2] = {0, 0};
     int rc, disagree = 0;
 
+    if ((rc = eval_write_begin(j)) < 0)
+        return rc;
     as_time_iso8601(now, sizeof(now));
     if (p->error == NULL) {
         char w = judge_combine(p->verdict[0], p->verdict[1], &disagree);
@@ -341,12 +345,17 @@ static int judge_done(void *arg, sched_job *job, prov_result *res, int attempts)
         }
     }
     judge_job_free(jj);
-    return rc;
+    return rc < 0 ? rc : eval_flush(src->j, 0);
+}
+
+static int judge_tick(void *arg)
+{
+    return eval_flush(((judge_src *)arg)->j, 0);
 }
 
 int eval_judge_phase(eval_job *j)
 {
-    static const sched_lane_ops ops = {judge_next, judge_attempt, judge_done};
+    static const sched_lane_ops ops = {judge_next, judge_attempt, judge_done, judge_tick};
     judge_src src;
     sched *s = NULL;
     sched_limits lim;
@@ -385,6 +394,11 @@ int eval_judge_phase(eval_job *j)
     rc = sched_run(s, &j->cancel);
 out:
     sched_free(s);
+    {
+        int frc = eval_flush(j, 1);
+        if (rc == 0)
+            rc = frc;
+    }
     if (src.second) {
         pair_ctx *p = src.second->pair;
         judge_job_free(src.second);

@@ -485,6 +485,35 @@ void eval_job_free(eval_job *j)
     free(j);
 }
 
+/* ---- grouped writes ---------------------------------------------------- */
+
+int eval_write_begin(eval_job *j)
+{
+    int rc;
+
+    if (j->in_tx) {
+        j->tx_writes++;
+        return 0;
+    }
+    if ((rc = store_begin(j->db)) < 0)
+        return rc;
+    j->in_tx = 1;
+    j->tx_writes = 1;
+    j->tx_started_ms = as_clock_ms();
+    return 0;
+}
+
+int eval_flush(eval_job *j, int force)
+{
+    if (!j->in_tx)
+        return 0;
+    if (!force && j->tx_writes < EVAL_TX_MAX_WRITES &&
+        as_clock_ms() - j->tx_started_ms < EVAL_TX_MAX_MS)
+        return 0;
+    j->in_tx = 0;
+    return store_commit(j->db);
+}
+
 /* ---- the model phase ---------------------------------------------------- */
 
 static int item_status(eval_job *j, int64_t run, const char *case_id, int rep, int *ok)
@@ -531,6 +560,8 @@ static int put_item(eval_job *j, item_job *ij, const prov_result *res, int attem
     double cost = 0;
     int ok = res->error == 0;
 
+    if ((rc = eval_write_begin(j)) < 0)
+        return rc;
     as_time_iso8601(now, sizeof(now));
     if (ok) {
         if ((rc = eval_scorer_case(j->scorer, res->output, ij->expected, &scores, &label, &oob)) < 0)
@@ -611,6 +642,8 @@ static int cache_put(eval_job *j, item_job *ij, const prov_result *res)
     char now[32];
     int rc;
 
+    if ((rc = eval_write_begin(j)) < 0)
+        return rc;
     as_time_iso8601(now, sizeof(now));
     if ((rc = store_bind_text(st, 1, ij->cache_key)) < 0 ||
         (rc = store_bind_textn(st, 2, res->output, res->output_len)) < 0 ||
@@ -770,6 +803,8 @@ int eval_record_attempt(eval_job *j, int64_t run, const char *case_id, int rep,
     char now[32];
     int rc;
 
+    if ((rc = eval_write_begin(j)) < 0)
+        return rc;
     as_time_iso8601(now, sizeof(now));
     if ((rc = store_bind_int(st, 1, run)) < 0 || (rc = store_bind_text(st, 2, case_id)) < 0 ||
         (rc = store_bind_int(st, 3, rep)) < 0 || (rc = store_bind_text(st, 4, kind)) < 0 ||
@@ -820,9 +855,15 @@ static int model_done(void *arg, sched_job *job, prov_result *res, int attempts)
             goto out;
     }
     report(j, r, "model");
+    rc = eval_flush(j, 0);
 out:
     item_job_free(ij);
     return rc;
+}
+
+static int model_tick(void *arg)
+{
+    return eval_flush(((run_ctx *)arg)->job, 0);
 }
 
 static sched_limits lane_limits(const eval_model *m, int concurrency)
@@ -883,7 +924,7 @@ static int finish_runs(eval_job *j, int status_rc)
 
 int eval_job_run(eval_job *j)
 {
-    static const sched_lane_ops model_ops = {model_next, model_attempt, model_done};
+    static const sched_lane_ops model_ops = {model_next, model_attempt, model_done, model_tick};
     sched *s = NULL;
     size_t i;
     int rc;
@@ -899,8 +940,13 @@ int eval_job_run(eval_job *j)
         report(j, r, "model");
     }
     rc = sched_run(s, &j->cancel);
-    sched_free(s);
+    sched_free(s);      /* hands back what was in flight first */
     s = NULL;
+    {
+        int frc = eval_flush(j, 1);     /* every answer received is kept */
+        if (rc == 0)
+            rc = frc;
+    }
     if (rc == 0 && j->judge_mode)
         rc = eval_judge_phase(j);
     {

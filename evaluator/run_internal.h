@@ -71,9 +71,23 @@ struct eval_job {
     /* statements */
     store_stmt *st_item_get, *st_item_put, *st_attempt, *st_cache_get, *st_cache_put;
     atomic_int cancel;
+    int in_tx;              /* a write transaction is open */
+    int tx_writes;
+    double tx_started_ms;
     eval_opts opts;
     double t0;
 };
+
+/* Writes are grouped: the first write of a group opens a transaction,
+ * which eval_flush commits after EVAL_TX_MAX_WRITES writes or
+ * EVAL_TX_MAX_MS milliseconds (checked on every answer and every turn of
+ * the scheduler), and always at the end of a phase. A kill loses at most
+ * that window of answers, which resume then asks for again. */
+#define EVAL_TX_MAX_WRITES 256
+#define EVAL_TX_MAX_MS 50.0
+int eval_write_begin(eval_job *j);
+/* Commit when the group is due (force: now). */
+int eval_flush(eval_job *j, int force);
 
 /* Insert one attempt row. */
 int eval_record_attempt(eval_job *j, int64_t run, const char *case_id, int rep,

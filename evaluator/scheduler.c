@@ -602,7 +602,7 @@ int sched_run(sched *s, atomic_int *cancel)
 
     for (;;) {
         double now = as_clock_ms(), next_due = -1;
-        int all_ended = 1, direct_work = 0, timeout_ms;
+        int all_ended = 1, direct_work = 0, completed = 0, timeout_ms;
         xfer **pp, *x;
         CURLMsg *msg;
         int left;
@@ -638,6 +638,8 @@ int sched_run(sched *s, atomic_int *cancel)
             }
             if (!ln->ended || ln->active > 0)
                 all_ended = 0;
+            if (ln->ops.tick && (rc = ln->ops.tick(ln->arg)) < 0)
+                goto out;
         }
         if (all_ended && s->inflight == 0 && s->waiting == NULL)
             break;
@@ -651,10 +653,11 @@ int sched_run(sched *s, atomic_int *cancel)
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
             if ((rc = on_complete(s, x, msg->data.result)) < 0)
                 goto out;
+            completed = 1;
         }
         timeout_ms = 100;
-        if (direct_work)
-            timeout_ms = 0;
+        if (direct_work || completed)
+            timeout_ms = 0;     /* refill the lanes at once */
         if (next_due >= 0) {
             double d = next_due - as_clock_ms();
             if (d < timeout_ms)

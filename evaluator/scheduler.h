@@ -42,6 +42,9 @@ typedef struct sched_lane_ops {
      * negative return stops the run with that error. The job is the
      * owner's again. */
     int (*done)(void *arg, sched_job *job, prov_result *res, int attempts);
+    /* Called once per turn of the loop (at least every 100 ms) while the
+     * lane lives, for periodic work such as committing writes; may be NULL. */
+    int (*tick)(void *arg);
 } sched_lane_ops;
 
 typedef struct sched_limits {

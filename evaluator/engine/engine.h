@@ -2,10 +2,12 @@
  * folder (weights, config, tokenizer), then turn a prompt -- text or chat
  * messages -- into generated text with exact token counts and timings.
  *
- * Device: the CPU reference forward pass (forward.h) runs everything. A
- * request for the GPU falls back to the CPU with a note saying why (built
- * without CUDA, no GPU visible, or the GPU forward pass not yet part of
- * this build); eng_engine_note returns it for the caller to show.
+ * Device: "cpu" and "auto" run the CPU reference forward pass (forward.h);
+ * "gpu" runs the GPU decode step (gpu/forward_gpu.h) when the build has
+ * CUDA and a usable device holds the model, and otherwise falls back to the
+ * CPU with a note saying why (eng_engine_note returns it for the caller to
+ * show). "auto" will choose the GPU once the GPU engine has been validated
+ * on hardware (issue 8).
  *
  * One engine serves one caller thread at a time. */
 #ifndef AS_ENG_ENGINE_H
@@ -36,7 +38,7 @@ typedef struct eng_engine {
     eng_state *state;
     int32_t stop_ids[ENG_MAX_STOP_IDS];  /* config + generation_config + tokenizer EOS */
     int n_stop_ids;
-    const char *device;                  /* "cpu" */
+    const char *device;                  /* "cpu" or "gpu" */
     char note[256];                      /* why a GPU request runs on the CPU, or "" */
 } eng_engine;
 

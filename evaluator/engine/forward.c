@@ -3,6 +3,10 @@
 
 #include "common/error.h"
 
+#ifdef ASSAY_HAVE_CUDA
+#include "evaluator/engine/gpu/forward_gpu.h"
+#endif
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +17,9 @@ void eng_state_free(eng_state *s)
 {
     if (s == NULL)
         return;
+#ifdef ASSAY_HAVE_CUDA
+    eng_gpu_state_free(s->gpu);
+#endif
     free(s->kcache);
     free(s->vcache);
     free(s->x);
@@ -61,6 +68,26 @@ int eng_state_new(eng_state **out, const eng_model *m, int ctx)
     return 0;
 }
 
+int eng_state_use_gpu(eng_state *s)
+{
+#ifdef ASSAY_HAVE_CUDA
+    int rc;
+
+    if (s->gpu != NULL)
+        return 0;
+    if ((rc = eng_gpu_state_new(&s->gpu, s->m, s->ctx)) < 0)
+        return rc;
+    /* The device holds the cache now. */
+    free(s->kcache);
+    free(s->vcache);
+    s->kcache = s->vcache = NULL;
+    return 0;
+#else
+    (void)s;
+    return as_error_set(AS_EUNSUPPORTED, "assay was built without CUDA");
+#endif
+}
+
 void eng_state_rewind(eng_state *s, int pos)
 {
     if (pos >= 0 && pos < s->pos)
@@ -100,6 +127,18 @@ int eng_forward(eng_state *s, int token, const float **logits)
         return as_error_set(AS_EINVAL, "token id %d is outside the vocabulary of %d", token, c->vocab);
     if (pos >= s->ctx)
         return as_error_set(AS_ETOOBIG, "the context of %d tokens is full", s->ctx);
+#ifdef ASSAY_HAVE_CUDA
+    if (s->gpu != NULL) {
+        int rc = eng_gpu_forward(s->gpu, token, pos, logits != NULL ? s->logits : NULL);
+
+        if (rc < 0)
+            return rc;
+        s->pos = pos + 1;
+        if (logits != NULL)
+            *logits = s->logits;
+        return 0;
+    }
+#endif
     eng_embed(s->x, &m->embed, token);
     for (l = 0; l < c->n_layers; l++) {
         const eng_layer *L = &m->layers[l];

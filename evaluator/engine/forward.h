@@ -20,6 +20,7 @@ typedef struct eng_state {
     int pos;                 /* tokens already in the cache */
     float *kcache, *vcache;  /* (layers, ctx, kv_heads * head_dim) */
     float *x, *h, *q, *att, *gate, *up, *scores, *logits;
+    struct eng_gpu_state *gpu; /* set by eng_state_use_gpu: the steps run there */
 } eng_state;
 
 /* A state for up to 'ctx' positions (0: the model's max_position_embeddings,
@@ -27,6 +28,11 @@ typedef struct eng_state {
  * with eng_state_free. */
 int eng_state_new(eng_state **out, const eng_model *m, int ctx);
 void eng_state_free(eng_state *s);
+/* Run this state's steps on the GPU (gpu/forward_gpu.h): upload the
+ * model and keep the KV cache in device memory. Without CUDA in the build
+ * AS_EUNSUPPORTED; on any failure the state stays on the CPU, unchanged.
+ * Call before the first eng_forward. */
+int eng_state_use_gpu(eng_state *s);
 /* Forget every position from 'pos' on (0: start a new sequence). */
 void eng_state_rewind(eng_state *s, int pos);
 

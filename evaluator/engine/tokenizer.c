@@ -369,7 +369,9 @@ size_t eng_tok_eos_ids(const eng_tokenizer *t, int32_t *ids, size_t max)
         if (id >= 0 && t->is_special[id] && !dup)
             found[n++] = id;
     }
-    for (size_t i = 0; i < n && i < max; i++)
+    if (n > max)
+        n = max;
+    for (size_t i = 0; i < n; i++)
         ids[i] = found[i];
     return n;
 }

@@ -100,9 +100,11 @@ int32_t eng_tok_eos(const eng_tokenizer *t);
 int32_t eng_tok_pad(const eng_tokenizer *t);
 int32_t eng_tok_unk(const eng_tokenizer *t);
 
-/* The ids that end a generation: eos plus the end-of-turn token of the chat
- * family (<|eot_id|>, <|im_end|>, <end_of_turn>, ...). Copies at most 'max'
- * into 'ids' and returns how many there are. Callers with a
+/* The ids that end a generation: eos plus the end-of-turn and end-of-text
+ * tokens of the supported families that this vocabulary has as special
+ * tokens (<|eot_id|>, <|eom_id|>, <|end_of_text|>, <|im_end|>,
+ * <|endoftext|>, <end_of_turn>, <eos>, </s>). Copies at most 'max' into
+ * 'ids' and returns how many it copied. Callers with a
  * generation_config.json add its eos_token_id list themselves. */
 size_t eng_tok_eos_ids(const eng_tokenizer *t, int32_t *ids, size_t max);
 

@@ -70,8 +70,29 @@ int aws_prov_sign(prov_request *req, const aws_creds *creds, const char *region,
     return rc;
 }
 
+/* The text of the first <tag>...</tag> of an S3 XML error into out. */
+static int xml_tag(const char *body, const char *tag, char *out, size_t size)
+{
+    char open[32], close[32];
+    const char *a, *b;
+    size_t n;
+
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    if ((a = strstr(body, open)) == NULL)
+        return 0;
+    a += strlen(open);
+    if ((b = strstr(a, close)) == NULL)
+        return 0;
+    n = (size_t)(b - a) < size - 1 ? (size_t)(b - a) : size - 1;
+    memcpy(out, a, n);
+    out[n] = '\0';
+    return 1;
+}
+
 void aws_prov_http_error(prov_result *res, const char *what, const prov_response *resp)
 {
+    char xml_msg[256];
     char type[128] = "", *colon;
     json_t *root = NULL;
     const char *msg = NULL;
@@ -112,8 +133,16 @@ void aws_prov_http_error(prov_result *res, const char *what, const prov_response
             retry = PROV_RETRY_YES;
         else if (resp->status >= 400)
             retry = PROV_RETRY_NO;
-        if (msg == NULL && resp->body && resp->body_len > 0 && root == NULL)
+        /* S3 answers XML; only its Code and Message are kept (the rest can
+         * echo the canonical request, session token included) */
+        if (msg == NULL && resp->body && resp->body[0] == '<') {
+            if (type[0] == '\0')
+                xml_tag(resp->body, "Code", type, sizeof(type));
+            if (xml_tag(resp->body, "Message", xml_msg, sizeof(xml_msg)))
+                msg = xml_msg;
+        } else if (msg == NULL && resp->body && resp->body_len > 0 && root == NULL) {
             msg = resp->body;
+        }
         prov_result_fail(res, AS_EUPSTREAM, retry, "%s: HTTP %ld %s: %.300s", what,
                          resp->status, type[0] ? type : "error", msg ? msg : "no message");
     }

@@ -311,7 +311,18 @@ def test_rank_command(env):
         check([m["model"] for m in r["models"]][:2] == ["cheap", "dear"], r)
         r = env.ok("rank", "sent", "--policy", "pareto", "--json").json()
         fronts = {m["model"]: m["front"] for m in r["models"]}
-        check(fronts["dear"] == 2 and fronts["cheap"] == 1, fronts)
+        ms = {m["model"]: m for m in r["models"]}
+
+        def dominates(a, b):
+            ge = (a["quality"] >= b["quality"] and a["cost_per_1k"] <= b["cost_per_1k"]
+                  and a["p50_ms"] <= b["p50_ms"])
+            gt = (a["quality"] > b["quality"] or a["cost_per_1k"] < b["cost_per_1k"]
+                  or a["p50_ms"] < b["p50_ms"])
+            return ge and gt
+        for name, m in ms.items():
+            beaten = any(dominates(o, m) for o in ms.values() if o is not m)
+            check((fronts[name] > 1) == beaten, (name, fronts, ms))
+        check(fronts["cheap"] == 1 and fronts["maj"] == 1, fronts)  # best quality / cheapest
         r = env.ok("rank", "sent", "--require", "quality>=0.6", "--json").json()
         check([m["model"] for m in r["models"]] == ["cheap", "dear"], r)
         check(r["excluded"][0]["model"] == "maj" and "quality" in r["excluded"][0]["why"], r)
