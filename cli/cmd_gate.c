@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define GATE_MODELS_MAX 32
 
@@ -65,6 +66,25 @@ static int parse_num(const char *s, double *out)
     return s[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(*out) ? -1 : 0;
 }
 
+/* Progress of local runs on a terminal (CI logs stay quiet). */
+typedef struct progress_state {
+    double last;
+    int shown;
+} progress_state;
+
+static void on_progress(void *arg, const eval_progress *p)
+{
+    progress_state *ps = arg;
+
+    if (p->total <= 0 || (p->elapsed_s - ps->last < 0.2 && p->done < p->total))
+        return;
+    ps->last = p->elapsed_s;
+    ps->shown = 1;
+    fprintf(stderr, "\rgate: %-24.24s %s %lld/%lld, %lld errors   ", p->model, p->phase,
+            (long long)p->done, (long long)p->total, (long long)p->failed);
+    fflush(stderr);
+}
+
 static int write_report(const char *path, int (*fn)(char **, const json_t *), const json_t *res)
 {
     char *text = NULL;
@@ -109,6 +129,7 @@ int cli_cmd_gate(cli_ctx *ctx, int argc, char **argv)
     const char *token_env = "ASSAY_TOKEN";
     gate_limit mins[GATE_LIMITS_MAX], regs[GATE_LIMITS_MAX];
     gate_opts o;
+    progress_state ps = {0, 0};
     json_t *res = NULL;
     int i, json = 0, status, rc;
     double v;
@@ -180,10 +201,17 @@ int cli_cmd_gate(cli_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "assay: --token-env %s: the variable is not set\n", token_env);
         return GATE_CONFIG;
     }
+    if (isatty(STDERR_FILENO)) {
+        o.progress = on_progress;
+        o.progress_arg = &ps;
+    }
     o.models = o.nmodels ? models : NULL;
     o.mins = mins;
     o.regressions = regs;
-    if ((rc = gate_run(&res, &status, &o)) < 0) {
+    rc = gate_run(&res, &status, &o);
+    if (ps.shown)
+        fputs("\r\033[K", stderr);
+    if (rc < 0) {
         fprintf(stderr, "assay: %s\n", as_error_msg());
         return status;
     }
