@@ -195,20 +195,6 @@ int met_match_exact(met_matcher *m, const char *pred, size_t plen, const char *r
     return 0;
 }
 
-/* The code point before byte offset 'at' (0 when at the start). */
-static uint32_t cp_before(const char *s, size_t len, size_t at)
-{
-    size_t k;
-    int bad;
-
-    if (at == 0)
-        return 0;
-    k = at - 1;
-    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
-        k--;
-    return met_utf8_next(s, len, &k, &bad);
-}
-
 static int word_at(const char *s, size_t len, size_t at)
 {
     size_t i = at;
@@ -229,44 +215,59 @@ static int squad_normalize(met_matcher *m, sbuf *b, const char *s, size_t len)
     if ((rc = sb_set(b, s, len)) < 0 || (rc = lower_into(m, b)) < 0)
         return rc;
     drop_bytes(b, 1, 0);
-    /* Articles: at a word boundary, "a", "an" or "the" followed by one. */
+    /* Articles: at a word boundary, "a", "an" or "the" followed by one.
+     * One forward pass tracking whether the previous code point is a word
+     * character (an invalid byte is not). */
     m->tmp.len = 0;
     if (sb_reserve(&m->tmp, b->len) < 0)
         return AS_ENOMEM;
-    for (i = 0; i < b->len;) {
-        uint32_t prev = cp_before(b->p, b->len, i);
-        int boundary = i == 0 || !met_is_word(prev);
-        size_t k = 0;
-        if (boundary) {
-            static const char *const arts[] = {"a", "an", "the"};
-            size_t t;
-            for (t = 0; t < 3 && k == 0; t++) {
-                size_t al = strlen(arts[t]);
-                if (b->len - i >= al && memcmp(b->p + i, arts[t], al) == 0 &&
-                    !word_at(b->p, b->len, i + al))
-                    k = al;
+    {
+        int prev_word = 0;
+        for (i = 0; i < b->len;) {
+            size_t k = 0, start = i;
+            if (!prev_word) {
+                static const char *const arts[] = {"a", "an", "the"};
+                size_t t;
+                for (t = 0; t < 3 && k == 0; t++) {
+                    size_t al = strlen(arts[t]);
+                    if (b->len - i >= al && memcmp(b->p + i, arts[t], al) == 0 &&
+                        !word_at(b->p, b->len, i + al))
+                        k = al;
+                }
             }
-        }
-        if (k) {
-            m->tmp.p[m->tmp.len++] = ' ';
-            i += k;
-        } else {
-            m->tmp.p[m->tmp.len++] = b->p[i++];
+            if (k) {
+                m->tmp.p[m->tmp.len++] = ' ';
+                i += k;
+                prev_word = 1;
+                continue;
+            }
+            {
+                int bad;
+                uint32_t cp = met_utf8_next(b->p, b->len, &i, &bad);
+                prev_word = !bad && met_is_word(cp);
+            }
+            memcpy(m->tmp.p + m->tmp.len, b->p + start, i - start);
+            m->tmp.len += i - start;
         }
     }
     /* " ".join(split()): runs of non-whitespace joined by one space. */
     b->len = 0;
-    for (i = 0; i < m->tmp.len;) {
-        size_t start = i;
-        int bad;
-        uint32_t cp = met_utf8_next(m->tmp.p, m->tmp.len, &i, &bad);
-        if (!bad && met_is_space(cp))
-            continue;
-        if (b->len > 0 && start > 0 &&
-            met_is_space(cp_before(m->tmp.p, m->tmp.len, start)))
-            b->p[b->len++] = ' ';
-        for (j = start; j < i; j++)
-            b->p[b->len++] = m->tmp.p[j];
+    {
+        int pending = 0;
+        for (i = 0; i < m->tmp.len;) {
+            size_t start = i;
+            int bad;
+            uint32_t cp = met_utf8_next(m->tmp.p, m->tmp.len, &i, &bad);
+            if (!bad && met_is_space(cp)) {
+                pending = 1;
+                continue;
+            }
+            if (pending && b->len > 0)
+                b->p[b->len++] = ' ';
+            pending = 0;
+            for (j = start; j < i; j++)
+                b->p[b->len++] = m->tmp.p[j];
+        }
     }
     b->p[b->len] = '\0';
     return 0;
