@@ -190,6 +190,15 @@ static void sagemaker__both_response_shapes(void)
     T_EQ_INT(res.retry, PROV_RETRY_YES);
     T_CHECK(strstr(res.error_msg, "ModelNotReadyException") != NULL);
     prov_result_clear(&res);
+    /* an S3 XML error keeps only its Code and Message */
+    parse(p, &c, st, 403, NULL,
+          "<?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request "
+          "signature we calculated does not match</Message><CanonicalRequest>x-amz-security-token:"
+          "SECRET-TOKEN</CanonicalRequest></Error>", &res);
+    T_CHECK(strstr(res.error_msg, "HTTP 403 SignatureDoesNotMatch: The request signature") != NULL);
+    T_CHECK(strstr(res.error_msg, "SECRET-TOKEN") == NULL);
+    T_EQ_INT(res.retry, PROV_RETRY_NO);
+    prov_result_clear(&res);
     p->vt->state_free(st);
     prov_destroy(p);
 }
