@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 const char cli_eval_usage[] =
-    "usage: assay eval SUITE [--model M]... [--limit N] [--concurrency N] [--no-cache]\n"
-    "                  [--repeat K] [--no-judge] [--json]\n"
+    "usage: assay eval SUITE [--model M]... [--prompt REF] [--limit N] [--concurrency N]\n"
+    "                  [--no-cache] [--repeat K] [--no-judge] [--json]\n"
     "       assay eval --resume RUN [--json]\n"
     "\n"
     "Run every case of the suite's dataset through each model (the suite's models,\n"
@@ -25,6 +25,7 @@ const char cli_eval_usage[] =
     "calls a model again for a case it has.\n"
     "\n"
     "  --model M        a model instead of the suite's (repeatable)\n"
+    "  --prompt REF     another version of the prompt (name@v3, name@staging, ...)\n"
     "  --limit N        only the first N cases\n"
     "  --concurrency N  requests in flight per model (default: the model's)\n"
     "  --no-cache       do not answer from the response cache\n"
@@ -127,7 +128,8 @@ int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv)
     }
     for (i = 1; i < (size_t)argc; i++) {
         const char *a = argv[i], *val = i + 1 < (size_t)argc ? argv[i + 1] : NULL;
-        int takes = strcmp(a, "--model") == 0 || strcmp(a, "--limit") == 0 ||
+        int takes = strcmp(a, "--model") == 0 || strcmp(a, "--prompt") == 0 ||
+                    strcmp(a, "--limit") == 0 ||
                     strcmp(a, "--concurrency") == 0 || strcmp(a, "--repeat") == 0 ||
                     strcmp(a, "--resume") == 0;
         if (takes && val == NULL) {
@@ -142,6 +144,9 @@ int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv)
             o.no_judge = 1;
         } else if (strcmp(a, "--model") == 0) {
             models[o.nmodels++] = val;
+            i++;
+        } else if (strcmp(a, "--prompt") == 0) {
+            o.prompt = val;
             i++;
         } else if (takes) {
             if (parse_long(a, val, 1, 1000000000L, &v) < 0) {
@@ -171,7 +176,7 @@ int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv)
         free(models);
         return cli_usage("eval", "give a SUITE or --resume RUN");
     }
-    if (o.resume_run && (o.nmodels || o.limit || o.repeat || o.concurrency)) {
+    if (o.resume_run && (o.nmodels || o.limit || o.repeat || o.concurrency || o.prompt)) {
         free(models);
         return cli_usage("eval", "--resume takes the run's own models and options");
     }

@@ -34,6 +34,8 @@ typedef void (*eval_progress_fn)(void *arg, const eval_progress *p);
 typedef struct eval_opts {
     const char *data_dir;
     const char *suite;              /* a suite reference (not with resume_run) */
+    const char *prompt;             /* a prompt reference replacing the suite's
+                                       (another version of it, for the gate); NULL: the suite's */
     const char *const *models;      /* model names replacing the suite's; NULL: the suite's */
     size_t nmodels;
     long limit;                     /* the first N cases; 0: all */

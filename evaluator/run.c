@@ -379,7 +379,8 @@ int eval_prepare(eval_job **out, const eval_opts *opts)
     if ((rc = cat_suite_load(&j->suite, &j->suite_ver, j->c, suite_ref)) < 0)
         goto fail;
     if (opts->resume_run <= 0) {
-        snprintf(prompt_ref, sizeof(prompt_ref), "%s", j->suite->prompt_ref);
+        snprintf(prompt_ref, sizeof(prompt_ref), "%s",
+                 opts->prompt ? opts->prompt : j->suite->prompt_ref);
         snprintf(dataset_ref, sizeof(dataset_ref), "%s", j->suite->dataset_ref);
     }
     if ((rc = cat_prompt_load(&j->prompt, &j->prompt_ver, j->c, prompt_ref)) < 0 ||

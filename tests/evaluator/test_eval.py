@@ -162,10 +162,22 @@ def test_response_cache(env):
         check(abs(s["cost_usd"] - first / 8 * 2) < 1e-12, (s["cost_usd"], first))
         env.ok("eval", "sent", "--limit", "8", "--no-cache")
         check(srv.total == 18, srv.total)
+        # another version of the prompt: a different request, not cached
+        env.write_json("p_sent2.json", {
+            "name": "sent", "task": "classification",
+            "messages": [{"role": "user", "content": "case {{id}}: {{text}} Positive or negative?"}],
+            "labels": ["positive", "negative"]})
+        env.ok("prompt", "add", "sent", "--file", env.path("p_sent2.json"))
+        env.ok("eval", "sent", "--limit", "2", "--prompt", "sent@v2")
+        check(srv.total == 20, srv.total)
+        row = env.db().execute("SELECT prompt_version FROM runs ORDER BY id DESC").fetchone()
+        check(row[0] == 2, row)
+        check(srv.bodies[-1]["messages"][0]["content"].endswith("Positive or negative?"), srv.bodies[-1])
+        env.fails("eval", "sent", "--prompt", "sent@v9", contains="v9")
         # the repeat number is part of the key
         env.ok("eval", "sent", "--limit", "2", "--repeat", "3")
-        check(srv.total == 22, srv.total)
-        s = env.ok("runs", "show", "4", "--json").json()
+        check(srv.total == 24, srv.total)
+        s = env.ok("runs", "show", "5", "--json").json()
         check(s["items_total"] == 6 and s["items_cached"] == 2, s)
     finally:
         srv.stop()
