@@ -41,6 +41,15 @@ if [ -x "$build/tests/gpu/gpu_test_forward" ]; then
     [ -f "$exp" ] || continue
     "$build/tests/gpu/gpu_test_forward" "$(dirname "$exp")" 32 || status=1
   done
+  # Real shapes with random bf16 weights (a few GB of temporary files).
+  if [ -x "$build/bench/engine/engine_make_random_model" ]; then
+    for p in qwen2.5-0.5b llama-3.2-1b; do
+      "$build/bench/engine/engine_make_random_model" "$p" "$tmp/$p" bf16 >/dev/null &&
+        { "$build/tests/gpu/gpu_test_forward" "$tmp/$p" 8; rc=$?;
+          [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1; }
+      rm -rf "${tmp:?}/$p"
+    done
+  fi
   rm -rf "$tmp"
 fi
 
