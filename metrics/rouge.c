@@ -173,6 +173,23 @@ static void set_prf(met_prf *o, size_t hits, size_t pred_units, size_t ref_units
     o->fmeasure = p + rc > 0 ? 2.0 * p * rc / (p + rc) : 0.0;
 }
 
+/* Make the per-id arrays cnt_r and cnt_c cover every id (zeroed). Users
+ * leave them all zero again when done. */
+static int id_arrays(met_rouge *r)
+{
+    size_t nv = r->v.n, c1 = r->cnt_cap, c2 = r->cnt_cap;
+
+    if (nv <= r->cnt_cap)
+        return 0;
+    if (met_reserve(&r->cnt_r, &c1, nv, sizeof(uint32_t)) < 0 ||
+        met_reserve(&r->cnt_c, &c2, nv, sizeof(uint32_t)) < 0)
+        return AS_ENOMEM;
+    memset(r->cnt_r + r->cnt_cap, 0, (c1 - r->cnt_cap) * sizeof(uint32_t));
+    memset(r->cnt_c + r->cnt_cap, 0, (c2 - r->cnt_cap) * sizeof(uint32_t));
+    r->cnt_cap = c1 < c2 ? c1 : c2;
+    return 0;
+}
+
 static uint64_t ngram_hash(const uint32_t *ids, int n)
 {
     uint64_t h = 0x9E3779B97F4A7C15ull;
@@ -196,6 +213,23 @@ static int rouge_n(met_rouge *r, int n, met_prf *out)
 
     if (nt == 0 || np == 0) {
         set_prf(out, 0, np, nt);
+        return 0;
+    }
+    if (n == 1) {
+        /* Unigrams: clip with per-id counts, no hashing. */
+        if (id_arrays(r) < 0)
+            return AS_ENOMEM;
+        for (i = 0; i < nt; i++)
+            r->cnt_r[T[i]]++;
+        for (i = 0; i < np; i++) {
+            if (r->cnt_r[P[i]] > 0) {
+                r->cnt_r[P[i]]--;
+                hits++;
+            }
+        }
+        for (i = 0; i < nt; i++)
+            r->cnt_r[T[i]] = 0;
+        set_prf(out, hits, np, nt);
         return 0;
     }
     while (size < nt * 2)
@@ -250,23 +284,6 @@ static int rouge_n(met_rouge *r, int n, met_prf *out)
         }
     }
     set_prf(out, hits, np, nt);
-    return 0;
-}
-
-/* Make the per-id arrays cnt_r and cnt_c cover every id (zeroed). Users
- * leave them all zero again when done. */
-static int id_arrays(met_rouge *r)
-{
-    size_t nv = r->v.n, c1 = r->cnt_cap, c2 = r->cnt_cap;
-
-    if (nv <= r->cnt_cap)
-        return 0;
-    if (met_reserve(&r->cnt_r, &c1, nv, sizeof(uint32_t)) < 0 ||
-        met_reserve(&r->cnt_c, &c2, nv, sizeof(uint32_t)) < 0)
-        return AS_ENOMEM;
-    memset(r->cnt_r + r->cnt_cap, 0, (c1 - r->cnt_cap) * sizeof(uint32_t));
-    memset(r->cnt_c + r->cnt_cap, 0, (c2 - r->cnt_cap) * sizeof(uint32_t));
-    r->cnt_cap = c1 < c2 ? c1 : c2;
     return 0;
 }
 
