@@ -63,6 +63,7 @@ void eng_tok_free(eng_tokenizer *t)
     free(t->piece_off);
     free(t->piece_len);
     free(t->is_special);
+    free(t->bmp_id);
     tok_strmap_free(&t->vocab);
     tok_strmap_free(&t->all);
     tok_pairmap_free(&t->merges);

@@ -162,7 +162,32 @@ static int32_t whole_word(const eng_tokenizer *t, const unsigned char *s, size_t
     return id;
 }
 
+static int bpe_word(const eng_tokenizer *t, const char *str, size_t len, tok_ids *ids);
+
+/* SentencePiece pipelines hand the whole text over as one word. When no
+ * merge can join across the start of a "▁word" (t->meta_split), BPE of each
+ * such word on its own gives the same ids, in far less time: the merge
+ * order within a word is the same (rank, then position). */
 int tok_bpe(const eng_tokenizer *t, const char *str, size_t len, tok_ids *ids)
+{
+    if (!t->meta_split || len < 16)
+        return bpe_word(t, str, len, ids);
+    size_t from = 0;
+    int rc = 0;
+    for (size_t i = 3; rc == 0 && i + 3 <= len; i++) {
+        if (memcmp(str + i, "\xE2\x96\x81", 3) == 0 &&
+            memcmp(str + i - 3, "\xE2\x96\x81", 3) != 0) {
+            rc = bpe_word(t, str + from, i - from, ids);
+            from = i;
+            i += 2;
+        }
+    }
+    if (rc == 0)
+        rc = bpe_word(t, str + from, len - from, ids);
+    return rc;
+}
+
+static int bpe_word(const eng_tokenizer *t, const char *str, size_t len, tok_ids *ids)
 {
     const unsigned char *s = (const unsigned char *)str;
     if (len == 0)
@@ -202,7 +227,9 @@ int tok_bpe(const eng_tokenizer *t, const char *str, size_t len, tok_ids *ids)
         for (size_t i = 0; i < len;) {
             uint32_t cp;
             size_t cl = eng_uni_next(s + i, len - i, &cp);
-            int32_t id = tok_strmap_get(&t->vocab, t->arena.data, (const char *)s + i, cl);
+            int32_t id = cp < 0x10000 ? t->bmp_id[cp]
+                                      : tok_strmap_get(&t->vocab, t->arena.data,
+                                                       (const char *)s + i, cl);
             if (id >= 0)
                 add_known(&b, id);
             else

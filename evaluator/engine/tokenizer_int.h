@@ -113,7 +113,12 @@ struct eng_tokenizer {
     int32_t unk_id;
     int32_t byte_tok[256];   /* <0xNN> ids for byte fallback, -1 if absent */
     int byte_level;          /* pieces are mapped by the ByteLevel byte map */
+    int meta_split;          /* no merge joins a piece ending in another
+                              * character to one starting with U+2581, so
+                              * BPE may run word by word (tok_bpe) */
     int32_t byte_sym[256];   /* byte-level: id of the mapped character */
+    int32_t *bmp_id;         /* not byte-level: vocab id of each code point
+                              * below U+10000 as a one-character token, -1 */
 
     tok_added *added;
     size_t n_added;

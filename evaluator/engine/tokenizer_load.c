@@ -14,6 +14,7 @@
 
 #define MAX_IDS ((int64_t)1 << 22)     /* ids are below 4M in any real file */
 #define MAX_ADDED 100000
+#define META "\xE2\x96\x81"                  /* U+2581, SentencePiece's space */
 
 /* The three pre-tokenizer regexes, as written in tokenizer.json. */
 static const char RX_GPT2_TEXT[] =
@@ -544,6 +545,7 @@ static int load_merges(eng_tokenizer *t, const json_t *merges)
     size_t catcap = 0;
     if ((rc = tok_pairmap_init(&t->merges, n)) < 0)
         return rc;
+    t->meta_split = !t->byte_level && !t->ignore_merges;
     json_array_foreach(merges, i, m) {
         const char *a, *b;
         size_t alen, blen;
@@ -590,6 +592,8 @@ static int load_merges(eng_tokenizer *t, const json_t *merges)
             break;
         }
         tok_pairmap_put(&t->merges, ia, ib, (uint32_t)i, iab);
+        if (blen >= 3 && memcmp(b, META, 3) == 0 && (alen < 3 || memcmp(a + alen - 3, META, 3) != 0))
+            t->meta_split = 0;
     }
     free(cat);
     return rc;
@@ -629,6 +633,16 @@ static int finish(eng_tokenizer *t, const json_t *model)
         char u[4];
         size_t k = as_utf8_encode(tok_byte_to_cp((unsigned char)b), u);
         t->byte_sym[b] = tok_strmap_get(&t->vocab, t->arena.data, u, k);
+    }
+    if (!t->byte_level) {
+        t->bmp_id = malloc(0x10000 * sizeof *t->bmp_id);
+        if (!t->bmp_id)
+            return as_error_set(AS_ENOMEM, "tokenizer: out of memory");
+        for (uint32_t cp = 0; cp < 0x10000; cp++) {
+            char u[4];
+            size_t k = as_utf8_encode(cp, u);
+            t->bmp_id[cp] = k ? tok_strmap_get(&t->vocab, t->arena.data, u, k) : -1;
+        }
     }
     t->bos = t->n_post_prefix ? t->post_prefix[0] : -1;
     t->eos = -1;
