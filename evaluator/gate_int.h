@@ -27,13 +27,19 @@ typedef struct gate_ops {
     int (*summary)(gate *g, int64_t id, json_t **out);
     /* Every item of a run, in case order. */
     int (*items)(gate *g, int64_t id, json_t **out);
-    /* Run the gate's suite for 'names' (NULL: the suite's models) and wait
-     * until the runs end; *ids (caller frees) and *nids receive the run
-     * ids. *status becomes GATE_INCOMPLETE once a model may have been
-     * called: errors before that are refusals. */
-    int (*run)(gate *g, const char *const *names, size_t n, int64_t **ids, size_t *nids,
-               int *status);
+    /* Check and set up runs of the gate's suite with prompt reference
+     * 'prompt' (NULL: the suite's own) for 'names' (NULL: the suite's
+     * models) without calling any model; *job receives the handle. */
+    int (*prepare)(gate *g, const char *prompt, const char *const *names, size_t n, void **job);
+    /* Run a prepared job (freeing it) and wait until its runs end; *ids
+     * (caller frees) and *nids receive the run ids. *status becomes
+     * GATE_INCOMPLETE once a model may have been called: errors before
+     * that are refusals. */
+    int (*execute)(gate *g, void *job, int64_t **ids, size_t *nids, int *status);
+    /* Drop a prepared job that will not run, with the runs it created. */
+    void (*discard)(gate *g, void *job);
     void (*close)(gate *g);
+    int other_prompts;      /* 1: prepare runs prompts other than the suite's own */
 } gate_ops;
 
 /* One model of the gate and the runs it is judged on. */

@@ -323,24 +323,45 @@ static int wait_run(gate *g, int64_t id)
     }
 }
 
-static int remote_run(gate *g, const char *const *names, size_t n, int64_t **ids, size_t *nids,
-                      int *status)
+/* A prepared remote job is the body of its POST /runs: the server checks
+ * everything when it is sent, before calling any model. The API runs a
+ * suite with its own prompt ('prompt' is NULL: remote_ops.other_prompts). */
+static int remote_prepare(gate *g, const char *prompt, const char *const *names, size_t n,
+                          void **job)
 {
-    json_t *body = json_pack("{s:s,s:i}", "suite", g->o->suite, "repeat", g->repeat), *r = NULL, *v;
-    json_t *list;
+    json_t *body = json_pack("{s:s,s:i}", "suite", g->o->suite, "repeat", g->repeat), *list;
     size_t i;
-    int rc;
 
-    *ids = NULL;
-    *nids = 0;
-    if (body == NULL)
-        return as_error_set(AS_ENOMEM, "out of memory");
+    *job = NULL;
+    if (body == NULL || prompt != NULL) {
+        json_decref(body);
+        return body ? as_error_set(AS_EUNSUPPORTED, "the server runs a suite's own prompt only")
+                    : as_error_set(AS_ENOMEM, "out of memory");
+    }
     if (names) {
         list = json_array();
         for (i = 0; i < n; i++)
             json_array_append_new(list, json_string(names[i]));
         json_object_set_new(body, "models", list);
     }
+    *job = body;
+    return 0;
+}
+
+static void remote_discard(gate *g, void *job)
+{
+    (void)g;
+    json_decref(job);
+}
+
+static int remote_execute(gate *g, void *job, int64_t **ids, size_t *nids, int *status)
+{
+    json_t *body = job, *r = NULL, *v, *list;
+    size_t i;
+    int rc;
+
+    *ids = NULL;
+    *nids = 0;
     rc = http(g, "POST", "/runs", body, &r);
     json_decref(body);
     if (rc < 0)
@@ -381,8 +402,9 @@ static void remote_close(gate *g)
 }
 
 static const gate_ops remote_ops = {
-    remote_resolve, remote_suite, remote_model, remote_runs, remote_summary, remote_items,
-    remote_run, remote_close,
+    remote_resolve, remote_suite,   remote_model,   remote_runs,    remote_summary,
+    remote_items,   remote_prepare, remote_execute, remote_discard, remote_close,
+    0,
 };
 
 int gate_remote_open(gate *g)

@@ -2,8 +2,8 @@
  * prompt, the baseline, the models and the thresholds (every refusal
  * before any model is called), reuse identical complete runs, run the
  * suite for what is missing, and judge every model. The flow is the same
- * over the local data directory (the backend at the end of this file) and
- * over an assay server (gate_remote.c). */
+ * over the local data directory (the local backend below) and over an
+ * assay server (gate_remote.c). */
 #include "evaluator/gate_int.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -218,11 +218,12 @@ out:
 }
 
 /* A side (candidate or baseline prompt 'v') of model 'gm' that has no run
- * to reuse can only be run when the suite's own prompt reference resolves
- * to that version: the evaluator runs a suite with the prompt it names. */
+ * to reuse can be run by a backend that runs other prompts than the
+ * suite's own, else only when the suite's prompt reference resolves to
+ * that version. */
 static int need_run(const gate *g, const gmodel *gm, const cat_version *v, const char *side)
 {
-    if (strcmp(v->commit, g->suite_prompt.commit) == 0)
+    if (g->ops->other_prompts || strcmp(v->commit, g->suite_prompt.commit) == 0)
         return 0;
     return as_error_set(AS_EINVAL,
                         "%s prompt %s v%d (%.7s): no complete run of suite %s with model %s to "
@@ -232,51 +233,95 @@ static int need_run(const gate *g, const gmodel *gm, const cat_version *v, const
                         g->suite->prompt_ref, g->suite_prompt.version);
 }
 
-/* Run the suite for the models that lack a candidate or baseline run of
- * the suite's own prompt. Refusals before any request are GATE_CONFIG. */
-static int run_missing(gate *g, int *status)
+/* Which runs a side lacks: side 0 the candidate's (and the baseline's
+ * when it is the same version), side 1 the baseline's. */
+static int side_lacks(const gate *g, const gmodel *gm, int side)
 {
-    const char **names = NULL;
-    int64_t *ids = NULL;
-    size_t i, n = 0, nids = 0, k;
-    int missing = 0, rc;
+    int same = g->base_kind == 1 && strcmp(g->base.commit, g->cand.commit) == 0;
 
-    for (i = 0; i < g->nmodels; i++)
-        missing += g->models[i].cand_run == 0 || (g->base_kind == 1 && g->models[i].base_run == 0);
-    if (missing == 0)
-        return 0;
-    if (g->o->models) {
-        /* only the named models that lack a run; suite models (possibly
-         * inline) are run all together */
-        if ((names = calloc(g->nmodels, sizeof(*names))) == NULL)
-            return as_error_set(AS_ENOMEM, "out of memory");
-        for (i = 0; i < g->nmodels; i++)
-            if (g->models[i].cand_run == 0 || (g->base_kind == 1 && g->models[i].base_run == 0))
-                names[n++] = g->models[i].m.name;
-    }
-    if ((rc = g->ops->run(g, names, n, &ids, &nids, status)) < 0)
-        goto out;
+    if (side == 0)
+        return gm->cand_run == 0 || (same && gm->base_run == 0);
+    return g->base_kind == 1 && !same && gm->base_run == 0;
+}
+
+/* Give the new runs of 'side' to the models that lack them. */
+static int assign_runs(gate *g, int side, const int64_t *ids, size_t nids)
+{
+    int same = g->base_kind == 1 && strcmp(g->base.commit, g->cand.commit) == 0;
+    size_t i, k;
+    int rc;
+
     for (k = 0; k < nids; k++) {
         json_t *s = NULL;
         const char *model;
         if ((rc = g->ops->summary(g, ids[k], &s)) < 0)
-            goto out;
+            return rc;
         model = json_string_value(json_object_get(s, "model"));
         for (i = 0; model && i < g->nmodels; i++) {
             gmodel *gm = &g->models[i];
             if (strcmp(gm->m.name, model) != 0)
                 continue;
-            if (gm->cand_run == 0)
+            if (side == 0 && gm->cand_run == 0)
                 gm->cand_run = ids[k];
-            if (g->base_kind == 1 && gm->base_run == 0)
+            if ((side == 1 || same) && gm->base_run == 0)
                 gm->base_run = ids[k];
         }
         json_decref(s);
     }
-    rc = 0;
+    return 0;
+}
+
+/* Run the suite for the models that lack a candidate or baseline run:
+ * both sides are prepared (every check, no model called) before either
+ * runs, so a refusal is still GATE_CONFIG. */
+static int run_missing(gate *g, int *status)
+{
+    const char **names[2] = {NULL, NULL};
+    const cat_version *ver[2] = {&g->cand, &g->base};
+    char ref[2][CAT_NAME_MAX + 48];
+    void *job[2] = {NULL, NULL};
+    size_t n[2] = {0, 0}, i, nids;
+    int64_t *ids = NULL;
+    int side, need[2] = {0, 0}, rc = 0;
+
+    for (side = 0; side < 2; side++) {
+        for (i = 0; i < g->nmodels; i++)
+            need[side] += side_lacks(g, &g->models[i], side);
+        if (need[side] == 0)
+            continue;
+        /* suite models (possibly inline) run all together; named ones only
+         * when they lack a run */
+        if (g->o->models) {
+            if ((names[side] = calloc(g->nmodels, sizeof(**names))) == NULL) {
+                rc = as_error_set(AS_ENOMEM, "out of memory");
+                goto out;
+            }
+            for (i = 0; i < g->nmodels; i++)
+                if (side_lacks(g, &g->models[i], side))
+                    names[side][n[side]++] = g->models[i].m.name;
+        }
+        snprintf(ref[side], sizeof(ref[side]), "%s@%s", ver[side]->name, ver[side]->commit);
+        if ((rc = g->ops->prepare(g, g->ops->other_prompts ? ref[side] : NULL, names[side],
+                                  n[side], &job[side])) < 0)
+            goto out;
+    }
+    for (side = 0; side < 2; side++) {
+        if (job[side] == NULL)
+            continue;
+        rc = g->ops->execute(g, job[side], &ids, &nids, status);
+        job[side] = NULL;
+        if (rc < 0 || (rc = assign_runs(g, side, ids, nids)) < 0)
+            goto out;
+        free(ids);
+        ids = NULL;
+    }
 out:
+    for (side = 0; side < 2; side++) {
+        if (job[side])
+            g->ops->discard(g, job[side]);
+        free(names[side]);
+    }
     free(ids);
-    free(names);
     return rc;
 }
 
@@ -403,26 +448,30 @@ static int local_items(gate *g, int64_t id, json_t **out)
     return eval_run_items(out, ((local_be *)g->be)->db, id, 0, 0);
 }
 
-static int local_run(gate *g, const char *const *names, size_t n, int64_t **ids, size_t *nids,
-                     int *status)
+static int local_prepare(gate *g, const char *prompt, const char *const *names, size_t n,
+                         void **job)
 {
     eval_opts eo;
-    eval_job *job = NULL;
-    const int64_t *jids;
-    int rc;
 
-    *ids = NULL;
-    *nids = 0;
     memset(&eo, 0, sizeof(eo));
     eo.data_dir = g->o->data_dir;
     eo.suite = g->o->suite;
+    eo.prompt = prompt;
     eo.models = names;
     eo.nmodels = n;
     eo.repeat = g->repeat;
     eo.progress = g->o->progress;
     eo.progress_arg = g->o->progress_arg;
-    if ((rc = eval_prepare(&job, &eo)) < 0)
-        return rc;
+    return eval_prepare((eval_job **)job, &eo);
+}
+
+static int local_execute(gate *g, void *job, int64_t **ids, size_t *nids, int *status)
+{
+    const int64_t *jids;
+    int rc;
+
+    *ids = NULL;
+    *nids = 0;
     *status = GATE_INCOMPLETE;
     if ((rc = eval_job_run(job)) < 0) {
         rc = as_error_wrap(rc, "running suite %s", g->suite_ver.name);
@@ -439,6 +488,19 @@ out:
     return rc;
 }
 
+/* The runs a prepared job created are empty: delete them. */
+static void local_discard(gate *g, void *job)
+{
+    const int64_t *ids;
+    size_t i, n;
+
+    ids = eval_job_runs(job, &n);
+    for (i = 0; i < n; i++)
+        if (eval_run_delete(((local_be *)g->be)->db, ids[i]) < 0)
+            as_error_clear();
+    eval_job_free(job);
+}
+
 static void local_close(gate *g)
 {
     local_be *b = g->be;
@@ -450,8 +512,9 @@ static void local_close(gate *g)
 }
 
 static const gate_ops local_ops = {
-    local_resolve, local_suite, local_model, local_runs, local_summary, local_items, local_run,
-    local_close,
+    local_resolve, local_suite,   local_model,   local_runs,  local_summary,
+    local_items,   local_prepare, local_execute, local_discard, local_close,
+    1,
 };
 
 static int local_open(gate *g)

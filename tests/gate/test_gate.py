@@ -260,6 +260,41 @@ def test_bad_input_exits_2_before_any_call(env):
         srv.stop()
 
 
+def test_baseline_without_a_run_is_run_too(env):
+    """A fresh data directory: neither the candidate (v2) nor the production
+    baseline (v1) has a run; the gate runs both, v1 with its own prompt."""
+    srv = GateServer()
+    try:
+        prompt_version(env, "Repeat the word.")
+        dataset(env)
+        env.write_json("s_qa.json", {"name": "qa", "prompt": "qa", "dataset": "qa",
+                                     "metrics": ["exact_match"], "models": ["fake"]})
+        env.ok("suite", "add", "qa", "--file", env.path("s_qa.json"))
+        env.ok("model", "add", "fake", "--provider", "openai", "--base-url", srv.base_url,
+               "--model-id", "fake", "--max-retries", "0")
+        env.ok("prompt", "label", "qa", "qa@v1", "production")
+        prompt_version(env, "Say it back.")
+        res = gate(env, code=0)
+        m = res["models"][0]
+        check(not m["candidate"]["reused"] and not m["baseline"]["reused"], m)
+        check(m["candidate"]["prompt"]["version"] == 2 and m["baseline"]["prompt"]["version"] == 1, m)
+        check(srv.total == 2 * N, srv.total)
+        # a baseline version whose prompt needs a variable the dataset lacks is
+        # refused before the candidate is run
+        env.write_json("p_qa.json", {"name": "qa", "task": "qa", "messages": [
+            {"role": "user", "content": "case {{id}}: say {{word}} in {{language}}"}]})
+        env.ok("prompt", "add", "qa", "--file", env.path("p_qa.json"))
+        env.ok("prompt", "label", "qa", "qa@v3", "staging")
+        prompt_version(env, "Say it back, please.")
+        calls = srv.total
+        env.fails("gate", "qa", "--baseline", "staging", code=2, contains="language")
+        check(srv.total == calls, "a model was called: %d" % (srv.total - calls))
+        runs = env.db().execute("SELECT count(*) FROM runs").fetchone()[0]
+        check(runs == 2, "runs left behind by a refused gate: %d" % runs)
+    finally:
+        srv.stop()
+
+
 def test_ci_recipe_fresh_clone_with_cached_db(env):
     """docs/CI.md: a job clones the project repository, fetches the labels,
     restores assay.db from a cache and reindexes; the production run made by
@@ -306,4 +341,5 @@ if __name__ == "__main__":
     main([test_passing_change_reuses_runs, test_threshold_crossed,
           test_small_drop_not_significant_passes, test_significant_regression_fails,
           test_flaky_cases_with_repeat, test_cost_and_latency_limits, test_provider_down_exits_3,
-          test_bad_input_exits_2_before_any_call, test_ci_recipe_fresh_clone_with_cached_db])
+          test_bad_input_exits_2_before_any_call, test_baseline_without_a_run_is_run_too,
+          test_ci_recipe_fresh_clone_with_cached_db])
