@@ -170,6 +170,15 @@ static void sagemaker__both_response_shapes(void)
     T_EQ_INT(res.completion_tokens, 7);
     prov_result_clear(&res);
 
+    /* containers serving the OpenAI messages API */
+    parse(p, &c, st, 200, NULL,
+          "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},"
+          "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1}}", &res);
+    T_EQ_STR(res.output, "Hi");
+    T_EQ_INT(res.prompt_tokens, 9);
+    T_EQ_INT(res.usage_estimated, 0);
+    prov_result_clear(&res);
+
     T_EQ_INT(parse(p, &c, st, 200, NULL, "{\"nothing\":1}", &res), PROV_STEP_DONE);
     T_EQ_INT(res.error, AS_EUPSTREAM);
     prov_result_clear(&res);
