@@ -75,7 +75,8 @@ static json_t *percentiles(dvec *d, const double *qs, const char *const *names, 
     json_t *o = json_object();
     size_t i;
 
-    qsort(d->v, d->n, sizeof(double), cmp_double);
+    if (d->n > 0)
+        qsort(d->v, d->n, sizeof(double), cmp_double);
     for (i = 0; i < nq; i++)
         json_object_set_new(o, names[i], d->n ? num_or_null(met_percentile_sorted(d->v, d->n, qs[i]))
                                               : json_null());

@@ -182,6 +182,7 @@ static void openai__request_and_response(void)
     T_EQ_INT(res.usage_estimated, 0);
     prov_result_clear(&res);
     /* an error body: TGI's shape, quota never retried */
+    prov_request_clear(&req);
     T_OK(p->vt->build_request(p, &call, st, &req));
     resp.status = 429;
     resp.body = "{\"error\":{\"message\":\"quota\",\"code\":\"insufficient_quota\"}}";
@@ -198,6 +199,7 @@ static void openai__request_and_response(void)
     T_EQ_INT(res.retry, PROV_RETRY_DEFAULT);
     prov_result_clear(&res);
     /* a stream cut before [DONE] is a retryable failure */
+    prov_request_clear(&req);
     T_OK(p->vt->build_request(p, &call, st, &req));
     T_OK(p->vt->on_data(p, st, chunks, 120));
     resp.status = 200;
