@@ -13,9 +13,10 @@
 #include <string.h>
 
 typedef struct gram_slot {
+    uint64_t hash;
     uint32_t ids[4];
-    uint32_t n;             /* order; 0 = empty in this generation */
-    uint32_t gen;
+    uint32_t n;             /* order */
+    uint32_t gen;           /* the slot is empty unless gen is current */
     uint32_t ref_index;     /* the reference being counted */
     int64_t ref_cur, ref_max, hyp;
 } gram_slot;
@@ -33,6 +34,10 @@ struct met_bleu {
     size_t cps_cap;
     uint32_t *ids;          /* token ids of one segment */
     size_t ids_cap, nids;
+    uint32_t *seg;          /* the hypothesis' ids, then each reference's */
+    size_t seg_cap;
+    size_t *ref_off;        /* reference k: seg[ref_off[k] .. ref_off[k + 1]) */
+    size_t ref_off_cap;
     gram_slot *g;
     size_t gcap;
     uint32_t gen;
@@ -92,6 +97,8 @@ void met_bleu_free(met_bleu *b)
     free(b->b.p);
     free(b->cps);
     free(b->ids);
+    free(b->seg);
+    free(b->ref_off);
     free(b->g);
     free(b);
 }
@@ -462,20 +469,28 @@ static uint64_t gram_hash(const uint32_t *ids, uint32_t n)
 /* The slot of the n-gram at ids (added when absent). */
 static gram_slot *gram_get(met_bleu *b, const uint32_t *ids, uint32_t n)
 {
-    size_t mask = b->gcap - 1, j = (size_t)gram_hash(ids, n) & mask;
+    uint64_t h = gram_hash(ids, n);
+    size_t mask = b->gcap - 1, j = (size_t)h & mask;
 
     for (;; j = (j + 1) & mask) {
         gram_slot *s = &b->g[j];
+        uint32_t k;
         if (s->gen != b->gen) {
-            memset(s, 0, sizeof(*s));
             s->gen = b->gen;
+            s->hash = h;
             s->n = n;
-            memcpy(s->ids, ids, n * sizeof(*ids));
+            for (k = 0; k < n; k++)
+                s->ids[k] = ids[k];
             s->ref_index = UINT32_MAX;
+            s->ref_cur = s->ref_max = s->hyp = 0;
             return s;
         }
-        if (s->n == n && memcmp(s->ids, ids, n * sizeof(*ids)) == 0)
-            return s;
+        if (s->hash == h && s->n == n) {
+            for (k = 0; k < n && s->ids[k] == ids[k]; k++)
+                ;
+            if (k == n)
+                return s;
+        }
     }
 }
 
@@ -504,35 +519,45 @@ static int grams_ready(met_bleu *b, size_t max_grams)
 int met_bleu_segment(met_bleu *b, const char *hyp, size_t hlen, const char *const *refs,
                      const size_t *ref_lens, size_t nrefs, met_bleu_stats *out)
 {
-    size_t k, i, total_grams = 0;
+    size_t k, i, nh, used;
     int64_t closest = -1, closest_diff = -1;
     uint32_t n;
-    uint32_t *hyp_ids = NULL;
-    size_t nh;
+    const uint32_t *H;
     int rc = 0;
 
     memset(out, 0, sizeof(*out));
     if (nrefs == 0)
         return as_error_set(AS_EINVAL, "BLEU needs at least one reference per segment");
     met_vocab_bound(&b->v);
-    /* Size the table for every n-gram of the hypothesis and references. */
-    for (k = 0; k < nrefs; k++)
-        total_grams += 4 * (ref_lens[k] + 1);
+    /* Tokenize everything first, so the n-gram table is sized to the
+     * number of n-grams. */
+    if (met_reserve(&b->ref_off, &b->ref_off_cap, nrefs + 1, sizeof(size_t)) < 0)
+        return AS_ENOMEM;
     if ((rc = prepare(b, hyp, hlen)) < 0 || (rc = split_ids(b)) < 0)
         return rc;
     nh = b->nids;
-    total_grams += 4 * (nh + 1) * 2;
-    if ((hyp_ids = malloc((nh + 1) * sizeof(*hyp_ids))) == NULL)
-        return as_error_set(AS_ENOMEM, "out of memory");
+    if (met_reserve(&b->seg, &b->seg_cap, nh + 1, sizeof(uint32_t)) < 0)
+        return AS_ENOMEM;
     if (nh > 0)
-        memcpy(hyp_ids, b->ids, nh * sizeof(*hyp_ids));
-    if ((rc = grams_ready(b, total_grams)) < 0)
-        goto out;
+        memcpy(b->seg, b->ids, nh * sizeof(uint32_t));
+    used = nh;
     for (k = 0; k < nrefs; k++) {
-        int64_t len, diff;
         if ((rc = prepare(b, refs[k], ref_lens[k])) < 0 || (rc = split_ids(b)) < 0)
-            goto out;
-        len = (int64_t)b->nids;
+            return rc;
+        if (met_reserve(&b->seg, &b->seg_cap, used + b->nids + 1, sizeof(uint32_t)) < 0)
+            return AS_ENOMEM;
+        b->ref_off[k] = used;
+        if (b->nids > 0)
+            memcpy(b->seg + used, b->ids, b->nids * sizeof(uint32_t));
+        used += b->nids;
+    }
+    b->ref_off[nrefs] = used;
+    if ((rc = grams_ready(b, 4 * used + 4)) < 0)
+        return rc;
+    for (k = 0; k < nrefs; k++) {
+        const uint32_t *R = b->seg + b->ref_off[k];
+        size_t nr = b->ref_off[k + 1] - b->ref_off[k];
+        int64_t len = (int64_t)nr, diff;
         diff = len > (int64_t)nh ? len - (int64_t)nh : (int64_t)nh - len;
         if (closest_diff == -1 || diff < closest_diff) {
             closest_diff = diff;
@@ -541,8 +566,8 @@ int met_bleu_segment(met_bleu *b, const char *hyp, size_t hlen, const char *cons
             closest = len;
         }
         for (n = 1; n <= 4; n++) {
-            for (i = 0; i + n <= b->nids; i++) {
-                gram_slot *s = gram_get(b, b->ids + i, n);
+            for (i = 0; i + n <= nr; i++) {
+                gram_slot *s = gram_get(b, R + i, n);
                 if (s->ref_index != (uint32_t)k) {
                     s->ref_index = (uint32_t)k;
                     s->ref_cur = 0;
@@ -552,12 +577,13 @@ int met_bleu_segment(met_bleu *b, const char *hyp, size_t hlen, const char *cons
             }
         }
     }
+    H = b->seg;
     for (n = 1; n <= 4; n++)
         for (i = 0; i + n <= nh; i++)
-            gram_get(b, hyp_ids + i, n)->hyp++;
+            gram_get(b, H + i, n)->hyp++;
     for (n = 1; n <= 4; n++) {
         for (i = 0; i + n <= nh; i++) {
-            gram_slot *s = gram_get(b, hyp_ids + i, n);
+            gram_slot *s = gram_get(b, H + i, n);
             out->totals[n - 1]++;
             if (s->hyp > 0) {
                 out->counts[n - 1] += s->hyp < s->ref_max ? s->hyp : s->ref_max;
@@ -567,9 +593,7 @@ int met_bleu_segment(met_bleu *b, const char *hyp, size_t hlen, const char *cons
     }
     out->sys_len = (int64_t)nh;
     out->ref_len = closest;
-out:
-    free(hyp_ids);
-    return rc;
+    return 0;
 }
 
 void met_bleu_stats_add(met_bleu_stats *acc, const met_bleu_stats *s)

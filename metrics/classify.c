@@ -369,11 +369,21 @@ static int label_cmp_kind(met_label_kind kind, const met_label *a, const met_lab
     return a->i < b->i ? -1 : a->i > b->i;
 }
 
-static met_label_kind sort_kind;
-
-static int final_cmp(const void *x, const void *y)
+/* qsort comparators, one per kind (no shared state: thread-safe). */
+static int final_cmp_str(const void *x, const void *y)
 {
-    return label_cmp_kind(sort_kind, &((const final_label *)x)->v, &((const final_label *)y)->v);
+    return label_cmp_kind(MET_LABEL_STR, &((const final_label *)x)->v, &((const final_label *)y)->v);
+}
+
+static int final_cmp_float(const void *x, const void *y)
+{
+    return label_cmp_kind(MET_LABEL_FLOAT, &((const final_label *)x)->v,
+                          &((const final_label *)y)->v);
+}
+
+static int final_cmp_int(const void *x, const void *y)
+{
+    return label_cmp_kind(MET_LABEL_INT, &((const final_label *)x)->v, &((const final_label *)y)->v);
 }
 
 /* Convert label l to 'kind' (numpy's array conversion) into *out; the
@@ -685,8 +695,9 @@ int met_cls_compute(met_cls_result **out, const met_cls *c, const met_cls_opts *
                 goto out;
         }
     }
-    sort_kind = kind;
-    qsort(fs.f, fs.n, sizeof(fs.f[0]), final_cmp);
+    qsort(fs.f, fs.n, sizeof(fs.f[0]),
+          kind == MET_LABEL_STR ? final_cmp_str : kind == MET_LABEL_FLOAT ? final_cmp_float
+                                                                           : final_cmp_int);
     for (i = 0, j = 0; i < fs.n; i++) {
         if (j > 0 && label_cmp_kind(kind, &fs.f[i].v, &fs.f[j - 1].v) == 0) {
             free(fs.f[i].text);
