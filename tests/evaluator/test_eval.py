@@ -345,8 +345,32 @@ def test_rank_command(env):
         srv.stop()
 
 
+def test_hour_priced_cost_attributed_by_latency(env):
+    srv = server({"latency_ms": 30})
+    try:
+        make_catalog(env)
+        add_model(env, "gpu", srv, "--price-hour", "36", "--concurrency", "2")
+        env.ok("eval", "summ", "--model", "gpu")
+        s, items = item_map(env, 1)
+        check(s["busy_s"] > 0.05, s["busy_s"])
+        check(abs(s["cost_usd"] - 36 * s["busy_s"] / 3600) < 1e-12, (s["cost_usd"], s["busy_s"]))
+        total = sum(i["cost_usd"] for i in items.values())
+        check(abs(total - s["cost_usd"]) < 1e-12, (total, s["cost_usd"]))
+        per_ms = [i["cost_usd"] / i["latency_ms"] for i in items.values()]
+        check(max(per_ms) - min(per_ms) < 1e-12, per_ms)
+        # an inline model of a suite is checked like a stored one
+        env.write_json("s_inline.json", {"name": "inl", "prompt": "summ", "dataset": "summ",
+                                         "metrics": ["rougeL"],
+                                         "models": [{"name": "x", "provider": "warp"}]})
+        env.ok("suite", "add", "inl", "--file", env.path("s_inline.json"))
+        env.fails("eval", "inl", contains="unknown provider 'warp'")
+    finally:
+        srv.stop()
+
+
 if __name__ == "__main__":
     main([test_model_commands, test_eval_classification_scores_and_cost,
           test_streaming_ttft_usage_and_completions, test_response_cache,
           test_judge_single_and_errors, test_judge_pairwise_both_orders,
-          test_baselines_and_replay, test_bad_input, test_rank_command])
+          test_baselines_and_replay, test_bad_input, test_rank_command,
+          test_hour_priced_cost_attributed_by_latency])
