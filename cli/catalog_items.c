@@ -270,7 +270,7 @@ static int show_dataset(cat *c, const cat_version *v, const cli_item_opts *o)
     cat_cases *it = NULL;
     const cat_case *cs;
     json_t *out = NULL, *cases = NULL;
-    int rc;
+    int rc = 0;
 
     if (cat_cases_open(&it, c, v) < 0)
         return cli_fail();
@@ -300,8 +300,6 @@ static int show_dataset(cat *c, const cat_version *v, const cli_item_opts *o)
         }
         shown++;
     }
-    if (shown == limit)
-        rc = 0;
     cat_cases_close(it);
     if (rc < 0) {
         json_decref(out);
