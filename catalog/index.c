@@ -292,14 +292,40 @@ static char *prompt_tags(cat *c, const git_oid *blob_id)
     return tags ? tags : strdup("[]");
 }
 
+/* Count the non-blank lines of a dataset blob: streamed from loose
+ * objects, from the inflated blob for packed ones. */
 static int64_t dataset_cases(cat *c, const git_oid *blob_id)
 {
+    git_odb *odb = NULL;
+    git_odb_stream *rs = NULL;
     git_blob *blob = NULL;
+    git_object_t type;
+    size_t len;
+    char buf[65536];
     int64_t n = 0;
+    int got, inline_text = 0;
 
-    if (git_blob_lookup(&blob, c->repo, blob_id) == 0)
+    if (git_repository_odb(&odb, c->repo) == 0 &&
+        git_odb_open_rstream(&rs, &len, &type, odb, blob_id) == 0) {
+        while ((got = rs->read(rs, buf, sizeof(buf))) > 0) {
+            for (int i = 0; i < got; i++) {
+                char ch = buf[i];
+                if (ch == '\n') {
+                    n += inline_text;
+                    inline_text = 0;
+                } else if (ch != ' ' && ch != '\t' && ch != '\r') {
+                    inline_text = 1;
+                }
+            }
+        }
+        n += inline_text;
+        git_odb_stream_free(rs);
+    } else if (git_blob_lookup(&blob, c->repo, blob_id) == 0) {
         n = cat__count_cases(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+    }
+    git_error_clear();
     git_blob_free(blob);
+    git_odb_free(odb);
     return n;
 }
 
