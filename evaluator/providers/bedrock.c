@@ -31,6 +31,7 @@ typedef struct br_state {
     aws_evstream ev;
     aws_text text;
     int first_seen;
+    int started;                /* messageStart seen */
     int stopped;                /* messageStop seen */
     char *stream_error;
     int stream_error_retry;
@@ -120,7 +121,7 @@ static void state_reset(br_state *st)
     free(st->stream_error);
     free(st->stop_reason);
     st->stream_error = st->stop_reason = NULL;
-    st->first_seen = st->stopped = 0;
+    st->first_seen = st->started = st->stopped = 0;
     st->stream_error_retry = PROV_RETRY_YES;
     st->in_tokens = st->out_tokens = -1;
 }
@@ -356,7 +357,18 @@ static int on_event(void *ctx, const aws_ev_message *m)
         return 0;
     if (as_json_parse(&root, (const char *)m->payload, m->payload_len, "event") < 0)
         return as_error_set(AS_EUPSTREAM, "bedrock: event %.*s is not JSON", (int)tn, type);
-    if (tn == 17 && memcmp(type, "contentBlockDelta", tn) == 0) {
+    /* the documented order: messageStart, content blocks, messageStop, metadata */
+    if ((!st->started && !(tn == 12 && memcmp(type, "messageStart", tn) == 0)) ||
+        (st->stopped && !(tn == 8 && memcmp(type, "metadata", tn) == 0))) {
+        json_decref(root);
+        if (st->stream_error == NULL &&
+            asprintf(&st->stream_error, "event %.*s out of order", (int)tn, type) < 0)
+            st->stream_error = NULL;
+        return 0;
+    }
+    if (tn == 12 && memcmp(type, "messageStart", tn) == 0) {
+        st->started = 1;
+    } else if (tn == 17 && memcmp(type, "contentBlockDelta", tn) == 0) {
         json_t *t = json_object_get(json_object_get(root, "delta"), "text");
         if (json_is_string(t) && json_string_length(t) > 0) {
             rc = aws_text_append(&st->text, json_string_value(t), json_string_length(t));

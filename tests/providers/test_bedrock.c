@@ -224,10 +224,20 @@ static void bedrock__converse_stream(void)
     T_EQ_INT(res.retry, PROV_RETRY_NO);
     prov_result_clear(&res);
     /* no messageStop: truncated */
-    len = stream_ok(buf);
-    len = event(buf, "contentBlockDelta", "{\"delta\":{\"text\":\"x\"}}");
+    len = event(buf, "messageStart", "{\"role\":\"assistant\"}");
+    len += event(buf + len, "contentBlockDelta", "{\"delta\":{\"text\":\"x\"}}");
     run(p, buf, len, 0, &res, &firsts);
     T_CHECK(res.error_msg && strstr(res.error_msg, "without messageStop"));
+    prov_result_clear(&res);
+    /* events out of the documented order */
+    len = event(buf, "contentBlockDelta", "{\"delta\":{\"text\":\"x\"}}");
+    run(p, buf, len, 0, &res, &firsts);
+    T_CHECK(res.error_msg && strstr(res.error_msg, "contentBlockDelta out of order"));
+    prov_result_clear(&res);
+    len = stream_ok(buf);
+    len += event(buf + len, "contentBlockDelta", "{\"delta\":{\"text\":\"late\"}}");
+    run(p, buf, len, 3, &res, &firsts);
+    T_CHECK(res.error_msg && strstr(res.error_msg, "out of order"));
     prov_result_clear(&res);
     prov_destroy(p);
 }
