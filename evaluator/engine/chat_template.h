@@ -8,11 +8,14 @@
  *          <|end_header_id|>\n\n{content|trim}<|eot_id|> ...
  *  LLAMA31 Llama 3.1/3.2/3.3 Instruct: as LLAMA3 with the system block
  *          "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024"
- *  CHATML  Qwen2 / Qwen2.5 / Qwen3: <|im_start|>{role}\n{content}<|im_end|>\n
+ *          (the template's default date_string; transformers gives the 3.2
+ *          template today's date instead, which a reproducible
+ *          evaluation avoids)
+ *  QWEN2, QWEN25, QWEN3  ChatML: <|im_start|>{role}\n{content}<|im_end|>\n
  *          with the family's default system prompt (Qwen2: "You are a
  *          helpful assistant.", Qwen2.5: "You are Qwen, created by Alibaba
- *          Cloud. ...", Qwen3: none); Qwen3 drops <think> blocks of earlier
- *          assistant turns.
+ *          Cloud. ...", Qwen3: none); Qwen3 drops the <think> blocks of
+ *          assistant turns before the last user message.
  *  ZEPHYR  Zephyr / TinyLlama-Chat: <|{role}|>\n{content}</s>\n
  *  GEMMA   Gemma 1/2/3: <bos><start_of_turn>{user|model}\n{content|trim}
  *          <end_of_turn>\n; the system message is prefixed to the first

@@ -91,10 +91,10 @@ int tok_ids_push(tok_ids *ids, int32_t id)
     return 0;
 }
 
-/* Symbols being built: the pending unk of fuse_unk is flushed lazily. */
+/* Symbols being built; the caller sized 'v' for the word. */
 typedef struct symbuf {
     sym *v;
-    size_t n, cap;
+    size_t n;
     int32_t pending_unk;   /* -1 none */
 } symbuf;
 
@@ -197,12 +197,12 @@ static int bpe_word(const eng_tokenizer *t, const char *str, size_t len, tok_ids
         if (id >= 0)
             return tok_ids_push(ids, id);
     }
-    /* at most 4 byte tokens per byte of input (byte fallback): len * 4 + 1
-     * symbols bound the word, 3 heap entries per symbol the heap */
-    size_t max_syms = len * 4 + 1;
-    sym small_syms[SMALL * 4 + 1];
-    cand small_heap[(SMALL * 4 + 1) * 3];
-    symbuf b = { small_syms, 0, SMALL * 4 + 1, -1 };
+    /* at most one symbol per byte (a character is one token, or one byte
+     * token per byte, or part of an unk), and 3 heap entries per symbol */
+    size_t max_syms = len + 1;
+    sym small_syms[SMALL + 1];
+    cand small_heap[(SMALL + 1) * 3];
+    symbuf b = { small_syms, 0, -1 };
     heap h = { small_heap, 0 };
     int rc = 0;
     if (len > SMALL) {
@@ -213,7 +213,6 @@ static int bpe_word(const eng_tokenizer *t, const char *str, size_t len, tok_ids
             free(h.v);
             return as_error_set(AS_ENOMEM, "tokenizer: out of memory");
         }
-        b.cap = max_syms;
     }
 
     if (t->byte_level) {
