@@ -1,0 +1,72 @@
+/* Fuzz target: the openai provider's handling of what a server sends. The
+ * first byte picks the mode: even, the rest is a streamed SSE body fed in
+ * two splits then parsed; odd, it is a plain response body (status 200,
+ * then 500). Nothing may crash, leak or read out of bounds, and an output
+ * is never longer than PROV_OUTPUT_MAX. */
+#include "evaluator/provider.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void run(const uint8_t *data, size_t size, int stream)
+{
+    json_t *settings = json_pack("{s:s,s:s}", "base_url", "http://127.0.0.1:9/v1", "stream",
+                                 stream ? "true" : "false");
+    prov *p = NULL;
+    prov_call call;
+    prov_request req;
+    prov_response resp;
+    prov_result res;
+    void *st = NULL;
+    char *body = malloc(size + 1);
+
+    memset(&call, 0, sizeof(call));
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    call.case_id = "c";
+    call.prompt = "hello there";
+    if (body == NULL || prov_create(&p, "openai", "m", settings) < 0 ||
+        p->vt->begin(p, &call, &st) < 0 || p->vt->build_request(p, &call, st, &req) < 0)
+        goto out;
+    memcpy(body, data, size);
+    body[size] = '\0';
+    resp.headers = "";
+    resp.status = 200;
+    if (stream) {
+        size_t cut = size / 2;
+        if (p->vt->on_data(p, st, body, cut) >= 0)
+            p->vt->on_data(p, st, body + cut, size - cut);
+        resp.body = "";
+    } else {
+        resp.body = body;
+        resp.body_len = size;
+    }
+    prov_result_init(&res);
+    p->vt->parse_response(p, &call, st, &resp, &res);
+    if (res.output && res.output_len > PROV_OUTPUT_MAX)
+        abort();
+    prov_result_clear(&res);
+    if (!stream) {
+        resp.status = 500;
+        p->vt->parse_response(p, &call, st, &resp, &res);
+        prov_result_clear(&res);
+    }
+out:
+    prov_request_clear(&req);
+    if (p && st)
+        p->vt->state_free(st);
+    prov_destroy(p);
+    json_decref(settings);
+    free(body);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    run(data + 1, size - 1, (data[0] & 1) == 0);
+    return 0;
+}
