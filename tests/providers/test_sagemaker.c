@@ -64,6 +64,9 @@ static void sagemaker__settings_validated(void)
     T_ERR(prov_create(&p, "sagemaker", "m", s), AS_EINVAL);     /* async needs s3_input */
     T_CHECK(strstr(as_error_msg(), "s3_input") != NULL);
     json_decref(s);
+    s = json_pack("{s:s,s:s}", "endpoint", "e1", "custom_attributes", "a\r\nX-Evil: 1");
+    T_ERR(prov_create(&p, "sagemaker", "m", s), AS_EINVAL);
+    json_decref(s);
     s = json_pack("{s:s,s:s}", "endpoint", "e1", "api_key", "x");
     T_ERR(prov_create(&p, "sagemaker", "m", s), AS_EINVAL);
     json_decref(s);
