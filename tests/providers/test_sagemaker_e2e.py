@@ -28,14 +28,20 @@ def assert_all_ok(env, model, fake):
 def test_realtime_tgi_and_lmi(env):
     fake = FakeAWS()
     try:
-        catalog(env, ["sm-tgi", "sm-lmi"])
+        catalog(env, ["sm-tgi", "sm-lmi", "sm-oa"])
         add_model(env, fake, "sm-tgi", "--endpoint", "tgi-ep")
         add_model(env, fake, "sm-lmi", "--endpoint", "lmi-ep", "--format", "lmi")
+        add_model(env, fake, "sm-oa", "--endpoint", "oa-ep", "--format", "openai")
         env.ok("eval", "qa-suite", env=aws_env())
         assert_all_ok(env, "sm-tgi", fake)
         assert_all_ok(env, "sm-lmi", fake)
+        for cid, q in CASES:        # the messages API reports usage itself
+            r = items(env, "sm-oa")[cid]
+            check(r["output"] == expected(q) and r["usage_estimated"] == 0 and
+                  r["prompt_tokens"] == 9, r)
         paths = {p for _, p, s in fake.requests if s == "sagemaker"}
-        check(paths == {"/endpoints/tgi-ep/invocations", "/endpoints/lmi-ep/invocations"}, paths)
+        check(paths == {"/endpoints/tgi-ep/invocations", "/endpoints/lmi-ep/invocations",
+                        "/endpoints/oa-ep/invocations"}, paths)
     finally:
         fake.close()
 
