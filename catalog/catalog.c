@@ -93,8 +93,7 @@ int cat__lock(cat *c)
         if (waited >= LOCK_WAIT_MS) {
             close(c->lock_fd);
             c->lock_fd = -1;
-            return as_error_set(AS_EBUSY, "%s: another assay is writing the catalog",
-                                c->lock_path);
+            return as_error_set(AS_EBUSY, "%s: another assay is writing the catalog", c->lock_path);
         }
         nanosleep(&pause, NULL);
         waited += 10;
@@ -158,14 +157,15 @@ static int create_repo(cat *c)
         return cat__git_fail(rc, c->repo_path);
     if ((rc = git_repository_config(&cfg, c->repo)) < 0 ||
         (rc = git_config_set_string(cfg, "receive.denyCurrentBranch", "updateInstead")) < 0 ||
-        (rc = git_blob_create_from_buffer(&blob, c->repo, catalog_readme, strlen(catalog_readme))) < 0 ||
+        (rc = git_blob_create_from_buffer(&blob, c->repo, catalog_readme, strlen(catalog_readme))) <
+            0 ||
         (rc = git_treebuilder_new(&tb, c->repo, NULL)) < 0 ||
         (rc = git_treebuilder_insert(NULL, tb, "README.md", &blob, GIT_FILEMODE_BLOB)) < 0 ||
         (rc = git_treebuilder_write(&tree_id, tb)) < 0 ||
         (rc = git_tree_lookup(&tree, c->repo, &tree_id)) < 0 ||
         (rc = git_signature_now(&sig, "assay", "assay@localhost")) < 0 ||
-        (rc = git_commit_create(&commit, c->repo, "HEAD", sig, sig, NULL,
-                                "catalog: initialize", tree, 0, NULL)) < 0) {
+        (rc = git_commit_create(&commit, c->repo, "HEAD", sig, sig, NULL, "catalog: initialize",
+                                tree, 0, NULL)) < 0) {
         rc = cat__git_fail(rc, c->repo_path);
         goto out;
     }
@@ -334,8 +334,7 @@ void cat_close(cat *c)
     cat_global_shutdown();
 }
 
-int cat__read_blob(char **data, size_t *len, cat *c, const char *hex, size_t max,
-                   const char *what)
+int cat__read_blob(char **data, size_t *len, cat *c, const char *hex, size_t max, const char *what)
 {
     git_blob *blob = NULL;
     git_oid oid;
@@ -370,8 +369,8 @@ int cat_read(char **data, size_t *len, cat *c, const cat_version *v)
     char what[CAT_NAME_MAX + 32];
 
     snprintf(what, sizeof(what), "%s %s@v%d", cat_kind_name(v->kind), v->name, v->version);
-    return cat__read_blob(data, len, c, v->blob, v->kind == CAT_DATASET ? CAT_DATASET_MAX : CAT_DOC_MAX,
-                          what);
+    return cat__read_blob(data, len, c, v->blob,
+                          v->kind == CAT_DATASET ? CAT_DATASET_MAX : CAT_DOC_MAX, what);
 }
 
 static int count(store *db, const char *sql, int64_t *out)

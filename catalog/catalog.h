@@ -34,19 +34,19 @@
 typedef struct cat cat;
 
 typedef enum {
-    CAT_PROMPT = 0,     /* prompts/NAME.json */
-    CAT_DATASET = 1,    /* datasets/NAME.jsonl */
-    CAT_SUITE = 2       /* suites/NAME.json */
+    CAT_PROMPT = 0,  /* prompts/NAME.json */
+    CAT_DATASET = 1, /* datasets/NAME.jsonl */
+    CAT_SUITE = 2    /* suites/NAME.json */
 } cat_kind;
 
 /* Limits on input from outside. */
-#define CAT_NAME_MAX 128                      /* bytes in a name */
-#define CAT_LABEL_MAX 36                      /* bytes in a label */
-#define CAT_DOC_MAX ((size_t)1 << 20)          /* a prompt or suite file */
-#define CAT_TEMPLATE_MAX ((size_t)256 << 10)   /* one template or message */
-#define CAT_LINE_MAX ((size_t)1 << 20)         /* one dataset line */
-#define CAT_DATASET_MAX ((size_t)1 << 30)      /* a whole dataset file */
-#define CAT_MESSAGE_MAX 4096                   /* a commit message */
+#define CAT_NAME_MAX 128                     /* bytes in a name */
+#define CAT_LABEL_MAX 36                     /* bytes in a label */
+#define CAT_DOC_MAX ((size_t)1 << 20)        /* a prompt or suite file */
+#define CAT_TEMPLATE_MAX ((size_t)256 << 10) /* one template or message */
+#define CAT_LINE_MAX ((size_t)1 << 20)       /* one dataset line */
+#define CAT_DATASET_MAX ((size_t)1 << 30)    /* a whole dataset file */
+#define CAT_MESSAGE_MAX 4096                 /* a commit message */
 
 /* "prompt", "dataset", "suite". */
 const char *cat_kind_name(cat_kind kind);
@@ -102,17 +102,17 @@ int cat_name_valid(const char *name);
 int cat_label_valid(const char *label);
 
 typedef enum {
-    CAT_REF_LATEST = 0,   /* NAME */
-    CAT_REF_VERSION,      /* NAME@v3 */
-    CAT_REF_LABEL,        /* NAME@production */
-    CAT_REF_COMMIT,       /* NAME@1a2b3c4 (also tried as a label first) */
+    CAT_REF_LATEST = 0, /* NAME */
+    CAT_REF_VERSION,    /* NAME@v3 */
+    CAT_REF_LABEL,      /* NAME@production */
+    CAT_REF_COMMIT,     /* NAME@1a2b3c4 (also tried as a label first) */
 } cat_ref_form;
 
 typedef struct cat_ref {
     char name[CAT_NAME_MAX + 1];
     cat_ref_form form;
-    int version;                    /* CAT_REF_VERSION */
-    char label[CAT_LABEL_MAX + 1];  /* CAT_REF_LABEL and CAT_REF_COMMIT: the text after '@' */
+    int version;                   /* CAT_REF_VERSION */
+    char label[CAT_LABEL_MAX + 1]; /* CAT_REF_LABEL and CAT_REF_COMMIT: the text after '@' */
 } cat_ref;
 
 /* Split and check a reference string (syntax only; nothing is looked up).
@@ -124,14 +124,14 @@ int cat_ref_parse(cat_ref *out, const char *ref);
 typedef struct cat_version {
     cat_kind kind;
     char name[CAT_NAME_MAX + 1];
-    int version;            /* 1-based */
-    char commit[41];        /* the commit that made this version */
-    char blob[41];          /* the file's blob id */
-    char path[CAT_NAME_MAX + 16];  /* "prompts/NAME.json" */
-    int64_t time;           /* commit time, Unix seconds */
-    char author[256];       /* "Name <email>" */
-    char message[256];      /* the commit summary line, cut to fit */
-    int64_t cases;          /* datasets: number of cases; else 0 */
+    int version;                  /* 1-based */
+    char commit[41];              /* the commit that made this version */
+    char blob[41];                /* the file's blob id */
+    char path[CAT_NAME_MAX + 16]; /* "prompts/NAME.json" */
+    int64_t time;                 /* commit time, Unix seconds */
+    char author[256];             /* "Name <email>" */
+    char message[256];            /* the commit summary line, cut to fit */
+    int64_t cases;                /* datasets: number of cases; else 0 */
 } cat_version;
 
 /* Resolve 'ref' (any form above) of an item of 'kind' into *out. Unknown or
@@ -176,16 +176,16 @@ int cat_tpl_render(char **out, const cat_tpl *t, const json_t *vars);
 /* A parsed prompt document. Pointers are borrowed from 'doc' and live as
  * long as the cat_prompt. */
 typedef struct cat_prompt {
-    json_t *doc;                /* the whole document (owned) */
+    json_t *doc; /* the whole document (owned) */
     const char *name;
-    const char *description;    /* "" when absent */
-    const char *task;           /* classification|summarization|qa|generation */
-    json_t *messages;           /* array of {"role","content"}, or NULL */
-    const char *template_text;  /* the "template" string, or NULL */
-    json_t *params;             /* object (empty when absent) */
-    json_t *labels;             /* array of strings (classes; empty when absent) */
-    json_t *variables;          /* array: the variables the templates use */
-    json_t *tags;               /* array of strings (empty when absent) */
+    const char *description;   /* "" when absent */
+    const char *task;          /* classification|summarization|qa|generation */
+    json_t *messages;          /* array of {"role","content"}, or NULL */
+    const char *template_text; /* the "template" string, or NULL */
+    json_t *params;            /* object (empty when absent) */
+    json_t *labels;            /* array of strings (classes; empty when absent) */
+    json_t *variables;         /* array: the variables the templates use */
+    json_t *tags;              /* array of strings (empty when absent) */
 } cat_prompt;
 
 /* Parse and validate a prompt file (schema, UTF-8, template syntax of every
@@ -208,11 +208,11 @@ int cat_prompt_load(cat_prompt **out, cat_version *ver, cat *c, const char *ref)
 
 /* One case (one line of datasets/NAME.jsonl). */
 typedef struct cat_case {
-    long line;              /* 1-based line number in the file */
-    char *id;               /* the "id" (string, or an integer as text) */
-    json_t *vars;           /* object (new reference held by the case) */
-    char *expected;         /* NULL when the case is unlabelled */
-    json_t *tags;           /* array of strings (empty when absent) */
+    long line;      /* 1-based line number in the file */
+    char *id;       /* the "id" (string, or an integer as text) */
+    json_t *vars;   /* object (new reference held by the case) */
+    char *expected; /* NULL when the case is unlabelled */
+    json_t *tags;   /* array of strings (empty when absent) */
 } cat_case;
 
 /* Parse one line (without its newline) into *out; on success the caller
@@ -242,7 +242,7 @@ int cat_dataset_validate_file(const char *path, int64_t *count);
 
 /* A parsed suite. Pointers are borrowed from 'doc'. */
 typedef struct cat_suite {
-    json_t *doc;                /* the whole document (owned) */
+    json_t *doc; /* the whole document (owned) */
     const char *name;
     const char *description;    /* "" when absent */
     const char *prompt_ref;     /* "summarize@production" */
@@ -273,18 +273,18 @@ int cat_suite_load(cat_suite **out, cat_version *ver, cat *c, const char *ref);
 typedef struct cat_label {
     char label[CAT_LABEL_MAX + 1];
     char commit[41];
-    int version;            /* the version in effect at that commit */
+    int version; /* the version in effect at that commit */
 } cat_label;
 
 typedef struct cat_item {
     cat_kind kind;
     char name[CAT_NAME_MAX + 1];
-    int versions;           /* the newest version number */
-    int removed;            /* 1 when the file is gone at the branch head */
-    cat_version latest;     /* the newest version */
-    cat_label *labels;      /* nlabels entries, sorted by label */
+    int versions;       /* the newest version number */
+    int removed;        /* 1 when the file is gone at the branch head */
+    cat_version latest; /* the newest version */
+    cat_label *labels;  /* nlabels entries, sorted by label */
     size_t nlabels;
-    json_t *tags;           /* prompts: tags of the newest version; else empty array */
+    json_t *tags; /* prompts: tags of the newest version; else empty array */
 } cat_item;
 
 typedef struct cat_list {
@@ -314,7 +314,7 @@ int cat_diff(char **out, cat *c, cat_kind kind, const char *name, const char *re
  * the repository's user.name/user.email, else "assay <assay@localhost>".
  * NULL message means "<kind> NAME: add|update|remove". */
 typedef struct cat_commit_opts {
-    const char *author;     /* "Name <email>" */
+    const char *author; /* "Name <email>" */
     const char *message;
 } cat_commit_opts;
 
@@ -356,11 +356,11 @@ int cat_label_delete(cat *c, cat_kind kind, const char *name, const char *label)
 /* ---- Index and remotes ------------------------------------------------- */
 
 typedef struct cat_status {
-    char head[41];          /* the branch head commit */
-    char indexed[41];       /* the commit the index was built at */
-    char branch[64];        /* "main" */
-    int current;            /* 1 when head == indexed */
-    int64_t prompts, datasets, suites;   /* live items */
+    char head[41];                     /* the branch head commit */
+    char indexed[41];                  /* the commit the index was built at */
+    char branch[64];                   /* "main" */
+    int current;                       /* 1 when head == indexed */
+    int64_t prompts, datasets, suites; /* live items */
     int64_t versions, labels;
 } cat_status;
 

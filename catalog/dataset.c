@@ -35,7 +35,8 @@ static int case_fields(cat_case *cs, json_t *doc, long lineno)
 
     if (!json_is_object(doc))
         return as_error_set(AS_EINVAL, "line %ld: a case is a JSON object", lineno);
-    json_object_foreach(doc, key, v) {
+    json_object_foreach(doc, key, v)
+    {
         if (strcmp(key, "id") && strcmp(key, "vars") && strcmp(key, "expected") &&
             strcmp(key, "tags") && strcmp(key, "meta"))
             return as_error_set(AS_EINVAL, "line %ld: unknown field '%.40s'", lineno, key);
@@ -80,7 +81,8 @@ static int case_fields(cat_case *cs, json_t *doc, long lineno)
                             lineno);
     } else {
         json_t *t;
-        json_array_foreach(v, i, t) {
+        json_array_foreach(v, i, t)
+        {
             if (!json_is_string(t))
                 return as_error_set(AS_EINVAL, "line %ld: field 'tags': item %zu is not a string",
                                     lineno, i + 1);
@@ -366,9 +368,9 @@ int cat_dataset_validate_file(const char *path, int64_t *count)
 /* ---- Reading a version's cases ------------------------------------------ */
 
 struct cat_cases {
-    char what[CAT_NAME_MAX + 32];   /* "dataset NAME@vN", for errors */
-    git_odb_stream *stream;     /* loose objects: read piece by piece */
-    git_blob *blob;             /* packed objects: inflated once by libgit2 */
+    char what[CAT_NAME_MAX + 32]; /* "dataset NAME@vN", for errors */
+    git_odb_stream *stream;       /* loose objects: read piece by piece */
+    git_blob *blob;               /* packed objects: inflated once by libgit2 */
     size_t blob_off;
     line_reader lr;
     cat_case current;
@@ -634,16 +636,17 @@ int cat_dataset_append(cat_version *out, cat *c, const char *name, const json_t 
     as_buf_init(&body, CAT_DATASET_MAX);
     if ((rc = cat__lock(c)) < 0)
         return rc;
-    if ((rc = cat__index_update(c, 0)) < 0 ||
-        (rc = existing_ids(&ids, &exists, &ver, c, name)) < 0)
+    if ((rc = cat__index_update(c, 0)) < 0 || (rc = existing_ids(&ids, &exists, &ver, c, name)) < 0)
         goto out;
     if (exists) {
-        if ((rc = cat_read(&old, &oldlen, c, &ver)) < 0 || (rc = as_buf_append(&body, old, oldlen)) < 0)
+        if ((rc = cat_read(&old, &oldlen, c, &ver)) < 0 ||
+            (rc = as_buf_append(&body, old, oldlen)) < 0)
             goto out;
         if (oldlen > 0 && old[oldlen - 1] != '\n' && (rc = as_buf_putc(&body, '\n')) < 0)
             goto out;
     }
-    json_array_foreach(cases, i, v) {
+    json_array_foreach(cases, i, v)
+    {
         long lineno = (long)i + 1;
         char *line = as_json_dump(v);
         cat_case cs;
@@ -655,8 +658,9 @@ int cat_dataset_append(cat_version *out, cat *c, const char *name, const json_t 
         if (rc == 0) {
             rc = id_set_add(&ids, cs.id);
             if (rc == 0)
-                rc = as_error_set(AS_EINVAL, "case %ld: field 'id': '%.60s' is already in the dataset",
-                                  lineno, cs.id);
+                rc = as_error_set(AS_EINVAL,
+                                  "case %ld: field 'id': '%.60s' is already in the dataset", lineno,
+                                  cs.id);
             cat_case_clear(&cs);
         }
         if (rc >= 0 && (rc = as_buf_puts(&body, line)) >= 0)

@@ -42,7 +42,8 @@ static int read_state(cat *c, char *indexed, char *branch, size_t bsize, int64_t
 
     indexed[0] = branch[0] = '\0';
     *seq = 0;
-    if ((rc = store_prepare(&st, c->db, "SELECT indexed, branch, seq FROM cat_state WHERE id = 1")) < 0)
+    if ((rc = store_prepare(&st, c->db,
+                            "SELECT indexed, branch, seq FROM cat_state WHERE id = 1")) < 0)
         return rc;
     if ((rc = store_step(st)) == STORE_ROW) {
         if (store_col_text(st, 0))
@@ -102,8 +103,8 @@ static int label_from_ref(label_row *r, git_reference *ref)
     git_object *obj = NULL;
 
     memset(r, 0, sizeof(*r));
-    if (!cat__label_parse_ref(git_reference_name(ref), &r->kind, r->name, sizeof(r->name),
-                              r->label, sizeof(r->label)) ||
+    if (!cat__label_parse_ref(git_reference_name(ref), &r->kind, r->name, sizeof(r->name), r->label,
+                              sizeof(r->label)) ||
         git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) < 0) {
         as_log_debug("catalog: ignoring ref %s", git_reference_name(ref));
         git_error_clear();
@@ -240,7 +241,8 @@ static int insert_commit(cat *c, int64_t seq, git_commit *commit)
     int rc;
 
     git_oid_tostr(id, sizeof(id), git_commit_id(commit));
-    snprintf(who, sizeof(who), "%s <%s>", a && a->name ? a->name : "", a && a->email ? a->email : "");
+    snprintf(who, sizeof(who), "%s <%s>", a && a->name ? a->name : "",
+             a && a->email ? a->email : "");
     if ((rc = store_prepare(&st, c->db,
                             "INSERT INTO cat_commits (seq, commit_id, time, author, message) "
                             "VALUES (?, ?, ?, ?, ?)")) < 0)
@@ -263,7 +265,8 @@ static int item_versions(cat *c, cat_kind kind, const char *name, int *versions,
 
     *versions = 0;
     *exists = 0;
-    if ((rc = store_prepare(&st, c->db, "SELECT versions FROM cat_items WHERE kind = ? AND name = ?")) < 0)
+    if ((rc = store_prepare(&st, c->db,
+                            "SELECT versions FROM cat_items WHERE kind = ? AND name = ?")) < 0)
         return rc;
     store_bind_int(st, 1, kind);
     store_bind_text(st, 2, name);
@@ -284,7 +287,8 @@ static char *prompt_tags(cat *c, const git_oid *blob_id)
     char *tags = NULL;
 
     if (git_blob_lookup(&blob, c->repo, blob_id) == 0 &&
-        cat_prompt_parse(&p, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), "prompt") == 0)
+        cat_prompt_parse(&p, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), "prompt") ==
+            0)
         tags = as_json_dump(p->tags);
     as_error_clear();
     cat_prompt_free(p);
@@ -354,8 +358,8 @@ static int index_change(cat *c, int64_t seq, cat_kind kind, const char *name,
         store_finalize(st);
         if (rc < 0)
             return rc;
-        if ((rc = store_prepare(&st, c->db,
-                                "UPDATE cat_items SET removed = 1 WHERE kind = ? AND name = ?")) < 0)
+        if ((rc = store_prepare(
+                 &st, c->db, "UPDATE cat_items SET removed = 1 WHERE kind = ? AND name = ?")) < 0)
             return rc;
         store_bind_int(st, 1, kind);
         store_bind_text(st, 2, name);
@@ -384,7 +388,8 @@ static int index_change(cat *c, int64_t seq, cat_kind kind, const char *name,
     if ((rc = store_prepare(&st, c->db,
                             "INSERT INTO cat_items (kind, name, versions, removed, tags) "
                             "VALUES (?, ?, ?, 0, ?) ON CONFLICT (kind, name) DO UPDATE SET "
-                            "versions = excluded.versions, removed = 0, tags = excluded.tags")) < 0) {
+                            "versions = excluded.versions, removed = 0, tags = excluded.tags")) <
+        0) {
         free(tags);
         return rc;
     }
@@ -438,9 +443,8 @@ static int index_commit(cat *c, int64_t seq, const git_oid *id)
 
     if ((rc = git_commit_lookup(&commit, c->repo, id)) < 0 ||
         (rc = git_commit_tree(&tree, commit)) < 0 ||
-        (git_commit_parentcount(commit) > 0 &&
-         ((rc = git_commit_parent(&parent, commit, 0)) < 0 ||
-          (rc = git_commit_tree(&ptree, parent)) < 0))) {
+        (git_commit_parentcount(commit) > 0 && ((rc = git_commit_parent(&parent, commit, 0)) < 0 ||
+                                                (rc = git_commit_tree(&ptree, parent)) < 0))) {
         rc = cat__git_fail(rc, "reading history");
         goto out;
     }
@@ -535,8 +539,8 @@ int cat__index_update(cat *c, int full)
     }
     if ((rc = labels_write(c, &refs)) < 0)
         goto rollback;
-    if ((rc = store_prepare(&st, c->db,
-                            "UPDATE cat_state SET indexed = ?, branch = ?, seq = ? WHERE id = 1")) < 0)
+    if ((rc = store_prepare(
+             &st, c->db, "UPDATE cat_state SET indexed = ?, branch = ?, seq = ? WHERE id = 1")) < 0)
         goto rollback;
     if (have_head) {
         git_oid_tostr(hex, sizeof(hex), &head);

@@ -10,13 +10,13 @@
 
 struct cat {
     char *data_dir;
-    char *repo_path;        /* DATA/catalog */
-    char *db_path;          /* DATA/assay.db */
-    char *lock_path;        /* DATA/catalog.lock */
+    char *repo_path; /* DATA/catalog */
+    char *db_path;   /* DATA/assay.db */
+    char *lock_path; /* DATA/catalog.lock */
     git_repository *repo;
     store *db;
-    int lock_fd;            /* -1 when the writer lock is not held */
-    int lock_depth;         /* nested cat__lock calls */
+    int lock_fd;    /* -1 when the writer lock is not held */
+    int lock_depth; /* nested cat__lock calls */
 };
 
 /* Translate the last libgit2 error: returns a code (AS_ENOTFOUND for
@@ -48,11 +48,10 @@ int cat__item_path(char *out, size_t size, cat_kind kind, const char *name);
  * with a valid name, else 0. */
 int cat__path_item(const char *path, cat_kind *kind, char *name, size_t name_size);
 /* The label ref name "refs/labels/prompts/NAME@LABEL" into out. */
-int cat__label_refname(char *out, size_t size, cat_kind kind, const char *name,
-                       const char *label);
+int cat__label_refname(char *out, size_t size, cat_kind kind, const char *name, const char *label);
 /* Parse a label ref name: 1 when it is one, else 0. */
-int cat__label_parse_ref(const char *ref, cat_kind *kind, char *name, size_t name_size,
-                         char *label, size_t label_size);
+int cat__label_parse_ref(const char *ref, cat_kind *kind, char *name, size_t name_size, char *label,
+                         size_t label_size);
 
 /* Count the cases of a dataset's bytes (non-blank lines). */
 int64_t cat__count_cases(const char *data, size_t len);
@@ -75,7 +74,6 @@ int cat__item_state(cat *c, cat_kind kind, const char *name, int *exists, int *v
                     int *removed);
 
 /* Read a blob by hex id into a new NUL-terminated buffer, capped at max. */
-int cat__read_blob(char **data, size_t *len, cat *c, const char *hex, size_t max,
-                   const char *what);
+int cat__read_blob(char **data, size_t *len, cat *c, const char *hex, size_t max, const char *what);
 
 #endif

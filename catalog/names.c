@@ -10,9 +10,12 @@
 const char *cat_kind_name(cat_kind kind)
 {
     switch (kind) {
-    case CAT_PROMPT: return "prompt";
-    case CAT_DATASET: return "dataset";
-    case CAT_SUITE: return "suite";
+    case CAT_PROMPT:
+        return "prompt";
+    case CAT_DATASET:
+        return "dataset";
+    case CAT_SUITE:
+        return "suite";
     }
     return "item";
 }
@@ -20,9 +23,12 @@ const char *cat_kind_name(cat_kind kind)
 const char *cat__kind_dir(cat_kind kind)
 {
     switch (kind) {
-    case CAT_PROMPT: return "prompts";
-    case CAT_DATASET: return "datasets";
-    case CAT_SUITE: return "suites";
+    case CAT_PROMPT:
+        return "prompts";
+    case CAT_DATASET:
+        return "datasets";
+    case CAT_SUITE:
+        return "suites";
     }
     return "";
 }
@@ -226,8 +232,7 @@ int cat__path_item(const char *path, cat_kind *kind, char *name, size_t name_siz
     return 0;
 }
 
-int cat__label_refname(char *out, size_t size, cat_kind kind, const char *name,
-                       const char *label)
+int cat__label_refname(char *out, size_t size, cat_kind kind, const char *name, const char *label)
 {
     int n = snprintf(out, size, "refs/labels/%s/%s@%s", cat__kind_dir(kind), name, label);
 
@@ -236,8 +241,8 @@ int cat__label_refname(char *out, size_t size, cat_kind kind, const char *name,
     return 0;
 }
 
-int cat__label_parse_ref(const char *ref, cat_kind *kind, char *name, size_t name_size,
-                         char *label, size_t label_size)
+int cat__label_parse_ref(const char *ref, cat_kind *kind, char *name, size_t name_size, char *label,
+                         size_t label_size)
 {
     static const cat_kind kinds[] = {CAT_PROMPT, CAT_DATASET, CAT_SUITE};
     const char *prefix = "refs/labels/", *rest, *at;

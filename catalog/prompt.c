@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const prompt_fields[] = {"name", "description", "task", "messages",
-                                            "template", "params", "labels", "variables",
-                                            "tags", NULL};
-static const char *const prompt_tasks[] = {"classification", "summarization", "qa",
-                                           "generation", NULL};
+static const char *const prompt_fields[] = {"name",     "description", "task",   "messages",
+                                            "template", "params",      "labels", "variables",
+                                            "tags",     NULL};
+static const char *const prompt_tasks[] = {"classification", "summarization", "qa", "generation",
+                                           NULL};
 static const char *const prompt_roles[] = {"system", "user", "assistant", NULL};
 
 static int in_list(const char *s, const char *const *list)
@@ -50,7 +50,8 @@ static int string_array(json_t **out, const json_t *doc, const char *key, const 
     }
     if (!json_is_array(arr))
         return as_error_set(AS_EINVAL, "%s: field '%s' must be an array of strings", what, key);
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (!json_is_string(v) || json_string_length(v) == 0)
             return as_error_set(AS_EINVAL, "%s: field '%s' item %zu must be a non-empty string",
                                 what, key, i + 1);
@@ -79,7 +80,8 @@ static int collect_vars(json_t *used, const json_t *str, const char *what, const
         cat_tpl_free(t);
         return as_error_set(AS_ENOMEM, "out of memory");
     }
-    json_array_foreach(vars, i, v) {
+    json_array_foreach(vars, i, v)
+    {
         int seen = 0;
         for (j = 0; j < json_array_size(used); j++)
             if (json_equal(v, json_array_get(used, j)))
@@ -102,21 +104,22 @@ static int check_messages(const json_t *msgs, json_t *used, const char *what)
 
     if (!json_is_array(msgs) || json_array_size(msgs) == 0)
         return as_error_set(AS_EINVAL, "%s: field 'messages' must be a non-empty array", what);
-    json_array_foreach(msgs, i, m) {
+    json_array_foreach(msgs, i, m)
+    {
         char field[64];
         if (!json_is_object(m))
             return as_error_set(AS_EINVAL, "%s: messages[%zu] must be an object", what, i);
-        json_object_foreach(m, key, val) {
+        json_object_foreach(m, key, val)
+        {
             if (strcmp(key, "role") != 0 && strcmp(key, "content") != 0)
-                return as_error_set(AS_EINVAL, "%s: messages[%zu]: unknown field '%.40s'", what,
-                                    i, key);
+                return as_error_set(AS_EINVAL, "%s: messages[%zu]: unknown field '%.40s'", what, i,
+                                    key);
         }
         role = json_object_get(m, "role");
         content = json_object_get(m, "content");
         if (!json_is_string(role) || !in_list(json_string_value(role), prompt_roles))
-            return as_error_set(AS_EINVAL,
-                                "%s: messages[%zu].role must be system, user or assistant",
-                                what, i);
+            return as_error_set(
+                AS_EINVAL, "%s: messages[%zu].role must be system, user or assistant", what, i);
         if (!json_is_string(content))
             return as_error_set(AS_EINVAL, "%s: messages[%zu].content must be a string", what, i);
         snprintf(field, sizeof(field), "messages[%zu].content", i);
@@ -163,7 +166,8 @@ static int prompt_check(cat_prompt *p, const char *what)
 
     if (!json_is_object(doc))
         return as_error_set(AS_EINVAL, "%s: a prompt is a JSON object", what);
-    json_object_foreach(doc, key, v) {
+    json_object_foreach(doc, key, v)
+    {
         if (!in_list(key, prompt_fields))
             return as_error_set(AS_EINVAL, "%s: unknown field '%.40s'", what, key);
     }
@@ -229,12 +233,12 @@ static int prompt_check(cat_prompt *p, const char *what)
         json_decref(declared);
         if (!rc && extra)
             return as_error_set(AS_EINVAL,
-                                "%s: field 'variables' declares '%s' but no template uses it",
-                                what, extra);
+                                "%s: field 'variables' declares '%s' but no template uses it", what,
+                                extra);
         if (!rc && missing)
-            return as_error_set(AS_EINVAL,
-                                "%s: a template uses '%s' but field 'variables' does not declare it",
-                                what, missing);
+            return as_error_set(
+                AS_EINVAL, "%s: a template uses '%s' but field 'variables' does not declare it",
+                what, missing);
     }
     return 0;
 }
@@ -294,7 +298,8 @@ int cat_prompt_render(json_t **out, const cat_prompt *p, const json_t *vars)
     }
     if ((arr = json_array()) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
-    json_array_foreach(p->messages, i, m) {
+    json_array_foreach(p->messages, i, m)
+    {
         char field[48];
         json_t *msg;
         snprintf(field, sizeof(field), "messages[%zu]", i);

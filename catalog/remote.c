@@ -27,8 +27,10 @@ static int open_remote(git_remote **out, cat *c, const char *spec)
     if (rc != GIT_ENOTFOUND && rc != GIT_EINVALIDSPEC)
         return cat__git_fail(rc, spec);
     if (strchr(spec, '/') == NULL && strchr(spec, ':') == NULL && strcmp(spec, ".") != 0)
-        return as_error_set(AS_ENOTFOUND, "remote '%s': no such remote (name one of the "
-                            "repository's remotes, or give a path or URL)", spec);
+        return as_error_set(AS_ENOTFOUND,
+                            "remote '%s': no such remote (name one of the "
+                            "repository's remotes, or give a path or URL)",
+                            spec);
     if ((rc = git_remote_create_anonymous(out, c->repo, spec)) < 0)
         return cat__git_fail(rc, spec);
     return 0;
@@ -275,8 +277,8 @@ int cat_push(char **summary, cat *c, const char *spec)
     po.callbacks.push_update_reference = push_update_cb;
     po.callbacks.payload = &ps;
     rc = git_remote_push(remote, &arr, &po);
-    if (rc == GIT_ENONFASTFORWARD || (rc < 0 && git_error_last() &&
-                                      strstr(git_error_last()->message, "fastforward"))) {
+    if (rc == GIT_ENONFASTFORWARD ||
+        (rc < 0 && git_error_last() && strstr(git_error_last()->message, "fastforward"))) {
         rc = as_error_set(AS_ECONFLICT,
                           "push to %s refused: the remote has commits this catalog lacks "
                           "(non-fast-forward); run 'assay catalog pull' first",

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VERSION_COLS                                                                   \
-    "SELECT ch.version, cm.commit_id, ch.blob_id, cm.time, cm.author, cm.message, " \
+#define VERSION_COLS                                                                               \
+    "SELECT ch.version, cm.commit_id, ch.blob_id, cm.time, cm.author, cm.message, "                \
     "ch.cases FROM cat_changes ch JOIN cat_commits cm ON cm.seq = ch.seq "
 
 /* Fill 'out' from a row selected with VERSION_COLS. */
@@ -37,8 +37,8 @@ int cat__version_at(cat_version *out, cat *c, cat_kind kind, const char *name, i
     store_stmt *st = NULL;
     int rc;
 
-    if ((rc = store_prepare(&st, c->db,
-                            VERSION_COLS "WHERE ch.kind = ? AND ch.name = ? AND ch.version = ?")) < 0)
+    if ((rc = store_prepare(
+             &st, c->db, VERSION_COLS "WHERE ch.kind = ? AND ch.name = ? AND ch.version = ?")) < 0)
         return rc;
     store_bind_int(st, 1, kind);
     store_bind_text(st, 2, name);
@@ -59,8 +59,9 @@ int cat__item_state(cat *c, cat_kind kind, const char *name, int *exists, int *v
     int rc;
 
     *exists = *versions = *removed = 0;
-    if ((rc = store_prepare(&st, c->db,
-                            "SELECT versions, removed FROM cat_items WHERE kind = ? AND name = ?")) < 0)
+    if ((rc = store_prepare(
+             &st, c->db, "SELECT versions, removed FROM cat_items WHERE kind = ? AND name = ?")) <
+        0)
         return rc;
     store_bind_int(st, 1, kind);
     store_bind_text(st, 2, name);
@@ -196,8 +197,8 @@ int cat_resolve(cat_version *out, cat *c, cat_kind kind, const char *ref)
         if ((rc = version_in_effect(&version, c, kind, r.name, commit)) < 0)
             return as_error_wrap(rc, "%s %s", kn, ref);
         if (version == 0)
-            return as_error_set(AS_ENOTFOUND, "%s %s: '%s' does not exist at commit %.12s", kn,
-                                ref, r.name, commit);
+            return as_error_set(AS_ENOTFOUND, "%s %s: '%s' does not exist at commit %.12s", kn, ref,
+                                r.name, commit);
         break;
     }
     return cat__version_at(out, c, kind, r.name, version);
@@ -225,7 +226,8 @@ static int has_tag(const json_t *tags, const char *tag)
     size_t i;
     json_t *v;
 
-    json_array_foreach(tags, i, v) {
+    json_array_foreach(tags, i, v)
+    {
         if (json_is_string(v) && strcmp(json_string_value(v), tag) == 0)
             return 1;
     }
@@ -265,8 +267,8 @@ static int item_labels(cat_item *it, cat *c)
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < it->nlabels; i++) {
-        if (version_in_effect(&it->labels[i].version, c, it->kind, it->name,
-                              it->labels[i].commit) < 0) {
+        if (version_in_effect(&it->labels[i].version, c, it->kind, it->name, it->labels[i].commit) <
+            0) {
             it->labels[i].version = 0;
             as_error_clear();
         }

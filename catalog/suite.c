@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const suite_fields[] = {"name",   "description", "prompt",     "dataset",
-                                           "metrics", "primary_metric", "models", "judge",
-                                           "thresholds", "ranking",   "params",    NULL};
+static const char *const suite_fields[] = {"name",       "description",    "prompt", "dataset",
+                                           "metrics",    "primary_metric", "models", "judge",
+                                           "thresholds", "ranking",        "params", NULL};
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -81,7 +81,8 @@ static int has_metric(const json_t *metrics, const char *name)
     size_t i;
     json_t *m;
 
-    json_array_foreach(metrics, i, m) {
+    json_array_foreach(metrics, i, m)
+    {
         if (strcmp(json_string_value(json_object_get(m, "name")), name) == 0)
             return 1;
     }
@@ -113,16 +114,16 @@ static int check_metrics(cat_suite *s, const char *what)
         return as_error_set(AS_EINVAL, "%s: field 'metrics' must be a non-empty array", what);
     if ((s->metrics = json_array()) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
-    json_array_foreach(arr, i, m) {
+    json_array_foreach(arr, i, m)
+    {
         json_t *name;
         if (json_is_string(m)) {
             norm = json_pack("{s:O}", "name", m);
         } else if (json_is_object(m)) {
             norm = json_deep_copy(m);
         } else {
-            return as_error_set(AS_EINVAL,
-                                "%s: metrics[%zu] must be a name or an object with a 'name'", what,
-                                i);
+            return as_error_set(
+                AS_EINVAL, "%s: metrics[%zu] must be a name or an object with a 'name'", what, i);
         }
         if (norm == NULL)
             return as_error_set(AS_ENOMEM, "out of memory");
@@ -152,7 +153,8 @@ static int check_models(cat_suite *s, const char *what)
         return 0;
     if (!json_is_array(arr))
         return as_error_set(AS_EINVAL, "%s: field 'models' must be an array", what);
-    json_array_foreach(arr, i, m) {
+    json_array_foreach(arr, i, m)
+    {
         json_t *name = json_is_object(m) ? json_object_get(m, "name") : m;
         if (!json_is_string(name) || !plain_name(json_string_value(name)))
             return as_error_set(AS_EINVAL,
@@ -175,7 +177,8 @@ static int check_judge(cat_suite *s, const char *what)
     }
     if (!json_is_object(j))
         return as_error_set(AS_EINVAL, "%s: field 'judge' must be an object", what);
-    json_object_foreach(j, key, v) {
+    json_object_foreach(j, key, v)
+    {
         if (strcmp(key, "model") == 0) {
             if (!json_is_string(v) || !plain_name(json_string_value(v)))
                 return as_error_set(AS_EINVAL, "%s: judge.model must be a model name", what);
@@ -209,7 +212,8 @@ static int check_thresholds(cat_suite *s, const char *what)
         return 0;
     if (!json_is_object(t))
         return as_error_set(AS_EINVAL, "%s: field 'thresholds' must be an object", what);
-    json_object_foreach(t, key, v) {
+    json_object_foreach(t, key, v)
+    {
         if (!json_is_number(v))
             return as_error_set(AS_EINVAL, "%s: thresholds.%.60s must be a number", what, key);
         if (!has_metric(s->metrics, key))
@@ -242,7 +246,8 @@ static int suite_check(cat_suite *s, const char *what)
 
     if (!json_is_object(s->doc))
         return as_error_set(AS_EINVAL, "%s: a suite is a JSON object", what);
-    json_object_foreach(s->doc, key, v) {
+    json_object_foreach(s->doc, key, v)
+    {
         if (!in_list(key, suite_fields))
             return as_error_set(AS_EINVAL, "%s: unknown field '%.40s'", what, key);
     }
@@ -261,7 +266,8 @@ static int suite_check(cat_suite *s, const char *what)
     if ((rc = opt_string(&s->primary_metric, s->doc, "primary_metric", what)) < 0)
         return rc;
     if (s->primary_metric == NULL)
-        s->primary_metric = json_string_value(json_object_get(json_array_get(s->metrics, 0), "name"));
+        s->primary_metric =
+            json_string_value(json_object_get(json_array_get(s->metrics, 0), "name"));
     else if (!has_metric(s->metrics, s->primary_metric))
         return as_error_set(AS_EINVAL, "%s: primary_metric '%.60s' is not among the metrics", what,
                             s->primary_metric);

@@ -13,7 +13,7 @@
 
 typedef struct tpl_seg {
     int is_var;
-    char *text;         /* literal bytes or the variable name (NUL-terminated) */
+    char *text; /* literal bytes or the variable name (NUL-terminated) */
     size_t len;
 } tpl_seg;
 
@@ -144,7 +144,8 @@ int cat_tpl_parse(cat_tpl **out, const char *src, size_t len, const char *what)
                 if (src[close] == '}' && src[close + 1] == '}')
                     break;
             if (close + 1 >= len) {
-                rc = syntax_error(what, src, open, "'{{' is not closed by '}}' (write \\{{ for literal braces)");
+                rc = syntax_error(what, src, open,
+                                  "'{{' is not closed by '}}' (write \\{{ for literal braces)");
                 goto fail;
             }
             a = open + 2;
@@ -154,9 +155,10 @@ int cat_tpl_parse(cat_tpl **out, const char *src, size_t len, const char *what)
             while (b > a && (src[b - 1] == ' ' || src[b - 1] == '\t'))
                 b--;
             if (!valid_var(src + a, b - a)) {
-                rc = syntax_error(what, src, open,
-                                  "invalid variable name in '{{...}}' (a name is a letter or '_' "
-                                  "then letters, digits, '_', '.', '-'; write \\{{ for literal braces)");
+                rc = syntax_error(
+                    what, src, open,
+                    "invalid variable name in '{{...}}' (a name is a letter or '_' "
+                    "then letters, digits, '_', '.', '-'; write \\{{ for literal braces)");
                 goto fail;
             }
             if ((rc = add_seg(t, 1, src + a, b - a)) < 0)

@@ -82,8 +82,8 @@ static void update_worktree(cat *c, git_tree *old_tree)
     co.baseline = old_tree;
     if (git_checkout_head(c->repo, &co) < 0) {
         const git_error *e = git_error_last();
-        as_log_warn("catalog: work tree of %s not updated (%s); the commit is made",
-                    c->repo_path, e && e->message ? e->message : "local changes");
+        as_log_warn("catalog: work tree of %s not updated (%s); the commit is made", c->repo_path,
+                    e && e->message ? e->message : "local changes");
     }
 }
 
@@ -338,10 +338,9 @@ int cat_label_delete(cat *c, cat_kind kind, const char *name, const char *label)
     if ((rc = cat__lock(c)) < 0)
         return rc;
     if ((rc = git_reference_lookup(&gref, c->repo, refname)) < 0) {
-        rc = rc == GIT_ENOTFOUND
-                 ? as_error_set(AS_ENOTFOUND, "%s '%s': no label '%s'", cat_kind_name(kind), name,
-                                label)
-                 : cat__git_fail(rc, refname);
+        rc = rc == GIT_ENOTFOUND ? as_error_set(AS_ENOTFOUND, "%s '%s': no label '%s'",
+                                                cat_kind_name(kind), name, label)
+                                 : cat__git_fail(rc, refname);
         goto out;
     }
     if ((rc = git_reference_delete(gref)) < 0) {

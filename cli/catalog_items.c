@@ -26,17 +26,16 @@ static int allowed_opt(const char *allowed, const char *name)
     return 0;
 }
 
-int cli_item_parse(cli_item_opts *o, const char *cmd, const char *allowed, int argc,
-                   char **argv)
+int cli_item_parse(cli_item_opts *o, const char *cmd, const char *allowed, int argc, char **argv)
 {
     static const struct {
         const char *flag, *alias, *name;
         int takes_value;
     } table[] = {
-        {"--file", "-f", "file", 1},      {"--message", "-m", "message", 1},
-        {"--author", NULL, "author", 1},  {"--tag", NULL, "tag", 1},
-        {"--vars", NULL, "vars", 1},      {"--vars-file", NULL, "vars_file", 1},
-        {"--limit", NULL, "limit", 1},    {"--json", NULL, "json", 0},
+        {"--file", "-f", "file", 1},     {"--message", "-m", "message", 1},
+        {"--author", NULL, "author", 1}, {"--tag", NULL, "tag", 1},
+        {"--vars", NULL, "vars", 1},     {"--vars-file", NULL, "vars_file", 1},
+        {"--limit", NULL, "limit", 1},   {"--json", NULL, "json", 0},
         {"--all", NULL, "all", 0},
     };
     int i;
@@ -54,7 +53,8 @@ int cli_item_parse(cli_item_opts *o, const char *cmd, const char *allowed, int a
             continue;
         }
         for (k = 0; k < sizeof(table) / sizeof(table[0]); k++) {
-            if (strcmp(a, table[k].flag) != 0 && !(table[k].alias && strcmp(a, table[k].alias) == 0))
+            if (strcmp(a, table[k].flag) != 0 &&
+                !(table[k].alias && strcmp(a, table[k].alias) == 0))
                 continue;
             found = 1;
             if (!allowed_opt(allowed, table[k].name))
@@ -158,8 +158,8 @@ static int cmd_add(cat *c, cat_kind kind, const char *cmd, const cli_item_opts *
     int rc;
 
     if (o->npos != 1 || o->file == NULL)
-        return cli_usage(cmd, "usage: assay %s add NAME --file FILE [-m MSG] [--author \"Name <email>\"]",
-                         cmd);
+        return cli_usage(
+            cmd, "usage: assay %s add NAME --file FILE [-m MSG] [--author \"Name <email>\"]", cmd);
     if (kind == CAT_DATASET) {
         rc = cat_put_dataset_file(&v, c, o->pos[0], o->file, &co);
     } else {
@@ -247,7 +247,8 @@ static int cmd_list(cat *c, cat_kind kind, const char *cmd, const cli_item_opts 
         } else if (kind == CAT_PROMPT) {
             size_t k, eu = 0;
             json_t *t;
-            json_array_foreach(it->tags, k, t) {
+            json_array_foreach(it->tags, k, t)
+            {
                 int n = snprintf(extra + eu, sizeof(extra) - eu, "%s%s", k ? "," : "",
                                  json_string_value(t));
                 if (n < 0 || (size_t)n >= sizeof(extra) - eu)
@@ -255,8 +256,7 @@ static int cmd_list(cat *c, cat_kind kind, const char *cmd, const cli_item_opts 
                 eu += (size_t)n;
             }
         }
-        printf("%-32s %-8s %-16s %-24s %s\n", it->name, ver, when, labels[0] ? labels : "-",
-               extra);
+        printf("%-32s %-8s %-16s %-24s %s\n", it->name, ver, when, labels[0] ? labels : "-", extra);
     }
     cat_list_free(&l);
     return CLI_OK;
@@ -429,8 +429,8 @@ static int cmd_unlabel(cat *c, cat_kind kind, const char *cmd, const cli_item_op
     if (cat_label_delete(c, kind, o->pos[0], o->pos[1]) < 0)
         return cli_fail();
     if (o->json)
-        return emit_json(json_pack("{s:s,s:s,s:b}", "name", o->pos[0], "label", o->pos[1],
-                                   "removed", 1));
+        return emit_json(
+            json_pack("{s:s,s:s,s:b}", "name", o->pos[0], "label", o->pos[1], "removed", 1));
     printf("%s %s: label %s removed\n", cmd, o->pos[0], o->pos[1]);
     return CLI_OK;
 }
@@ -445,8 +445,8 @@ static int cmd_rm(cat *c, cat_kind kind, const char *cmd, const cli_item_opts *o
     if (cat_remove(c, kind, o->pos[0], &co, commit) < 0)
         return cli_fail();
     if (o->json)
-        return emit_json(json_pack("{s:s,s:s,s:b}", "name", o->pos[0], "commit", commit,
-                                   "removed", 1));
+        return emit_json(
+            json_pack("{s:s,s:s,s:b}", "name", o->pos[0], "commit", commit, "removed", 1));
     printf("%s %s removed (commit %.12s); its versions stay reachable as %s@vN\n", cmd, o->pos[0],
            commit, o->pos[0]);
     return CLI_OK;

@@ -10,24 +10,23 @@
 /* Options of the catalog subcommands, parsed from argv after the
  * subcommand name. */
 typedef struct cli_item_opts {
-    const char *pos[4];     /* positional arguments */
+    const char *pos[4]; /* positional arguments */
     int npos;
-    const char *file;       /* --file */
-    const char *message;    /* -m, --message */
-    const char *author;     /* --author */
-    const char *tag;        /* --tag */
-    const char *vars;       /* --vars */
-    const char *vars_file;  /* --vars-file */
-    long limit;             /* --limit (-1 when not given) */
-    int json;               /* --json */
-    int all;                /* --all */
+    const char *file;      /* --file */
+    const char *message;   /* -m, --message */
+    const char *author;    /* --author */
+    const char *tag;       /* --tag */
+    const char *vars;      /* --vars */
+    const char *vars_file; /* --vars-file */
+    long limit;            /* --limit (-1 when not given) */
+    int json;              /* --json */
+    int all;               /* --all */
 } cli_item_opts;
 
 /* Parse argv[2..] allowing only the options named in 'allowed' (a
  * comma-separated list such as "file,message,author,json"); 'cmd' names
  * the group in usage errors. Returns 0 or CLI_USAGE after printing. */
-int cli_item_parse(cli_item_opts *o, const char *cmd, const char *allowed, int argc,
-                   char **argv);
+int cli_item_parse(cli_item_opts *o, const char *cmd, const char *allowed, int argc, char **argv);
 
 /* Open the data directory's catalog; prints the error and returns
  * CLI_FAIL on failure. */

@@ -33,8 +33,8 @@ static json_t *status_json(const cat_status *s, const char *data_dir)
     return json_pack("{s:s,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I}", "data", data_dir, "branch",
                      s->branch, "head", s->head, "indexed", s->indexed, "current", s->current,
                      "prompts", (json_int_t)s->prompts, "datasets", (json_int_t)s->datasets,
-                     "suites", (json_int_t)s->suites, "versions", (json_int_t)s->versions,
-                     "labels", (json_int_t)s->labels);
+                     "suites", (json_int_t)s->suites, "versions", (json_int_t)s->versions, "labels",
+                     (json_int_t)s->labels);
 }
 
 static int print_status(cat *c, const char *data_dir, int json, const char *headline)
@@ -58,8 +58,8 @@ static int print_status(cat *c, const char *data_dir, int json, const char *head
            s.head[0] ? s.head : "(no commit)", s.indexed[0] ? s.indexed : "(empty)",
            s.current ? " (current)" : " (behind: any assay command will catch up)");
     printf("prompts   %lld\ndatasets  %lld\nsuites    %lld\nversions  %lld\nlabels    %lld\n",
-           (long long)s.prompts, (long long)s.datasets, (long long)s.suites,
-           (long long)s.versions, (long long)s.labels);
+           (long long)s.prompts, (long long)s.datasets, (long long)s.suites, (long long)s.versions,
+           (long long)s.labels);
     return CLI_OK;
 }
 

@@ -6,7 +6,8 @@
 #include "cli/cli.h"
 
 const char cli_dataset_usage[] =
-    "usage: assay dataset add NAME --file FILE.jsonl [-m MSG] [--author \"Name <email>\"] [--json]\n"
+    "usage: assay dataset add NAME --file FILE.jsonl [-m MSG] [--author \"Name <email>\"] "
+    "[--json]\n"
     "       assay dataset list [--all] [--json]\n"
     "       assay dataset show REF [--limit N] [--json]\n"
     "       assay dataset log NAME [--json]\n"

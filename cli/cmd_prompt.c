@@ -78,7 +78,8 @@ static int prompt_render(cli_ctx *ctx, int argc, char **argv)
     if ((rc = cli_item_parse(&o, "prompt", "vars,vars_file,json", argc, argv)) != 0)
         return rc;
     if (o.npos != 1 || (o.vars == NULL) == (o.vars_file == NULL))
-        return cli_usage("prompt", "usage: assay prompt render REF (--vars JSON | --vars-file FILE)");
+        return cli_usage("prompt",
+                         "usage: assay prompt render REF (--vars JSON | --vars-file FILE)");
     if (read_vars(&vars, &o) < 0)
         return cli_fail();
     if (cli_catalog_open(ctx, &c) != 0) {
@@ -102,7 +103,8 @@ static int prompt_render(cli_ctx *ctx, int argc, char **argv)
     } else {
         size_t i;
         json_t *m;
-        json_array_foreach(out, i, m) {
+        json_array_foreach(out, i, m)
+        {
             printf("%s[%s]\n%s\n", i ? "\n" : "", json_string_value(json_object_get(m, "role")),
                    json_string_value(json_object_get(m, "content")));
         }

@@ -17,11 +17,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     names = cat_tpl_vars(t);
     vars = json_object();
-    json_array_foreach(names, i, v) {
+    json_array_foreach(names, i, v)
+    {
         json_object_set_new(vars, json_string_value(v), json_string("x"));
     }
     if (cat_tpl_render(&out, t, vars) < 0)
-        abort();   /* every used variable is present: rendering must succeed */
+        abort(); /* every used variable is present: rendering must succeed */
     free(out);
     json_decref(vars);
     json_decref(names);

@@ -78,8 +78,10 @@ static void prompt__schema_errors(void)
         cat_prompt *p = NULL;
         int rc = parse_prompt(&p, cases[i].doc);
         T_EQ_INT(rc, AS_EINVAL);
-        if (strstr(as_error_msg(), cases[i].needle) == NULL || strstr(as_error_msg(), "p.json") == NULL) {
-            fprintf(stderr, "  case %zu: message '%s' lacks '%s'\n", i, as_error_msg(), cases[i].needle);
+        if (strstr(as_error_msg(), cases[i].needle) == NULL ||
+            strstr(as_error_msg(), "p.json") == NULL) {
+            fprintf(stderr, "  case %zu: message '%s' lacks '%s'\n", i, as_error_msg(),
+                    cases[i].needle);
             T_CHECK(0);
         }
         cat_prompt_free(p);
@@ -97,7 +99,8 @@ static void prompt__invalid_utf8(void)
 static void case__fields(void)
 {
     cat_case cs;
-    const char *l1 = "{\"id\": \"a1\", \"vars\": {\"x\": 1}, \"expected\": \"yes\", \"tags\": [\"t\"]}";
+    const char *l1 =
+        "{\"id\": \"a1\", \"vars\": {\"x\": 1}, \"expected\": \"yes\", \"tags\": [\"t\"]}";
     const char *l2 = "{\"id\": 7}";
 
     T_OK(cat_case_parse(&cs, l1, strlen(l1), 1));
@@ -135,7 +138,8 @@ static void case__errors_name_line_and_field(void)
         T_EQ_INT(cat_case_parse(&cs, cases[i].line, strlen(cases[i].line), 9), AS_EINVAL);
         if (strstr(as_error_msg(), cases[i].needle) == NULL ||
             strstr(as_error_msg(), "line 9") == NULL) {
-            fprintf(stderr, "  case %zu: message '%s' lacks '%s'\n", i, as_error_msg(), cases[i].needle);
+            fprintf(stderr, "  case %zu: message '%s' lacks '%s'\n", i, as_error_msg(),
+                    cases[i].needle);
             T_CHECK(0);
         }
     }
@@ -143,26 +147,41 @@ static void case__errors_name_line_and_field(void)
 
 static void suite__structure(void)
 {
-    const char *ok = "{\"prompt\": \"s@production\", \"dataset\": \"d@v2\", \"metrics\": "
-                     "[\"rougeL\", {\"name\": \"f1\", \"average\": \"macro\"}], \"models\": [\"m\"], "
-                     "\"judge\": {\"model\": \"j\", \"mode\": \"pairwise\"}, \"thresholds\": "
-                     "{\"f1\": 0.5}, \"ranking\": {\"policy\": \"priority:cost,quality,speed\"}}";
+    const char *ok =
+        "{\"prompt\": \"s@production\", \"dataset\": \"d@v2\", \"metrics\": "
+        "[\"rougeL\", {\"name\": \"f1\", \"average\": \"macro\"}], \"models\": [\"m\"], "
+        "\"judge\": {\"model\": \"j\", \"mode\": \"pairwise\"}, \"thresholds\": "
+        "{\"f1\": 0.5}, \"ranking\": {\"policy\": \"priority:cost,quality,speed\"}}";
     static const struct {
         const char *doc, *needle;
     } bad[] = {
         {"{\"dataset\": \"d\", \"metrics\": [\"exact_match\"]}", "'prompt' is missing"},
-        {"{\"prompt\": \"Bad\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"]}", "field 'prompt'"},
+        {"{\"prompt\": \"Bad\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"]}",
+         "field 'prompt'"},
         {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": []}", "metrics"},
         {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [3]}", "metrics[0]"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"primary_metric\": \"b\"}", "primary_metric"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], "
+         "\"primary_metric\": \"b\"}",
+         "primary_metric"},
         {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"judge\"]}", "judge"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"judge\": {\"model\": \"j\", \"mode\": \"x\"}}", "mode"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"thresholds\": {\"b\": 1}}", "thresholds.b"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"thresholds\": {\"exact_match\": \"x\"}}", "number"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"models\": [1]}", "models[0]"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"zzz\": 1}", "unknown field"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\", \"rougeZ\"]}", "metrics[1]: metric 'rougeZ'"},
-        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [{\"name\": \"rouge1\", \"stemm\": true}]}", "stemm"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"judge\": "
+         "{\"model\": \"j\", \"mode\": \"x\"}}",
+         "mode"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"thresholds\": "
+         "{\"b\": 1}}",
+         "thresholds.b"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"thresholds\": "
+         "{\"exact_match\": \"x\"}}",
+         "number"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"models\": [1]}",
+         "models[0]"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\"], \"zzz\": 1}",
+         "unknown field"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [\"exact_match\", \"rougeZ\"]}",
+         "metrics[1]: metric 'rougeZ'"},
+        {"{\"prompt\": \"p\", \"dataset\": \"d\", \"metrics\": [{\"name\": \"rouge1\", \"stemm\": "
+         "true}]}",
+         "stemm"},
     };
     cat_suite *s = NULL;
     size_t i;
@@ -171,15 +190,18 @@ static void suite__structure(void)
     if (s) {
         T_EQ_STR(s->prompt_ref, "s@production");
         T_EQ_STR(s->primary_metric, "rougeL");
-        T_EQ_STR(json_string_value(json_object_get(json_array_get(s->metrics, 0), "name")), "rougeL");
-        T_EQ_STR(json_string_value(json_object_get(json_array_get(s->metrics, 1), "average")), "macro");
+        T_EQ_STR(json_string_value(json_object_get(json_array_get(s->metrics, 0), "name")),
+                 "rougeL");
+        T_EQ_STR(json_string_value(json_object_get(json_array_get(s->metrics, 1), "average")),
+                 "macro");
         cat_suite_free(s);
     }
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         s = NULL;
         T_EQ_INT(cat_suite_parse(&s, bad[i].doc, strlen(bad[i].doc), "s.json"), AS_EINVAL);
         if (strstr(as_error_msg(), bad[i].needle) == NULL) {
-            fprintf(stderr, "  case %zu: message '%s' lacks '%s'\n", i, as_error_msg(), bad[i].needle);
+            fprintf(stderr, "  case %zu: message '%s' lacks '%s'\n", i, as_error_msg(),
+                    bad[i].needle);
             T_CHECK(0);
         }
         T_CHECK(s == NULL);

@@ -101,8 +101,8 @@ static void library__append_cases_and_stream(void)
     for (i = 0; i < 3000; i++) {
         char id[16];
         snprintf(id, sizeof(id), "k%d", i);
-        json_array_append_new(cases, json_pack("{s:s,s:{s:i},s:s}", "id", id, "vars", "x", i,
-                                               "expected", "good"));
+        json_array_append_new(
+            cases, json_pack("{s:s,s:{s:i},s:s}", "id", id, "vars", "x", i, "expected", "good"));
     }
     T_OK(cat_dataset_append(&v, c, "promoted", cases, NULL));
     T_EQ_INT(v.version, 1);

@@ -35,7 +35,7 @@ static void labels__valid_and_invalid(void)
 {
     T_CHECK(cat_label_valid("production"));
     T_CHECK(cat_label_valid("stage_2.b-x"));
-    T_CHECK(cat_label_valid("abcdefghijabcdefghijabcdefghijabcdef"));  /* 36 */
+    T_CHECK(cat_label_valid("abcdefghijabcdefghijabcdefghijabcdef")); /* 36 */
     T_CHECK(!cat_label_valid("abcdefghijabcdefghijabcdefghijabcdefg"));
     T_CHECK(!cat_label_valid(""));
     T_CHECK(!cat_label_valid("Prod"));
@@ -64,7 +64,7 @@ static void refs__forms(void)
     T_OK(cat_ref_parse(&r, "x@1a2b3c4"));
     T_EQ_INT(r.form, CAT_REF_COMMIT);
     T_EQ_STR(r.label, "1a2b3c4");
-    T_OK(cat_ref_parse(&r, "x@abc"));   /* three hex digits: a label */
+    T_OK(cat_ref_parse(&r, "x@abc")); /* three hex digits: a label */
     T_EQ_INT(r.form, CAT_REF_LABEL);
 }
 

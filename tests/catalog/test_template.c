@@ -37,7 +37,8 @@ static void template__plain_variables(void)
 
 static void template__values_are_formatted(void)
 {
-    check_render("{{n}} {{f}} {{b}} {{o}}", "{\"n\": 3, \"f\": 0.5, \"b\": true, \"o\": {\"k\": [1]}}",
+    check_render("{{n}} {{f}} {{b}} {{o}}",
+                 "{\"n\": 3, \"f\": 0.5, \"b\": true, \"o\": {\"k\": [1]}}",
                  "3 0.5 true {\"k\":[1]}");
 }
 
