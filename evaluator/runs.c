@@ -263,10 +263,12 @@ typedef struct acc {
     json_t *labels;
     dvec *per;              /* one per spec (per-case metrics) */
     size_t nspec;
-    dvec lat, ttft;
+    dvec lat, ttft;         /* answers from the model in this run */
+    dvec lat_c, ttft_c;     /* answers from the cache: their recorded figures */
     cls_pairs pairs;
     int64_t n, ok, failed, cached, truncated, oob, estimated, pt, ct;
-    double cost, busy_items, lat_sum_model, lat_sum_all;
+    int64_t ct_model, pt_c, ct_c;
+    double cost, busy_items, lat_sum_model, lat_sum_c;
 } acc;
 
 static void acc_free(acc *a)
@@ -278,6 +280,8 @@ static void acc_free(acc *a)
     free(a->per);
     free(a->lat.v);
     free(a->ttft.v);
+    free(a->lat_c.v);
+    free(a->ttft_c.v);
     pairs_free(&a->pairs);
     json_decref(a->specs);
     json_decref(a->labels);
@@ -313,18 +317,25 @@ static int read_items(acc *a, store *db, int64_t id)
             a->ct += store_col_int(st, 8);
             a->cost += store_col_double(st, 10);
             a->busy_items += store_col_double(st, 11);
-            if (!cached && store_col_type(st, 5) != STORE_NULL) {
+            if (cached) {
+                a->pt_c += store_col_int(st, 7);
+                a->ct_c += store_col_int(st, 8);
+            } else {
+                a->ct_model += store_col_int(st, 8);
+            }
+            if (store_col_type(st, 5) != STORE_NULL) {
                 double l = store_col_double(st, 5);
-                if ((rc = dvec_push(&a->lat, l)) < 0)
+                if ((rc = dvec_push(cached ? &a->lat_c : &a->lat, l)) < 0)
                     goto out;
-                a->lat_sum_model += l;
+                if (cached)
+                    a->lat_sum_c += l;
+                else
+                    a->lat_sum_model += l;
                 if (store_col_type(st, 6) != STORE_NULL &&
-                    (rc = dvec_push(&a->ttft, store_col_double(st, 6))) < 0)
+                    (rc = dvec_push(cached ? &a->ttft_c : &a->ttft, store_col_double(st, 6))) < 0)
                     goto out;
             }
         }
-        if (!cached && store_col_type(st, 5) != STORE_NULL)
-            a->lat_sum_all += store_col_double(st, 5);
         if (sc && as_json_parse(&scores, sc, strlen(sc), "scores") < 0)
             scores = NULL;
         for (k = 0; k < a->nspec; k++) {
@@ -436,7 +447,10 @@ int eval_run_summary(json_t **out, store *db, int64_t id)
     met_label *labels = NULL;
     size_t nlabels = 0, k;
     const char *t;
-    double price_hour, busy_ms, cost, secs;
+    double price_hour, price_in, price_out, busy_ms, cost, secs, lat_sum;
+    int64_t ct_speed;
+    dvec *lat, *ttft;
+    int from_cache;
     int rc;
     static const double lq[] = {50, 95, 99}, tq[] = {50, 95};
     static const char *const ln[] = {"p50", "p95", "p99"}, *const tn[] = {"p50", "p95"};
@@ -472,6 +486,8 @@ int eval_run_summary(json_t **out, store *db, int64_t id)
         if (as_json_parse(&ms, t, strlen(t), "model settings") == 0)
             json_object_set_new(sum, "model_settings", ms);
     }
+    price_in = store_col_double(st, 12);
+    price_out = store_col_double(st, 13);
     price_hour = store_col_double(st, 14);
     json_object_set_new(sum, "price", json_pack("{s:f,s:f,s:f,s:I}", "in", store_col_double(st, 12),
                         "out", store_col_double(st, 13), "hour", price_hour, "version",
@@ -548,23 +564,37 @@ int eval_run_summary(json_t **out, store *db, int64_t id)
     else
         cost = a.cost;
     as_json_set_num(sum, "cost_usd", cost);
+    /* when every answer came from the cache, cost per 1,000 cases and
+     * speed come from the cached answers' recorded tokens and latencies */
+    from_cache = a.lat.n == 0 && a.lat_c.n > 0;
+    as_json_set_str(sum, "speed_basis", from_cache ? "cache" : "calls");
     {
         int64_t called = a.n - a.cached;
-        json_object_set_new(sum, "cost_per_1k", called > 0 ? json_real(cost / called * 1000) : json_null());
+        json_t *c1k = json_null();
+        if (called > 0)
+            c1k = json_real(cost / called * 1000);
+        else if (a.cached > 0 && price_hour <= 0)
+            c1k = json_real(((double)a.pt_c * price_in + (double)a.ct_c * price_out) / 1e6 /
+                            (double)a.cached * 1000);
+        json_object_set_new(sum, "cost_per_1k", c1k);
     }
     if (json_object_get(sum, "judge_cost_usd") == NULL)
         as_json_set_num(sum, "judge_cost_usd", 0);
     as_json_set_num(sum, "busy_s", busy_ms / 1000.0);
+    lat = from_cache ? &a.lat_c : &a.lat;
+    ttft = from_cache ? &a.ttft_c : &a.ttft;
+    lat_sum = from_cache ? a.lat_sum_c : a.lat_sum_model;
+    ct_speed = from_cache ? a.ct_c : a.ct_model;
     {
-        json_t *l = percentiles(&a.lat, lq, ln, 3);
-        json_object_set_new(l, "mean", a.lat.n ? json_real(a.lat_sum_model / a.lat.n) : json_null());
+        json_t *l = percentiles(lat, lq, ln, 3);
+        json_object_set_new(l, "mean", lat->n ? json_real(lat_sum / (double)lat->n) : json_null());
         json_object_set_new(sum, "latency_ms", l);
     }
-    json_object_set_new(sum, "ttft_ms", percentiles(&a.ttft, tq, tn, 2));
+    json_object_set_new(sum, "ttft_ms", percentiles(ttft, tq, tn, 2));
     json_object_set_new(sum, "tokens", json_pack("{s:I,s:I,s:I}", "prompt", (json_int_t)a.pt,
                         "completion", (json_int_t)a.ct, "estimated_items", (json_int_t)a.estimated));
-    secs = a.lat_sum_model / 1000.0;
-    json_object_set_new(sum, "output_tokens_per_s", secs > 0 ? json_real((double)a.ct / secs) : json_null());
+    secs = lat_sum / 1000.0;
+    json_object_set_new(sum, "output_tokens_per_s", secs > 0 ? json_real((double)ct_speed / secs) : json_null());
     json_object_set_new(sum, "cases_per_s", busy_ms > 0 ? json_real((double)(a.n - a.cached) / (busy_ms / 1000.0))
                                                         : json_null());
     *out = sum;

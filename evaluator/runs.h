@@ -17,8 +17,11 @@
  * cases), judge_cost_usd, busy_s, latency_ms{mean,p50,p95,p99},
  * ttft_ms{p50,p95} (streamed items), tokens{prompt, completion,
  * estimated_items}, output_tokens_per_s (completion tokens / model time),
- * cases_per_s (answered cases / busy time), concurrency. Cached items are
- * left out of speed figures and cost nothing. */
+ * cases_per_s (answered cases / busy time), concurrency. Cached items
+ * cost nothing and are left out of speed figures and cost_per_1k, except
+ * when every item came from the cache: then those come from the cached
+ * answers' recorded latencies and tokens (speed_basis "cache", else
+ * "calls"). */
 #ifndef AS_EVAL_RUNS_H
 #define AS_EVAL_RUNS_H
 
