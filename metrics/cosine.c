@@ -39,6 +39,7 @@ struct met_tfidf {
     doc *docs;
     size_t ndocs, docs_cap;
     double *idf;
+    size_t idf_cap;
     int fitted;
     met_toks toks;
     uint32_t *ids;
@@ -68,6 +69,14 @@ void met_tfidf_free(met_tfidf *t)
     free(t->idf);
     free(t->ids);
     free(t);
+}
+
+void met_tfidf_reset(met_tfidf *t)
+{
+    met_vocab_clear(&t->v);
+    t->nterms = 0;
+    t->ndocs = 0;
+    t->fitted = 0;
 }
 
 static int cmp_u32(const void *x, const void *y)
@@ -123,10 +132,10 @@ int met_tfidf_fit(met_tfidf *t)
     if (t->v.n == 0)
         return as_error_set(AS_EINVAL, "empty vocabulary; perhaps the documents only contain "
                                        "stop words");
-    free(t->idf);
-    if ((t->idf = calloc(t->v.n, sizeof(double))) == NULL)
-        return as_error_set(AS_ENOMEM, "out of memory");
+    if (met_reserve(&t->idf, &t->idf_cap, t->v.n, sizeof(double)) < 0)
+        return AS_ENOMEM;
     df = t->idf;
+    memset(df, 0, t->v.n * sizeof(double));
     for (i = 0; i < t->nterms; i++)
         df[t->terms[i].id] += 1;
     for (i = 0; i < t->v.n; i++)

@@ -17,6 +17,8 @@ typedef struct met_tfidf met_tfidf;
 
 int met_tfidf_new(met_tfidf **out);     /* caller frees with met_tfidf_free */
 void met_tfidf_free(met_tfidf *t);
+/* Forget every document and the fit, keeping the memory for reuse. */
+void met_tfidf_reset(met_tfidf *t);
 /* Add a document (before met_tfidf_fit); *doc is its index. */
 int met_tfidf_add(met_tfidf *t, const char *text, size_t len, size_t *doc);
 /* Compute the idf weights and document norms. With no token in any

@@ -29,6 +29,7 @@ struct met_scorer {
     met_matcher *matcher;
     met_bleu *bleu;
     met_cls *cls;
+    met_tfidf *tfidf;
 };
 
 int met_label_from_json(met_label *out, const json_t *v)
@@ -394,6 +395,7 @@ void met_scorer_free(met_scorer *sc)
     met_matcher_free(sc->matcher);
     met_bleu_free(sc->bleu);
     met_cls_free(sc->cls);
+    met_tfidf_free(sc->tfidf);
     free(sc);
 }
 
@@ -430,6 +432,7 @@ int met_scorer_new(met_scorer **out, const met_spec *s)
         rc = met_cls_new(&sc->cls);
         break;
     case MET_COSINE_TFIDF:
+        rc = met_tfidf_new(&sc->tfidf);
         break;
     }
     if (rc < 0) {
@@ -440,38 +443,32 @@ int met_scorer_new(met_scorer **out, const met_spec *s)
     return 0;
 }
 
-static int tfidf_case(const char *pred, size_t plen, const char *const *refs,
+static int tfidf_case(met_tfidf *t, const char *pred, size_t plen, const char *const *refs,
                       const size_t *ref_lens, size_t nrefs, double *score)
 {
-    met_tfidf *t;
     size_t p, d, k;
     int rc;
 
     *score = 0;
-    if ((rc = met_tfidf_new(&t)) < 0)
-        return rc;
+    met_tfidf_reset(t);
     if ((rc = met_tfidf_add(t, pred, plen, &p)) < 0)
-        goto out;
+        return rc;
     for (k = 0; k < nrefs; k++)
         if ((rc = met_tfidf_add(t, refs[k], ref_lens[k], &d)) < 0)
-            goto out;
-    if ((rc = met_tfidf_fit(t)) < 0) {
-        /* No token anywhere: every cosine is 0 rather than a failed case. */
-        rc = 0;
-        goto out;
-    }
+            return rc;
+    if ((rc = met_tfidf_fit(t)) < 0)
+        /* No token anywhere: the cosine is 0 rather than a failed case. */
+        return rc == AS_EINVAL ? 0 : rc;
     for (k = 0; k < nrefs; k++) {
         double c;
         if ((rc = met_tfidf_cosine(t, p, p + 1 + k, &c)) < 0)
-            goto out;
+            return rc;
         if (c > *score)
             *score = c;
     }
     if (*score > 1.0)
         *score = 1.0;       /* rounding of a unit vector's self-product */
-out:
-    met_tfidf_free(t);
-    return rc;
+    return 0;
 }
 
 int met_scorer_case(met_scorer *sc, const char *pred, size_t plen, const char *const *refs,
@@ -522,7 +519,7 @@ int met_scorer_case(met_scorer *sc, const char *pred, size_t plen, const char *c
         break;
     }
     case MET_COSINE_TFIDF:
-        rc = tfidf_case(pred, plen, refs, ref_lens, nrefs, score);
+        rc = tfidf_case(sc->tfidf, pred, plen, refs, ref_lens, nrefs, score);
         break;
     case MET_ACCURACY:
     case MET_PRECISION:
