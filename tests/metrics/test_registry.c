@@ -127,6 +127,33 @@ static void registry__multi_reference_takes_the_best(void)
     met_spec_free(s);
 }
 
+/* One scorer over many cases gives what fresh scorers give. */
+static void registry__scorer_reuse_is_stateless(void)
+{
+    static const char *const specs[] = {"\"cosine_tfidf\"", "\"rougeLsum\"", "\"bleu\"",
+                                        "\"token_f1\"", "{\"name\": \"rouge2\", \"stem\": true}"};
+    static const char *const pairs[][2] = {
+        {"a b c", "a b d"}, {"x", "y"}, {"running cats\nsat", "the cat ran\nsat down"},
+        {"", "something"}, {"a b c", "a b d"}};
+    size_t i, k;
+
+    for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        met_spec *s = spec_of(specs[i]);
+        met_scorer *sc = NULL;
+        T_OK(met_scorer_new(&sc, s));
+        for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+            const char *ref = pairs[k][1];
+            size_t rl = strlen(ref);
+            double v = -1;
+            T_OK(met_scorer_case(sc, pairs[k][0], strlen(pairs[k][0]), &ref, &rl, 1, &v));
+            T_CHECK(v >= 0 && v <= 1);
+            T_CHECK(v == case_score(specs[i], pairs[k][0], ref));
+        }
+        met_scorer_free(sc);
+        met_spec_free(s);
+    }
+}
+
 static double corpus(const char *spec, const char *const *t, const char *const *p, size_t n, int *rc)
 {
     met_spec *s = spec_of(spec);
@@ -180,6 +207,7 @@ int main(void)
     T_RUN(registry__spec_kinds_and_round_trip);
     T_RUN(registry__per_case_scores);
     T_RUN(registry__multi_reference_takes_the_best);
+    T_RUN(registry__scorer_reuse_is_stateless);
     T_RUN(registry__corpus_classification);
     return t_done();
 }
