@@ -334,8 +334,9 @@ int cat_put_dataset_file(cat_version *out, cat *c, const char *name, const char 
 
 /* Append cases (a JSON array of case objects, each validated; ids must not
  * clash with existing ones) to a dataset, creating it when it does not
- * exist, in one commit. For the web's "promote to dataset". The new file
- * is assembled in memory (at most CAT_DATASET_MAX bytes). */
+ * exist, in one commit. For the web's "promote to dataset". The existing
+ * file streams into the new version; only the new lines are held in
+ * memory. */
 int cat_dataset_append(cat_version *out, cat *c, const char *name, const json_t *cases,
                        const cat_commit_opts *opts);
 

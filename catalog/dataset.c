@@ -565,10 +565,11 @@ out:
 int cat_put_dataset_file(cat_version *out, cat *c, const char *name, const char *path,
                          const cat_commit_opts *opts)
 {
-    char fpath[CAT_NAME_MAX + 16];
+    char fpath[CAT_NAME_MAX + 16], defmsg[CAT_NAME_MAX + 40];
     git_oid blob, commit;
+    cat_version cur;
     int64_t count = 0;
-    int rc;
+    int rc, exists;
 
     if (!cat_name_valid(name))
         return AS_EINVAL;
@@ -578,7 +579,10 @@ int cat_put_dataset_file(cat_version *out, cat *c, const char *name, const char 
         return rc;
     if ((rc = cat__index_update(c, 0)) < 0 || (rc = write_dataset_blob(&blob, &count, c, path)) < 0)
         goto out;
-    rc = cat__commit_path(c, &commit, fpath, &blob, opts, "add");
+    exists = cat_resolve(&cur, c, CAT_DATASET, name) == 0;
+    as_error_clear();
+    snprintf(defmsg, sizeof(defmsg), "dataset %s: %s", name, exists ? "update" : "add");
+    rc = cat__commit_path(c, &commit, fpath, &blob, opts, defmsg);
     if (rc == 0 || rc == AS_EEXISTS) {
         int rc2 = cat_resolve(out, c, CAT_DATASET, name);
         if (rc2 < 0)
@@ -614,18 +618,93 @@ static int existing_ids(id_set *ids, int *exists, cat_version *ver, cat *c, cons
     return rc;
 }
 
+/* Copy the bytes of blob 'hex' into 'ws' piece by piece; *last receives
+ * the final byte ('\n' when the blob is empty). */
+static int copy_blob(cat *c, const char *hex, git_writestream *ws, char *last)
+{
+    git_odb *odb = NULL;
+    git_odb_stream *rs = NULL;
+    git_blob *blob = NULL;
+    git_object_t type;
+    git_oid oid;
+    size_t len;
+    char *buf = NULL;
+    int n, rc = 0;
+
+    *last = '\n';
+    if (git_oid_fromstr(&oid, hex) < 0)
+        return as_error_set(AS_ECORRUPT, "index: bad blob id '%.40s'", hex);
+    if ((rc = git_repository_odb(&odb, c->repo)) < 0)
+        return cat__git_fail(rc, "opening the object database");
+    if (git_odb_open_rstream(&rs, &len, &type, odb, &oid) == 0) {
+        if ((buf = malloc(CHUNK)) == NULL)
+            rc = as_error_set(AS_ENOMEM, "out of memory");
+        while (rc == 0 && (n = rs->read(rs, buf, CHUNK)) != 0) {
+            if (n < 0 || ws->write(ws, buf, (size_t)n) < 0)
+                rc = cat__git_fail(n < 0 ? n : -1, "copying the dataset");
+            else
+                *last = buf[n - 1];
+        }
+        git_odb_stream_free(rs);
+    } else if ((rc = git_blob_lookup(&blob, c->repo, &oid)) < 0) {
+        rc = cat__git_fail(rc, "reading the dataset");
+    } else {
+        const char *raw = git_blob_rawcontent(blob);
+        size_t size = (size_t)git_blob_rawsize(blob);
+        if (size > 0 && ws->write(ws, raw, size) < 0)
+            rc = cat__git_fail(-1, "copying the dataset");
+        else if (size > 0)
+            *last = raw[size - 1];
+    }
+    free(buf);
+    git_blob_free(blob);
+    git_odb_free(odb);
+    return rc;
+}
+
+/* Check the new cases against each other and 'ids', and render them as
+ * JSONL into 'lines'. */
+static int append_lines(as_buf *lines, id_set *ids, const json_t *cases)
+{
+    json_t *v;
+    size_t i;
+    int rc;
+
+    json_array_foreach(cases, i, v)
+    {
+        long lineno = (long)i + 1;
+        char *line = as_json_dump(v);
+        cat_case cs;
+        if (line == NULL)
+            return as_error_set(AS_ENOMEM, "out of memory");
+        rc = cat_case_parse(&cs, line, strlen(line), lineno);
+        if (rc == 0) {
+            rc = id_set_add(ids, cs.id);
+            if (rc == 0)
+                rc = as_error_set(AS_EINVAL,
+                                  "case %ld: field 'id': '%.60s' is already in the dataset", lineno,
+                                  cs.id);
+            cat_case_clear(&cs);
+        }
+        if (rc >= 0 && (rc = as_buf_puts(lines, line)) >= 0)
+            rc = as_buf_putc(lines, '\n');
+        free(line);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int cat_dataset_append(cat_version *out, cat *c, const char *name, const json_t *cases,
                        const cat_commit_opts *opts)
 {
-    char fpath[CAT_NAME_MAX + 16];
+    char fpath[CAT_NAME_MAX + 16], defmsg[CAT_NAME_MAX + 40], last = '\n';
+    git_writestream *ws = NULL;
     id_set ids = {0};
     cat_version ver;
-    as_buf body;
+    as_buf lines;
     git_oid blob, commit;
-    char *old = NULL;
-    size_t oldlen = 0, i;
     int exists = 0, rc;
-    json_t *v;
 
     if (!cat_name_valid(name))
         return AS_EINVAL;
@@ -633,55 +712,41 @@ int cat_dataset_append(cat_version *out, cat *c, const char *name, const json_t 
         return as_error_set(AS_EINVAL, "cases must be a non-empty JSON array");
     if ((rc = cat__item_path(fpath, sizeof(fpath), CAT_DATASET, name)) < 0)
         return rc;
-    as_buf_init(&body, CAT_DATASET_MAX);
+    as_buf_init(&lines, CAT_DATASET_MAX);
     if ((rc = cat__lock(c)) < 0)
         return rc;
     if ((rc = cat__index_update(c, 0)) < 0 || (rc = existing_ids(&ids, &exists, &ver, c, name)) < 0)
         goto out;
-    if (exists) {
-        if ((rc = cat_read(&old, &oldlen, c, &ver)) < 0 ||
-            (rc = as_buf_append(&body, old, oldlen)) < 0)
-            goto out;
-        if (oldlen > 0 && old[oldlen - 1] != '\n' && (rc = as_buf_putc(&body, '\n')) < 0)
-            goto out;
+    if ((rc = append_lines(&lines, &ids, cases)) < 0) {
+        rc = as_error_wrap(rc, "appending to dataset '%s'", name);
+        goto out;
     }
-    json_array_foreach(cases, i, v)
-    {
-        long lineno = (long)i + 1;
-        char *line = as_json_dump(v);
-        cat_case cs;
-        if (line == NULL) {
-            rc = as_error_set(AS_ENOMEM, "out of memory");
-            goto out;
-        }
-        rc = cat_case_parse(&cs, line, strlen(line), lineno);
-        if (rc == 0) {
-            rc = id_set_add(&ids, cs.id);
-            if (rc == 0)
-                rc = as_error_set(AS_EINVAL,
-                                  "case %ld: field 'id': '%.60s' is already in the dataset", lineno,
-                                  cs.id);
-            cat_case_clear(&cs);
-        }
-        if (rc >= 0 && (rc = as_buf_puts(&body, line)) >= 0)
-            rc = as_buf_putc(&body, '\n');
-        free(line);
-        if (rc < 0) {
-            rc = as_error_wrap(rc, "appending to dataset '%s'", name);
-            goto out;
-        }
-    }
-    if ((rc = git_blob_create_from_buffer(&blob, c->repo, body.data, body.len)) < 0) {
+    /* The old file streams into the new blob, then the new lines. */
+    if ((rc = git_blob_create_from_stream(&ws, c->repo, NULL)) < 0) {
         rc = cat__git_fail(rc, "writing the dataset blob");
         goto out;
     }
-    rc = cat__commit_path(c, &commit, fpath, &blob, opts, exists ? "append cases" : "add");
+    if (exists && (rc = copy_blob(c, ver.blob, ws, &last)) < 0)
+        goto out;
+    if ((last != '\n' && ws->write(ws, "\n", 1) < 0) || ws->write(ws, lines.data, lines.len) < 0) {
+        rc = cat__git_fail(-1, "writing the dataset blob");
+        goto out;
+    }
+    rc = git_blob_create_from_stream_commit(&blob, ws);
+    ws = NULL; /* freed by the commit */
+    if (rc < 0) {
+        rc = cat__git_fail(rc, "writing the dataset blob");
+        goto out;
+    }
+    snprintf(defmsg, sizeof(defmsg), "dataset %s: %s", name, exists ? "append cases" : "add");
+    rc = cat__commit_path(c, &commit, fpath, &blob, opts, defmsg);
     if (rc == 0)
         rc = cat_resolve(out, c, CAT_DATASET, name);
 out:
+    if (ws)
+        ws->free(ws);
     cat__unlock(c);
     id_set_free(&ids);
-    as_buf_free(&body);
-    free(old);
+    as_buf_free(&lines);
     return rc;
 }

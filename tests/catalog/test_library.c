@@ -124,8 +124,42 @@ static void library__append_cases_and_stream(void)
     run("git -C %s/catalog gc -q --prune=now", data_dir);
     T_EQ_INT(stream_count(c, "promoted@v1"), 3000);
     T_EQ_INT(stream_count(c, "promoted@v2"), 3001);
+    /* Appending copies the packed file into the new version. */
+    json_decref(dup);
+    dup = json_pack("[{s:s}]", "id", "k3001");
+    T_OK(cat_dataset_append(&v, c, "promoted", dup, NULL));
+    T_EQ_INT(v.version, 3);
+    T_EQ_INT(v.cases, 3002);
+    T_EQ_INT(stream_count(c, "promoted"), 3002);
     json_decref(dup);
     json_decref(cases);
+    cat_close(c);
+    run("rm -rf %s", data_dir);
+}
+
+static void library__append_after_a_last_line_without_newline(void)
+{
+    cat *c = open_fresh();
+    char path[300], *data = NULL;
+    json_t *more = json_pack("[{s:s}]", "id", "b");
+    cat_version v;
+    size_t len = 0;
+    FILE *fp;
+
+    if (c == NULL)
+        return;
+    snprintf(path, sizeof(path), "%s/in.jsonl", data_dir);
+    if ((fp = fopen(path, "w")) != NULL) {
+        fputs("{\"id\": \"a\"}", fp);
+        fclose(fp);
+    }
+    T_OK(cat_put_dataset_file(&v, c, "d", path, NULL));
+    T_OK(cat_dataset_append(&v, c, "d", more, NULL));
+    T_OK(cat_read(&data, &len, c, &v));
+    T_EQ_STR(data, "{\"id\": \"a\"}\n{\"id\":\"b\"}\n");
+    T_EQ_STR(v.message, "dataset d: append cases");
+    free(data);
+    json_decref(more);
     cat_close(c);
     run("rm -rf %s", data_dir);
 }
@@ -171,6 +205,7 @@ int main(void)
 {
     T_RUN(library__put_and_load_prompt);
     T_RUN(library__append_cases_and_stream);
+    T_RUN(library__append_after_a_last_line_without_newline);
     T_RUN(library__suite_load_checks_refs);
     return t_done();
 }
