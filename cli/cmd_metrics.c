@@ -729,9 +729,13 @@ static int match_cmd(int argc, char **argv, int f1)
     }
     if (rc < 0)
         goto out;
+    if (o.summary && n == 0) {
+        rc = as_error_set(AS_EINVAL, "%s: no lines to summarize", in.src);
+        goto out;
+    }
     if (o.summary) {
         json_t *res = json_object();
-        double *col = malloc((n ? n : 1) * sizeof(double));
+        double *col = malloc(n * sizeof(double));
         int j;
         if (col == NULL) {
             json_decref(res);
@@ -944,7 +948,9 @@ static int cosine_cmd(int argc, char **argv)
             vals[i] = best;
         }
     }
-    if (o.summary) {
+    if (o.summary && n == 0) {
+        rc = as_error_set(AS_EINVAL, "%s: no lines to summarize", in.src);
+    } else if (o.summary) {
         json_t *res = json_object();
         json_object_set_new(res, "cosine", num(met_mean(vals, n)));
         json_object_set_new(res, "n", json_integer((json_int_t)n));

@@ -200,6 +200,8 @@ def malformed_input_prints_nothing(env):
     r = env.ok("metrics", "--help")
     check("assay metrics rouge" in r.out)
     check(env.ok("metrics", "rouge", stdin="").out == "")
+    for sub in ("rouge", "match", "token-f1", "cosine"):
+        env.fails("metrics", sub, "--summary", stdin="\n", contains="no lines to summarize")
 
 
 main([rouge_per_pair_bit_identical, rouge_multi_reference_and_types,
