@@ -200,12 +200,25 @@ static void classify__type_errors_as_sklearn(void)
     met_cls_result_free(r);
     met_cls_free(c);
 
-    /* A string side converts its numbers: 1 -> "1". */
+    /* A side with a string converts its numbers: 1 -> "1", true -> "True". */
     T_OK(met_cls_new(&c));
     T_OK(met_cls_add(c, &s, &s));
-    T_ERR(met_cls_compute(&r, c, NULL), 0);
+    T_OK(met_cls_add(c, &n, &s));
+    {
+        met_label b = {MET_LABEL_BOOL, NULL, 0, 1, 0};
+        T_OK(met_cls_add(c, &b, &s));
+    }
+    T_OK(met_cls_compute(&r, c, NULL));
+    T_EQ_INT(r->n, 3);
+    T_EQ_STR(r->names[0], "1");
+    T_EQ_STR(r->names[1], "True");
+    T_EQ_STR(r->names[2], "a");
     met_cls_result_free(r);
-    T_ERR(met_cls_compute(&r, NULL == c ? c : c, &(met_cls_opts){NULL, 0, NULL, 7}), AS_EINVAL);
+    r = NULL;
+    {
+        met_cls_opts bad = {NULL, 0, NULL, 7};
+        T_ERR(met_cls_compute(&r, c, &bad), AS_EINVAL);
+    }
     met_cls_free(c);
 
     T_OK(met_cls_new(&c));
