@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define CTX_DEFAULT_MAX 4096
+#define CHUNK ENG_PREFILL_CHUNK
 
 void eng_state_free(eng_state *s)
 {
@@ -51,12 +52,12 @@ int eng_state_new(eng_state **out, const eng_model *m, int ctx)
     s->ctx = ctx;
     s->kcache = calloc((size_t)c->n_layers * (size_t)ctx * kvdim, sizeof(float));
     s->vcache = calloc((size_t)c->n_layers * (size_t)ctx * kvdim, sizeof(float));
-    s->x = calloc((size_t)c->hidden, sizeof(float));
-    s->h = calloc(width, sizeof(float));
-    s->q = calloc(qdim, sizeof(float));
-    s->att = calloc(qdim, sizeof(float));
-    s->gate = calloc((size_t)c->intermediate, sizeof(float));
-    s->up = calloc((size_t)c->intermediate, sizeof(float));
+    s->x = calloc((size_t)CHUNK * c->hidden, sizeof(float));
+    s->h = calloc((size_t)CHUNK * width, sizeof(float));
+    s->q = calloc((size_t)CHUNK * qdim, sizeof(float));
+    s->att = calloc((size_t)CHUNK * qdim, sizeof(float));
+    s->gate = calloc((size_t)CHUNK * c->intermediate, sizeof(float));
+    s->up = calloc((size_t)CHUNK * c->intermediate, sizeof(float));
     s->scores = calloc((size_t)ctx, sizeof(float));
     s->logits = calloc((size_t)c->vocab, sizeof(float));
     if (!s->kcache || !s->vcache || !s->x || !s->h || !s->q || !s->att ||
@@ -94,9 +95,10 @@ void eng_state_rewind(eng_state *s, int pos)
         s->pos = pos;
 }
 
-/* Attention of every query head at position 'pos' over the cache of layer
- * 'l'; the result (heads * head_dim) goes to s->att. */
-static void attention(eng_state *s, int l, int pos)
+/* Attention of every query head of the token at position 'pos' (query
+ * row 'q', heads * head_dim) over the cache of layer 'l' up to and including
+ * 'pos'; the result goes to 'att' (heads * head_dim). */
+static void attention(eng_state *s, int l, int pos, const float *q, float *att)
 {
     const eng_config *c = &s->m->cfg;
     size_t kvdim = (size_t)c->n_kv_heads * c->head_dim;
@@ -110,64 +112,114 @@ static void attention(eng_state *s, int l, int pos)
     for (hq = 0; hq < c->n_heads; hq++) {
         int g = hq / group;
 
-        eng_attend(s->att + (size_t)hq * c->head_dim, s->q + (size_t)hq * c->head_dim,
+        eng_attend(att + (size_t)hq * c->head_dim, q + (size_t)hq * c->head_dim,
                    kl + (size_t)g * c->head_dim, vl + (size_t)g * c->head_dim, kvdim, t0, pos + 1,
                    c->head_dim, scale, s->scores);
     }
 }
 
-int eng_forward(eng_state *s, int token, const float **logits)
+/* Tokens tok[0..n) (n <= CHUNK) at positions s->pos.. through the decoder,
+ * all n at each step: the matrix products read each weight once for the
+ * chunk; token t attends to the cache up to its own position. With
+ * want_logits, s->logits gets the last token's logits. */
+static void forward_chunk(eng_state *s, const int32_t *tok, int n, int want_logits)
 {
     const eng_model *m = s->m;
     const eng_config *c = &m->cfg;
-    size_t kvdim = (size_t)c->n_kv_heads * c->head_dim;
-    int pos = s->pos, l, i;
+    size_t kvdim = (size_t)c->n_kv_heads * c->head_dim, qdim = (size_t)c->n_heads * c->head_dim;
+    size_t H = (size_t)c->hidden, W = H > qdim ? H : qdim, I = (size_t)c->intermediate;
+    int pos = s->pos, l, t;
+    size_t i;
 
-    if (token < 0 || token >= c->vocab)
-        return as_error_set(AS_EINVAL, "token id %d is outside the vocabulary of %d", token, c->vocab);
-    if (pos >= s->ctx)
-        return as_error_set(AS_ETOOBIG, "the context of %d tokens is full", s->ctx);
-#ifdef ASSAY_HAVE_CUDA
-    if (s->gpu != NULL) {
-        int rc = eng_gpu_forward(s->gpu, token, pos, logits != NULL ? s->logits : NULL);
-
-        if (rc < 0)
-            return rc;
-        s->pos = pos + 1;
-        if (logits != NULL)
-            *logits = s->logits;
-        return 0;
-    }
-#endif
-    eng_embed(s->x, &m->embed, token);
+    for (t = 0; t < n; t++)
+        eng_embed(s->x + t * H, &m->embed, tok[t]);
     for (l = 0; l < c->n_layers; l++) {
         const eng_layer *L = &m->layers[l];
         float *kdst = s->kcache + ((size_t)l * s->ctx + pos) * kvdim;
         float *vdst = s->vcache + ((size_t)l * s->ctx + pos) * kvdim;
 
-        eng_rmsnorm(s->h, s->x, &L->attn_norm, c->hidden, c->eps);
-        eng_matvec(m->pool, s->q, &L->wq, s->h, &L->bq);
-        eng_matvec(m->pool, kdst, &L->wk, s->h, &L->bk);
-        eng_matvec(m->pool, vdst, &L->wv, s->h, &L->bv);
-        eng_rope(s->q, c->n_heads, c->head_dim, pos, m->inv_freq);
-        eng_rope(kdst, c->n_kv_heads, c->head_dim, pos, m->inv_freq);
-        attention(s, l, pos);
-        eng_matvec(m->pool, s->h, &L->wo, s->att, &L->bo);
-        for (i = 0; i < c->hidden; i++)
-            s->x[i] += s->h[i];
-        eng_rmsnorm(s->h, s->x, &L->ffn_norm, c->hidden, c->eps);
-        eng_matvec(m->pool, s->gate, &L->wg, s->h, &L->bg);
-        eng_matvec(m->pool, s->up, &L->wu, s->h, &L->bu);
-        eng_swiglu(s->gate, s->gate, s->up, c->intermediate);
-        eng_matvec(m->pool, s->h, &L->wd, s->gate, &L->bd);
-        for (i = 0; i < c->hidden; i++)
-            s->x[i] += s->h[i];
+        for (t = 0; t < n; t++)
+            eng_rmsnorm(s->h + t * W, s->x + t * H, &L->attn_norm, c->hidden, c->eps);
+        eng_matmat(m->pool, s->q, qdim, &L->wq, s->h, W, n, &L->bq);
+        eng_matmat(m->pool, kdst, kvdim, &L->wk, s->h, W, n, &L->bk);
+        eng_matmat(m->pool, vdst, kvdim, &L->wv, s->h, W, n, &L->bv);
+        for (t = 0; t < n; t++) {
+            eng_rope(s->q + t * qdim, c->n_heads, c->head_dim, pos + t, m->inv_freq);
+            eng_rope(kdst + t * kvdim, c->n_kv_heads, c->head_dim, pos + t, m->inv_freq);
+        }
+        for (t = 0; t < n; t++)
+            attention(s, l, pos + t, s->q + t * qdim, s->att + t * qdim);
+        eng_matmat(m->pool, s->h, W, &L->wo, s->att, qdim, n, &L->bo);
+        for (t = 0; t < n; t++)
+            for (i = 0; i < H; i++)
+                s->x[t * H + i] += s->h[t * W + i];
+        for (t = 0; t < n; t++)
+            eng_rmsnorm(s->h + t * W, s->x + t * H, &L->ffn_norm, c->hidden, c->eps);
+        eng_matmat(m->pool, s->gate, I, &L->wg, s->h, W, n, &L->bg);
+        eng_matmat(m->pool, s->up, I, &L->wu, s->h, W, n, &L->bu);
+        for (t = 0; t < n; t++)
+            eng_swiglu(s->gate + t * I, s->gate + t * I, s->up + t * I, c->intermediate);
+        eng_matmat(m->pool, s->h, W, &L->wd, s->gate, I, n, &L->bd);
+        for (t = 0; t < n; t++)
+            for (i = 0; i < H; i++)
+                s->x[t * H + i] += s->h[t * W + i];
     }
-    s->pos = pos + 1;
-    if (logits != NULL) {
-        eng_rmsnorm(s->h, s->x, &m->norm, c->hidden, c->eps);
+    s->pos = pos + n;
+    if (want_logits) {
+        eng_rmsnorm(s->h, s->x + (size_t)(n - 1) * H, &m->norm, c->hidden, c->eps);
         eng_matvec(m->pool, s->logits, &m->lm_head, s->h, NULL);
-        *logits = s->logits;
     }
+}
+
+int eng_prefill(eng_state *s, const int32_t *tokens, size_t n, const float **logits)
+{
+    const eng_config *c = &s->m->cfg;
+    size_t i, done;
+
+    for (i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->vocab)
+            return as_error_set(AS_EINVAL, "token id %d is outside the vocabulary of %d", tokens[i],
+                                c->vocab);
+    if (n > (size_t)(s->ctx - s->pos))
+        return as_error_set(AS_ETOOBIG, "%zu more tokens do not fit: the context of %d has %d left",
+                            n, s->ctx, s->ctx - s->pos);
+    if (n == 0)
+        return as_error_set(AS_EINVAL, "no tokens to feed");
+#ifdef ASSAY_HAVE_CUDA
+    if (s->gpu != NULL) {
+        /* The GPU path feeds one token at a time (its prefill GEMMs are
+         * issue 8). */
+        for (i = 0; i < n; i++) {
+            int rc = eng_gpu_forward(s->gpu, tokens[i], s->pos,
+                                     logits != NULL && i + 1 == n ? s->logits : NULL);
+
+            if (rc < 0)
+                return rc;
+            s->pos++;
+        }
+        if (logits != NULL)
+            *logits = s->logits;
+        return 0;
+    }
+#endif
+    for (done = 0; done < n; done += CHUNK) {
+        int k = n - done < CHUNK ? (int)(n - done) : CHUNK;
+
+        forward_chunk(s, tokens + done, k, logits != NULL && done + (size_t)k == n);
+    }
+    if (logits != NULL)
+        *logits = s->logits;
     return 0;
+}
+
+int eng_forward(eng_state *s, int token, const float **logits)
+{
+    int32_t t = token;
+
+    if (token < 0 || token >= s->m->cfg.vocab)
+        return as_error_set(AS_EINVAL, "token id %d is outside the vocabulary of %d", token,
+                            s->m->cfg.vocab);
+    if (s->pos >= s->ctx)
+        return as_error_set(AS_ETOOBIG, "the context of %d tokens is full", s->ctx);
+    return eng_prefill(s, &t, 1, logits);
 }

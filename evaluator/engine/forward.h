@@ -14,12 +14,16 @@
 
 #include "evaluator/engine/model.h"
 
+/* Tokens a prefill pushes through the decoder together. */
+#define ENG_PREFILL_CHUNK 32
+
 typedef struct eng_state {
     const eng_model *m;
     int ctx;                 /* positions the cache holds */
     int pos;                 /* tokens already in the cache */
     float *kcache, *vcache;  /* (layers, ctx, kv_heads * head_dim) */
-    float *x, *h, *q, *att, *gate, *up, *scores, *logits;
+    float *x, *h, *q, *att, *gate, *up;      /* ENG_PREFILL_CHUNK rows each */
+    float *scores, *logits;
     struct eng_gpu_state *gpu; /* set by eng_state_use_gpu: the steps run there */
 } eng_state;
 
@@ -42,5 +46,12 @@ void eng_state_rewind(eng_state *s, int pos);
  * logits nobody reads). AS_EINVAL for a token outside the vocabulary,
  * AS_ETOOBIG when the context is full. */
 int eng_forward(eng_state *s, int token, const float **logits);
+
+/* Feed tokens[0..n) at positions s->pos.. in chunks of ENG_PREFILL_CHUNK
+ * (each weight read once per chunk) and advance; *logits (when not NULL)
+ * gets the last token's logits. Bit-identical to n eng_forward calls.
+ * AS_EINVAL for an id outside the vocabulary, AS_ETOOBIG when the tokens
+ * do not fit the context (nothing is fed then). */
+int eng_prefill(eng_state *s, const int32_t *tokens, size_t n, const float **logits);
 
 #endif

@@ -81,7 +81,7 @@ int eng_generate(eng_state *s, const int32_t *prompt, size_t n, const eng_gen_pa
     const float *logits = NULL;
     as_buf text;
     double t0 = as_clock_ms(), t_first = 0;
-    size_t i, cap;
+    size_t cap;
     int rc;
 
     memset(res, 0, sizeof *res);
@@ -101,9 +101,8 @@ int eng_generate(eng_state *s, const int32_t *prompt, size_t n, const eng_gen_pa
     res->finish = "length";
     res->stop_string = -1;
     eng_state_rewind(s, 0);
-    for (i = 0; i < n; i++)
-        if ((rc = eng_forward(s, prompt[i], i + 1 == n ? &logits : NULL)) < 0)
-            goto fail;
+    if ((rc = eng_prefill(s, prompt, n, &logits)) < 0)
+        goto fail;
     res->prefill_ms = as_clock_ms() - t0;
     while (res->n_ids < cap) {
         int32_t tok = eng_sample(sampler, logits);
@@ -167,9 +166,8 @@ int eng_loglik(eng_state *s, const int32_t *ctx, size_t nctx, const int32_t *con
         return as_error_set(AS_ETOOBIG, "context and continuation have %zu tokens; the context holds %d",
                             nctx + ncont, s->ctx);
     eng_state_rewind(s, 0);
-    for (i = 0; i < nctx; i++)
-        if ((rc = eng_forward(s, ctx[i], i + 1 == nctx ? &logits : NULL)) < 0)
-            return rc;
+    if ((rc = eng_prefill(s, ctx, nctx, &logits)) < 0)
+        return rc;
     for (i = 0; i < ncont; i++) {
         if (cont[i] < 0 || cont[i] >= vocab)
             return as_error_set(AS_EINVAL, "token id %d is outside the vocabulary of %d", cont[i], vocab);

@@ -58,8 +58,10 @@ float eng_mat_get(const eng_mat *m, size_t i)
 
 typedef struct matvec_job {
     float *out;
+    size_t out_stride, x_stride;
     const eng_mat *w, *bias;
     const float *x;
+    int n;
 } matvec_job;
 
 /* Dot product of x with one weight row of n elements. Eight partial sums,
@@ -101,39 +103,51 @@ DOT_ROW(dot_f32, float, LOAD_F32)
 DOT_ROW(dot_bf16, uint16_t, eng_bf16_to_f32)
 DOT_ROW(dot_f16, uint16_t, LOAD_F16)
 
-/* Rows [b, e) of the product. */
+/* Rows [b, e) of the product, for every vector. */
 static void matvec_rows(void *arg, size_t b, size_t e)
 {
     const matvec_job *j = arg;
     size_t r, cols = (size_t)j->w->cols;
+    int t;
 
     for (r = b; r < e; r++) {
-        float sum;
+        const void *row = (const char *)j->w->data + r * cols * eng_dtype_size(j->w->dtype);
+        float bias = j->bias != NULL && j->bias->data != NULL ? eng_mat_get(j->bias, r) : 0.0f;
 
-        if (j->w->dtype == ENG_DT_F32)
-            sum = dot_f32((const float *)j->w->data + r * cols, j->x, cols);
-        else if (j->w->dtype == ENG_DT_BF16)
-            sum = dot_bf16((const uint16_t *)j->w->data + r * cols, j->x, cols);
-        else
-            sum = dot_f16((const uint16_t *)j->w->data + r * cols, j->x, cols);
-        if (j->bias != NULL && j->bias->data != NULL)
-            sum += eng_mat_get(j->bias, r);
-        j->out[r] = sum;
+        for (t = 0; t < j->n; t++) {
+            const float *x = j->x + (size_t)t * j->x_stride;
+            float sum;
+
+            if (j->w->dtype == ENG_DT_F32)
+                sum = dot_f32(row, x, cols);
+            else if (j->w->dtype == ENG_DT_BF16)
+                sum = dot_bf16(row, x, cols);
+            else
+                sum = dot_f16(row, x, cols);
+            if (j->bias != NULL && j->bias->data != NULL)
+                sum += bias;
+            j->out[(size_t)t * j->out_stride + r] = sum;
+        }
     }
+}
+
+void eng_matmat(eng_pool *pool, float *out, size_t out_stride, const eng_mat *w, const float *x,
+                size_t x_stride, int n, const eng_mat *bias)
+{
+    matvec_job j = {out, out_stride, x_stride, w, bias, x, n};
+
+    if (w->dtype == ENG_DT_F16)
+        pthread_once(&f16_once, f16_fill);
+    /* Below ~32k multiply-adds waking threads costs more than it saves. */
+    if ((size_t)w->rows * (size_t)w->cols * (size_t)n < 32768)
+        matvec_rows(&j, 0, (size_t)w->rows);
+    else
+        eng_pool_run(pool, (size_t)w->rows, matvec_rows, &j);
 }
 
 void eng_matvec(eng_pool *pool, float *out, const eng_mat *w, const float *x, const eng_mat *bias)
 {
-    matvec_job j = {out, w, bias, x};
-
-    if (w->dtype == ENG_DT_F16)
-        pthread_once(&f16_once, f16_fill);
-
-    /* Below ~32k multiply-adds waking threads costs more than it saves. */
-    if ((size_t)w->rows * (size_t)w->cols < 32768)
-        matvec_rows(&j, 0, (size_t)w->rows);
-    else
-        eng_pool_run(pool, (size_t)w->rows, matvec_rows, &j);
+    eng_matmat(pool, out, 0, w, x, 0, 1, bias);
 }
 
 void eng_rmsnorm(float *out, const float *x, const eng_mat *w, int n, float eps)

@@ -34,6 +34,14 @@ float eng_mat_get(const eng_mat *m, size_t i);
  * must not alias 'x'. */
 void eng_matvec(eng_pool *pool, float *out, const eng_mat *w, const float *x, const eng_mat *bias);
 
+/* The same for n vectors at once: out row t (at out + t * out_stride) =
+ * W . x row t (at x + t * x_stride) [+ bias], for t < n. Each weight row is
+ * read once for all n vectors (the prefill's matrix product); every output
+ * element is the same dot product as eng_matvec's, so the results are
+ * bit-identical to n separate calls. */
+void eng_matmat(eng_pool *pool, float *out, size_t out_stride, const eng_mat *w, const float *x,
+                size_t x_stride, int n, const eng_mat *bias);
+
 /* out (n) = x / sqrt(mean(x^2) + eps) * w (n)  (HF LlamaRMSNorm). */
 void eng_rmsnorm(float *out, const float *x, const eng_mat *w, int n, float eps);
 

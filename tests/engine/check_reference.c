@@ -7,7 +7,9 @@
  * For each case: the logits after the prompt within 1e-4 relative (max |d|
  * over max |ref|), the greedy tokens exactly (stopping on the model's EOS
  * ids), then the continuation log-likelihood within 1e-4 relative and its
- * is-greedy flag. Exit 0 when everything matches. */
+ * is-greedy flag. Also checks that eng_prefill over 70 tokens (three
+ * chunks) gives bit-identical logits to feeding them one at a time.
+ * Exit 0 when everything matches. */
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
@@ -105,6 +107,36 @@ static void check_case(eng_state *s, const json_t *c, int idx)
     free(prompt);
 }
 
+/* eng_prefill and eng_forward must agree bit for bit (same dot products
+ * in the same order), across chunk boundaries. */
+static void check_prefill(eng_state *s)
+{
+    int vocab = s->m->cfg.vocab, i;
+    int32_t ids[70];
+    const float *logits = NULL;
+    float *one = malloc((size_t)vocab * sizeof *one);
+
+    if (one == NULL)
+        return;
+    for (i = 0; i < 70; i++)
+        ids[i] = (int32_t)((i * 7919 + 13) % vocab);
+    eng_state_rewind(s, 0);
+    for (i = 0; i < 70; i++)
+        if (eng_forward(s, ids[i], &logits) < 0)
+            break;
+    if (logits != NULL)
+        memcpy(one, logits, (size_t)vocab * sizeof *one);
+    eng_state_rewind(s, 0);
+    if (i != 70 || eng_prefill(s, ids, 70, &logits) < 0 ||
+        memcmp(one, logits, (size_t)vocab * sizeof *one) != 0) {
+        fprintf(stderr, "prefill of 70 tokens differs from one token at a time (%s)\n", as_error_msg());
+        failures++;
+    } else {
+        printf("prefill: 70 tokens bit-identical to one at a time\n");
+    }
+    free(one);
+}
+
 static void check_loglik(eng_state *s, const json_t *ll)
 {
     int32_t *ctx, *cont;
@@ -161,6 +193,8 @@ int main(int argc, char **argv)
         check_case(s, json_array_get(cases, i), (int)i);
     if (json_object_get(exp, "loglik") != NULL)
         check_loglik(s, json_object_get(exp, "loglik"));
+    if (s->ctx >= 70)
+        check_prefill(s);
     eng_state_free(s);
     eng_model_free(m);
     json_decref(exp);
