@@ -1,5 +1,6 @@
-/* The reference forward pass: one token at a time through the decoder with
- * a float32 KV cache (llama2.c run.c structure, HF weight layout):
+/* The reference forward pass: tokens through the decoder with a float32 KV
+ * cache (llama2.c run.c structure, HF weight layout), one at a time when
+ * decoding and in chunks when prefilling (the same arithmetic), per token:
  *
  *   x = E[tok]
  *   per layer: h = rmsnorm(x) w_attn; q,k,v = h Wq^T (+bq), h Wk^T (+bk), h Wv^T (+bv)
