@@ -32,12 +32,12 @@ static int resolve_prompt(cat_version *out, gate *g, const char *ref, const char
         if ((rc = g->ops->resolve(g, CAT_PROMPT, ref, out)) == 0)
             return 0;
         if (rc != AS_ENOTFOUND && rc != AS_EINVAL)
-            return as_error_wrap(rc, "%s %s", what, ref);
+            return as_error_wrap(rc, "%s", what);
         snprintf(full, sizeof(full), "%s@%s", dflt, ref);
         ref = full;
     }
     if ((rc = g->ops->resolve(g, CAT_PROMPT, ref, out)) < 0)
-        return as_error_wrap(rc, "%s %s", what, ref);
+        return as_error_wrap(rc, "%s", what);
     return 0;
 }
 
@@ -548,7 +548,7 @@ static int prepare(gate *g)
         return as_error_wrap(rc, "suite %s", g->suite_ver.name);
     /* the candidate: --prompt, else the suite's prompt at the catalog's head */
     if ((rc = resolve_prompt(&g->cand, g, g->o->prompt ? g->o->prompt : pref.name, pref.name,
-                             "prompt")) < 0 ||
+                             "candidate")) < 0 ||
         (rc = load_rules(g)) < 0 || (rc = load_models(g)) < 0 || (rc = load_baseline(g)) < 0)
         return rc;
     if (strcmp(g->cand.name, g->suite_prompt.name) != 0)
