@@ -158,6 +158,10 @@ static int sm_create(prov **out, const char *model_name, const json_t *settings)
         return as_error_set(AS_EINVAL, "setting s3_input: required with async "
                                        "(s3://bucket/prefix for the request payloads)");
     }
+    if (!s->async && s3_input) {
+        sm_destroy(&s->base);
+        return as_error_set(AS_EINVAL, "setting s3_input: only used with async");
+    }
     if (s3_input && (rc = parse_s3_input(s, s3_input)) < 0) {
         sm_destroy(&s->base);
         return rc;
