@@ -4,7 +4,7 @@
  *   instances?) -> PUT the payload to S3 -> InvokeEndpointAsync (202 with the
  *   output and failure locations) -> GET the output location until it
  *   exists, checking the failure location in between, with a doubling delay
- *   (async_poll, up to 30 s) until async_timeout.
+ *   (async_poll, up to 10 s) until async_timeout.
  *
  * Each step is one request of the provider interface's multi-step flow
  * (PROV_STEP_NEXT). A retried step rebuilds the same request. The latency
@@ -23,7 +23,7 @@
 #include "common/sha256.h"
 #include "evaluator/providers/sagemaker_internal.h"
 
-#define POLL_MAX_MS 30000.0
+#define POLL_MAX_MS 10000.0   /* the latency resolution of a long wait */
 
 /* The https URL of s3://bucket/key ('key' raw, encoded here): path-style on
  * a custom endpoint or for buckets with dots, virtual-hosted otherwise. */

@@ -25,7 +25,7 @@ typedef struct sm_prov {
     char *s3_bucket, *s3_prefix;    /* from s3_input (prefix without '/' at the ends) */
     char *target_variant, *inference_component, *custom_attributes;
     double async_timeout_s;     /* give up polling after this long */
-    double async_poll_s;        /* first poll delay; doubles up to 30 s */
+    double async_poll_s;        /* first poll delay; doubles up to 10 s */
     /* from start(): */
     char *region;
     char *runtime_url;          /* runtime endpoint base */
