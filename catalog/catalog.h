@@ -112,7 +112,7 @@ typedef struct cat_ref {
     char name[CAT_NAME_MAX + 1];
     cat_ref_form form;
     int version;                   /* CAT_REF_VERSION */
-    char label[CAT_LABEL_MAX + 1]; /* CAT_REF_LABEL and CAT_REF_COMMIT: the text after '@' */
+    char label[41]; /* the text after '@': a label (<= 36) or a commit prefix (<= 40) */
 } cat_ref;
 
 /* Split and check a reference string (syntax only; nothing is looked up).

@@ -64,6 +64,9 @@ static void refs__forms(void)
     T_OK(cat_ref_parse(&r, "x@1a2b3c4"));
     T_EQ_INT(r.form, CAT_REF_COMMIT);
     T_EQ_STR(r.label, "1a2b3c4");
+    T_OK(cat_ref_parse(&r, "x@0123456789abcdef0123456789abcdef01234567"));
+    T_EQ_INT(r.form, CAT_REF_COMMIT);
+    T_EQ_STR(r.label, "0123456789abcdef0123456789abcdef01234567");
     T_OK(cat_ref_parse(&r, "x@abc")); /* three hex digits: a label */
     T_EQ_INT(r.form, CAT_REF_LABEL);
 }
