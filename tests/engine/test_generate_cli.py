@@ -60,6 +60,17 @@ def test_continuation_loglik_matches_reference(env):
     env.fails("generate", "--model", d, "--prompt", "x", "--continuation", "", contains="empty")
 
 
+def test_chat_template_prompt(env):
+    d, cfg, stored = model(env)
+    tinymodel.write_chat_config(d)
+    text = tinymodel.zephyr([{"role": "user", "content": "Hi"}])
+    ref = tinymodel.greedy(cfg, stored, list(text.encode()), 6)
+    r = env.ok("generate", "--model", d, "--prompt", "Hi", "--chat", "--greedy",
+               "--max-new-tokens", 6, "--json").json()
+    check(r["prompt_tokens"] == len(text.encode()), (r, text))
+    check(r["ids"] == ref, "ids %r, reference %r" % (r["ids"], ref))
+
+
 def test_seeded_sampling_repeats(env):
     d, _, _ = model(env)
     args = ["generate", "--model", d, "--prompt", "Hi", "--max-new-tokens", 12, "--json",
@@ -105,5 +116,6 @@ def test_bad_input_is_one_line_error(env):
 
 if __name__ == "__main__":
     main([test_greedy_matches_reference, test_qwen2_and_mistral_match_reference,
-          test_continuation_loglik_matches_reference, test_seeded_sampling_repeats, test_gpu_request_falls_back_with_a_note,
+          test_continuation_loglik_matches_reference, test_chat_template_prompt,
+          test_seeded_sampling_repeats, test_gpu_request_falls_back_with_a_note,
           test_bad_input_is_one_line_error])

@@ -55,5 +55,32 @@ def test_suite_runs_on_local_model(env):
     check(run["tokens"]["estimated_items"] == 0, run["tokens"])
 
 
+def test_chat_prompt_runs_through_the_template(env):
+    d = env.path("tiny")
+    cfg, stored = tinymodel.write_model("llama-gqa", d)
+    tinymodel.write_chat_config(d)
+    env.write_json("p.json", {"name": "chat", "task": "generation",
+                              "messages": [{"role": "system", "content": "Be short."},
+                                           {"role": "user", "content": "{{text}}"}],
+                              "params": {"max_tokens": 5}})
+    env.write("d.jsonl", json.dumps({"id": "a", "vars": {"text": "Hello"}, "expected": "x"}) + "\n")
+    env.write_json("s.json", {"name": "chat", "prompt": "chat", "dataset": "chat",
+                              "metrics": ["exact_match"], "primary_metric": "exact_match",
+                              "models": ["tiny"]})
+    env.ok("prompt", "add", "chat", "--file", env.path("p.json"))
+    env.ok("dataset", "add", "chat", "--file", env.path("d.jsonl"))
+    env.ok("suite", "add", "chat", "--file", env.path("s.json"))
+    env.ok("model", "add", "tiny", "--provider", "local", "--path", d)
+    env.ok("eval", "chat")
+    item = env.ok("runs", "show", "1", "--items", "--json").json()["items"][0]
+    text = tinymodel.zephyr([{"role": "system", "content": "Be short."},
+                             {"role": "user", "content": "Hello"}]).encode()
+    ids = tinymodel.greedy(cfg, stored, list(text), 5)
+    check(item["prompt_tokens"] == len(text), (item, text))
+    check(item["completion_tokens"] == len(ids), (item, ids))
+    want = bytes(t for t in ids if t not in (2, 3)).decode("utf-8", "replace")
+    check(item["output"] == want, (item["output"], want))
+
+
 if __name__ == "__main__":
-    main([test_suite_runs_on_local_model])
+    main([test_suite_runs_on_local_model, test_chat_prompt_runs_through_the_template])

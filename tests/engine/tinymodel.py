@@ -204,6 +204,27 @@ def write_tokenizer(out):
         json.dump(tok, f, ensure_ascii=False)
 
 
+# TinyLlama-Chat's chat_template (Zephyr style), for chat tests.
+ZEPHYR_TEMPLATE = (
+    "{% for message in messages %}\n{% if message['role'] == 'user' %}\n"
+    "{{ '<|user|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'system' %}\n"
+    "{{ '<|system|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'assistant' %}\n"
+    "{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n{% endif %}\n"
+    "{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}")
+
+
+def write_chat_config(out):
+    """tokenizer_config.json with the Zephyr template; with the byte-level
+    tokenizer its markers are plain bytes."""
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
+        json.dump({"chat_template": ZEPHYR_TEMPLATE, "eos_token": "</s>", "bos_token": "<s>"}, f)
+
+
+def zephyr(messages):
+    """What the template renders, with the generation prompt."""
+    return "".join("<|%s|>\n%s</s>\n" % (m["role"], m["content"]) for m in messages) + "<|assistant|>\n"
+
+
 def write_model(variant, out, seed=1234):
     """Write the model folder; returns (config, {name: stored values})."""
     cfg = config_for(variant)
