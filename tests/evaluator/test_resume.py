@@ -70,5 +70,32 @@ def test_kill9_late_and_resume(env):
     kill_and_resume(env, N - 8)
 
 
+def test_interrupt_cancels_then_resume(env):
+    srv = server({"latency_ms": 150})
+    try:
+        make_catalog(env, sum_n=N)
+        add_model(env, "m1", srv, "--concurrency", "4")
+        proc = subprocess.Popen([ASSAY, "--data", env.data, "eval", "summ"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while len(ok_cases(env)) < 8 and time.time() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        check(proc.returncode == 1 and "canceled" in err, (proc.returncode, err))
+        s = env.ok("runs", "show", "1", "--json").json()
+        had = ok_cases(env)
+        check(s["status"] == "canceled" and 8 <= s["items_ok"] == len(had) < N, s["status"])
+        time.sleep(0.5)
+        before = srv.calls
+        env.ok("eval", "--resume", "1")
+        after = srv.calls
+        check(all(after[c] == before[c] for c in had), "a finished case was sent again")
+        check(all(after["s%d" % i] >= 1 for i in range(N)))
+        check(env.ok("runs", "show", "1", "--json").json()["status"] == "complete")
+    finally:
+        srv.stop()
+
+
 if __name__ == "__main__":
-    main([test_kill9_early_and_resume, test_kill9_late_and_resume])
+    main([test_kill9_early_and_resume, test_kill9_late_and_resume, test_interrupt_cancels_then_resume])
