@@ -29,10 +29,10 @@
  * "candidate": {"prompt": {name,version,commit}}, "baseline": {"kind":
  * "prompt"|"run"|"none", "ref", "prompt"?, "run_id"?}, "alpha", "passed",
  * "exit_status", "notes": [...], "models": [verdict...]} where a verdict
- * is {"model", "passed", "candidate": {"run_id", "reused", "status",
- * "items"}, "baseline": {...}|null, "checks": [check...], "cases":
- * [case...] in case id order, "changes": {"regressed": [ids], "fixed": [ids]}, "flaky":
- * [ids]}; a check is {"name", "kind": "min"|"max_cost_usd"|"max_p95_ms"|
+ * is {"model", "passed", "primary_metric", "candidate": run, "baseline":
+ * run|null, "checks": [check...], "cases": [case...] in case id order,
+ * "changes": {"regressed": [ids], "fixed": [ids]}, "flaky": [ids]}; a
+ * check is {"name", "kind": "min"|"max_cost_usd"|"max_p95_ms"|
  * "regression", "metric"?, "source": "cli"|"suite"|"default", "expected"
  * (text), "actual" (number or null), "limit", "passed", "message"} plus for
  * regressions "baseline", "candidate", "delta", "test": "mcnemar"|
@@ -40,7 +40,8 @@
  * test's own figures (b, c / ci_low, ci_high); a case is {"id", "passed",
  * "baseline_passed" (or null), "change": "regressed"|"fixed"|"same"|"new",
  * "score", "baseline_score", "reps", "passes", "flaky", "expected",
- * "output"}. */
+ * "output", "latency_ms"}; a run is {"run_id", "reused", "status",
+ * "prompt", "dataset", "items_total", "busy_s"}. */
 #ifndef AS_EVAL_GATE_H
 #define AS_EVAL_GATE_H
 
@@ -143,8 +144,9 @@ typedef struct gate_opts {
  * json_decref). On success *status is GATE_PASSED or GATE_FAILED. On error
  * *out is NULL, the message is set and *status says which: GATE_CONFIG
  * when the inputs were refused before any model was called, GATE_INCOMPLETE
- * when a run did not complete (the runs stay, and a later gate resumes
- * nothing: it starts fresh runs). */
+ * when a run did not complete or the server (o->server) could not be
+ * reached (runs left behind stay as they are; a later gate reuses only
+ * complete ones). */
 int gate_run(json_t **out, int *status, const gate_opts *o);
 
 /* ---- reports (gate_report.c), from gate_run's result ---- */

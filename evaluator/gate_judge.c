@@ -18,6 +18,7 @@
 typedef struct gcase {
     const char *id;             /* borrowed from the items */
     const char *output, *expected;
+    double latency_ms;          /* the first repetition's, NAN when not measured */
     double *sum;                /* per metric of the rules' regressions */
     int *cnt;
     int reps, judged, passes;
@@ -133,6 +134,9 @@ static int side_build(side *s, const gate_rules *r, const json_t *items)
             if (c->output == NULL || strcmp(str_or(json_object_get(item, "status")), "ok") == 0)
                 c->output = json_string_value(json_object_get(item, "output"));
             c->expected = json_string_value(json_object_get(item, "expected"));
+            c->latency_ms = json_is_number(json_object_get(item, "latency_ms"))
+                                ? json_number_value(json_object_get(item, "latency_ms"))
+                                : NAN;
             if ((nm && ((c->sum = calloc(nm, sizeof(double))) == NULL ||
                         (c->cnt = calloc(nm, sizeof(int))) == NULL)) ||
                 json_object_set_new(s->index, id, json_integer((json_int_t)s->n)) < 0) {
@@ -415,6 +419,7 @@ static json_t *case_json(size_t kp, const gcase *c, int have_base, const gcase *
     json_object_set_new(o, "flaky", json_boolean(c->passes > 0 && c->passes < c->judged));
     json_object_set_new(o, "expected", text_or_null(c->expected));
     json_object_set_new(o, "output", text_or_null(c->output));
+    json_object_set_new(o, "latency_ms", num_or_null(c->latency_ms));
     return o;
 }
 

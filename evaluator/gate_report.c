@@ -98,6 +98,15 @@ static void value_text(char *buf, size_t size, const json_t *v)
         snprintf(buf, size, "not measured");
 }
 
+/* A duration for a time attribute: v x scale seconds, 0 when not measured
+ * (cached answers, reused runs without timings). */
+static double seconds(const json_t *v, double scale)
+{
+    double x = json_is_number(v) ? json_number_value(v) * scale : 0;
+
+    return isfinite(x) && x > 0 ? x : 0;
+}
+
 typedef struct counts {
     size_t tests, failures, skipped;
 } counts;
@@ -159,7 +168,7 @@ static int junit_case(as_buf *b, const char *classname, const json_t *cs)
     value_text(score, sizeof(score), json_object_get(cs, "score"));
     if ((rc = as_buf_puts(b, "    <testcase classname=\"")) < 0 || (rc = xml_put(b, classname, 1)) < 0 ||
         (rc = as_buf_puts(b, ".cases\" name=\"")) < 0 || (rc = xml_put(b, str(cs, "id"), 1)) < 0 ||
-        (rc = as_buf_puts(b, "\" time=\"0\">")) < 0)
+        (rc = as_buf_printf(b, "\" time=\"%.3f\">", seconds(json_object_get(cs, "latency_ms"), 1e-3))) < 0)
         return rc;
     if (!json_is_true(json_object_get(cs, "passed"))) {
         if ((rc = as_buf_printf(b, "\n      <failure message=\"%s (score %s)\" type=\"%s\">",
@@ -192,8 +201,9 @@ static int junit_model(as_buf *b, const char *suite, const json_t *m)
     snprintf(classname, sizeof(classname), "assay.gate.%s.%s", suite, str(m, "model"));
     if ((rc = as_buf_puts(b, "  <testsuite name=\"")) < 0 || (rc = xml_put(b, str(m, "model"), 1)) < 0 ||
         (rc = as_buf_printf(b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" "
-                            "time=\"0\">\n    <properties>\n",
-                            c.tests, c.failures, c.skipped)) < 0)
+                            "time=\"%.3f\">\n    <properties>\n",
+                            c.tests, c.failures, c.skipped,
+                            seconds(json_object_get(json_object_get(m, "candidate"), "busy_s"), 1))) < 0)
         return rc;
     {
         static const char *const sides[] = {"candidate", "baseline"};

@@ -349,10 +349,11 @@ static int check_complete(json_t **sum, gate *g, int64_t id)
 
 static json_t *run_info(const json_t *sum, int reused)
 {
-    return json_pack("{s:O?,s:b,s:O?,s:O?,s:O?,s:O?}", "run_id", json_object_get(sum, "id"), "reused",
-                     reused, "status", json_object_get(sum, "status"), "prompt",
+    return json_pack("{s:O?,s:b,s:O?,s:O?,s:O?,s:O?,s:O?}", "run_id", json_object_get(sum, "id"),
+                     "reused", reused, "status", json_object_get(sum, "status"), "prompt",
                      json_object_get(sum, "prompt"), "dataset", json_object_get(sum, "dataset"),
-                     "items_total", json_object_get(sum, "items_total"));
+                     "items_total", json_object_get(sum, "items_total"), "busy_s",
+                     json_object_get(sum, "busy_s"));
 }
 
 /* Judge every model into 'verdicts'; *passed is 0 when any failed. */
