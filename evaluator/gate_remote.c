@@ -22,6 +22,7 @@
 
 #define REMOTE_BODY_MAX ((size_t)64 << 20)   /* one response */
 #define REMOTE_PAGE 1000                     /* items per page (the server's largest) */
+#define REMOTE_ITEMS_MAX 10000000            /* items of one run */
 #define REMOTE_TIMEOUT_S 60L                 /* one request */
 #define REMOTE_POLL_MS 500                   /* between looks at a running run */
 #define REMOTE_STALLED 5                     /* looks at a run nobody runs before giving up */
@@ -274,6 +275,11 @@ static int remote_items(gate *g, int64_t id, json_t **out)
         }
         json_array_extend(all, page);
         offset += (int64_t)json_array_size(page);
+        if (offset > REMOTE_ITEMS_MAX) {
+            rc = as_error_set(AS_ETOOBIG, "run %lld: more than %d items", (long long)id,
+                              REMOTE_ITEMS_MAX);
+            break;
+        }
         if (json_array_size(page) < REMOTE_PAGE)
             break;
         json_decref(r);
