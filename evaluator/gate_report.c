@@ -351,6 +351,20 @@ static int md_model(as_buf *b, const json_t *m)
         (rc = as_buf_printf(b, ", baseline run %lld%s", (long long)json_integer_value(json_object_get(base, "run_id")),
                             json_is_true(json_object_get(base, "reused")) ? " (reused)" : "")) < 0)
         return rc;
+    {
+        size_t n = 0, pass = 0, bn = 0, bpass = 0;
+        const json_t *cs;
+        json_array_foreach(json_object_get(m, "cases"), i, cs) {
+            const json_t *bp = json_object_get(cs, "baseline_passed");
+            n++;
+            pass += json_is_true(json_object_get(cs, "passed"));
+            bn += json_is_boolean(bp);
+            bpass += json_is_true(bp);
+        }
+        if ((rc = as_buf_printf(b, ". Cases passing: %zu of %zu", pass, n)) < 0 ||
+            (bn && (rc = as_buf_printf(b, " (baseline: %zu of %zu)", bpass, bn)) < 0))
+            return rc;
+    }
     if ((rc = as_buf_puts(b, ".\n\n| check | expected | actual | from | result |\n"
                              "|---|---|---|---|---|\n")) < 0)
         return rc;

@@ -132,6 +132,7 @@ def test_threshold_crossed(env):
         check(md.startswith("## assay gate: \u274c failed"), md[:80])
         check("| min exact\\_match | &gt;= 0.95 | 0.925 | cli | \u274c failed |" in md, md)
         check("**Regressed cases (passed on the baseline, fail now)** (3): c00, c01, c02" in md, md)
+        check("Cases passing: 37 of 40 (baseline: 40 of 40)." in md, md)
     finally:
         srv.stop()
 
