@@ -58,7 +58,7 @@ int eng_state_new(eng_state **out, const eng_model *m, int ctx)
     s->att = calloc((size_t)CHUNK * qdim, sizeof(float));
     s->gate = calloc((size_t)CHUNK * c->intermediate, sizeof(float));
     s->up = calloc((size_t)CHUNK * c->intermediate, sizeof(float));
-    s->scores = calloc((size_t)ctx, sizeof(float));
+    s->scores = calloc((size_t)c->n_heads * (size_t)ctx, sizeof(float));
     s->logits = calloc((size_t)c->vocab, sizeof(float));
     if (!s->kcache || !s->vcache || !s->x || !s->h || !s->q || !s->att ||
         !s->gate || !s->up || !s->scores || !s->logits) {
@@ -95,27 +95,49 @@ void eng_state_rewind(eng_state *s, int pos)
         s->pos = pos;
 }
 
-/* Attention of every query head of the token at position 'pos' (query
- * row 'q', heads * head_dim) over the cache of layer 'l' up to and including
- * 'pos'; the result goes to 'att' (heads * head_dim). */
-static void attention(eng_state *s, int l, int pos, const float *q, float *att)
+typedef struct attn_job {
+    eng_state *s;
+    int l, pos;
+    const float *q;
+    float *att;
+} attn_job;
+
+/* Query heads [b, e) of one token (attn_job) over the cache of its layer
+ * up to and including its position; each head has its own score row. */
+static void attention_heads(void *arg, size_t b, size_t e)
 {
-    const eng_config *c = &s->m->cfg;
-    size_t kvdim = (size_t)c->n_kv_heads * c->head_dim;
-    const float *kl = s->kcache + (size_t)l * s->ctx * kvdim;
-    const float *vl = s->vcache + (size_t)l * s->ctx * kvdim;
-    int group = c->n_heads / c->n_kv_heads, hq, t0 = 0;
+    const attn_job *j = arg;
+    const eng_config *c = &j->s->m->cfg;
+    size_t kvdim = (size_t)c->n_kv_heads * c->head_dim, hq;
+    const float *kl = j->s->kcache + (size_t)j->l * j->s->ctx * kvdim;
+    const float *vl = j->s->vcache + (size_t)j->l * j->s->ctx * kvdim;
+    int group = c->n_heads / c->n_kv_heads, t0 = 0;
     float scale = 1.0f / sqrtf((float)c->head_dim);
 
-    if (c->sliding_window > 0 && l >= c->sliding_from_layer && pos + 1 > c->sliding_window)
-        t0 = pos + 1 - c->sliding_window;
-    for (hq = 0; hq < c->n_heads; hq++) {
-        int g = hq / group;
+    if (c->sliding_window > 0 && j->l >= c->sliding_from_layer && j->pos + 1 > c->sliding_window)
+        t0 = j->pos + 1 - c->sliding_window;
+    for (hq = b; hq < e; hq++) {
+        size_t g = hq / (size_t)group;
 
-        eng_attend(att + (size_t)hq * c->head_dim, q + (size_t)hq * c->head_dim,
-                   kl + (size_t)g * c->head_dim, vl + (size_t)g * c->head_dim, kvdim, t0, pos + 1,
-                   c->head_dim, scale, s->scores);
+        eng_attend(j->att + hq * c->head_dim, j->q + hq * c->head_dim, kl + g * c->head_dim,
+                   vl + g * c->head_dim, kvdim, t0, j->pos + 1, c->head_dim, scale,
+                   j->s->scores + hq * (size_t)j->s->ctx);
     }
+}
+
+/* Attention of every query head of the token at position 'pos' (query
+ * row 'q', heads * head_dim) over the cache of layer 'l'; the result goes
+ * to 'att' (heads * head_dim). Heads are split over the pool's threads
+ * once the context is long enough to pay for waking them. */
+static void attention(eng_state *s, int l, int pos, const float *q, float *att)
+{
+    attn_job j = {s, l, pos, q, att};
+    size_t heads = (size_t)s->m->cfg.n_heads;
+
+    if ((size_t)(pos + 1) * s->m->cfg.head_dim * heads < 2048)
+        attention_heads(&j, 0, heads);
+    else
+        eng_pool_run(s->m->pool, heads, attention_heads, &j);
 }
 
 /* Tokens tok[0..n) (n <= CHUNK) at positions s->pos.. through the decoder,

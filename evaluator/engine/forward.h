@@ -24,7 +24,8 @@ typedef struct eng_state {
     int pos;                 /* tokens already in the cache */
     float *kcache, *vcache;  /* (layers, ctx, kv_heads * head_dim) */
     float *x, *h, *q, *att, *gate, *up;      /* ENG_PREFILL_CHUNK rows each */
-    float *scores, *logits;
+    float *scores;           /* (heads, ctx): one attention score row per head */
+    float *logits;
     struct eng_gpu_state *gpu; /* set by eng_state_use_gpu: the steps run there */
 } eng_state;
 
