@@ -79,12 +79,12 @@ int eng_engine_open(eng_engine **out, const char *dir, const eng_engine_opts *o)
         (rc = eng_tok_load_dir(&e->tok, dir)) < 0 ||
         (rc = eng_state_new(&e->state, e->model, o->ctx)) < 0)
         goto fail;
-    choose_device(e, o->device);
     if (eng_tok_vocab_size(e->tok) > e->model->cfg.vocab) {
         rc = as_error_set(AS_EINVAL, "%s: the tokenizer has %d ids, the model's vocabulary %d", dir,
                           (int)eng_tok_vocab_size(e->tok), e->model->cfg.vocab);
         goto fail;
     }
+    choose_device(e, o->device);
     for (i = 0; i < (size_t)e->model->cfg.n_eos; i++)
         add_stop_id(e, e->model->cfg.eos_ids[i]);
     n = eng_tok_eos_ids(e->tok, ids, ENG_TOK_MAX_EOS);
