@@ -215,6 +215,8 @@ class Handler(BaseHTTPRequestHandler):
 class QuietServer(ThreadingHTTPServer):
     """Clients that hang up (a killed assay) are expected: no traceback."""
 
+    request_queue_size = 1024
+
     def handle_error(self, request, client_address):
         pass
 
@@ -225,7 +227,6 @@ class FakeServer:
     def __init__(self, script=None, port=0):
         self.httpd = QuietServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 1024
         self.httpd.script = script or {}
         self.httpd.calls = {}
         self.httpd.total = 0
