@@ -217,6 +217,11 @@ static void tokenizer__nfc_composes_and_orders_marks(void)
     T_CHECK(eng_uni_flags(0x3000) & ENG_UNI_SPACE);
     T_CHECK(!(eng_uni_flags(0x200B) & ENG_UNI_SPACE));      /* ZWSP is not \s */
     T_CHECK(!(eng_uni_flags(0x1F600) & (ENG_UNI_LETTER | ENG_UNI_NUMBER)));
+    /* the classes are Unicode 16's, as in HF's Oniguruma */
+    T_CHECK(eng_uni_flags(0x10D50) & ENG_UNI_LETTER);       /* Garay, 16.0 */
+    T_CHECK(eng_uni_flags(0x31350) & ENG_UNI_LETTER);       /* CJK ext. H, 15.0 */
+    T_CHECK(eng_uni_flags(0x1E4F0) & ENG_UNI_NUMBER);       /* Nag Mundari, 15.0 */
+    T_CHECK(!(eng_uni_flags(0x10940) & ENG_UNI_LETTER));    /* Sidetic, 17.0 */
 }
 
 static int load_str(const char *json)

@@ -37,6 +37,8 @@ static void real__qwen3_matches_hf(void)
                                TK_FIXTURES "expected_qwen3.jsonl"), 0);
     T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus_random.jsonl",
                                TK_FIXTURES "expected_random_qwen3.jsonl"), 0);
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus_unicode16.jsonl",
+                               TK_FIXTURES "expected_unicode16_qwen3.jsonl"), 0);
     T_EQ_INT(eng_tok_vocab_size(t), 151669);
     T_EQ_INT(eng_tok_bos(t), -1);              /* bos_token null */
     T_EQ_INT(eng_tok_eos(t), 151645);          /* <|im_end|> */
@@ -106,6 +108,8 @@ static void real__llama3_matches_hf(void)
         return;
     T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl",
                                TK_FIXTURES "expected_llama3.jsonl"), 0);
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus_unicode16.jsonl",
+                               TK_FIXTURES "expected_unicode16_llama3.jsonl"), 0);
     T_EQ_INT(eng_tok_bos(t), 128000);
     T_EQ_INT(eng_tok_eos(t), 128001);
     int32_t stops[ENG_TOK_MAX_EOS];
