@@ -209,9 +209,10 @@ int eng_config_parse(eng_config *c, const char *text, size_t len, const char *wh
     if (use_sw && (rc = get_dim(root, "sliding_window", 0, 0, &sw, what)) < 0)
         goto out;
     c->sliding_window = use_sw ? sw : 0;
-    /* Qwen2 layers below max_window_layers attend to everything. */
+    /* Qwen2 layers below max_window_layers (Qwen2Config's default: 28)
+     * attend to everything. */
     if (use_sw && c->arch == ENG_ARCH_QWEN2 &&
-        (rc = get_dim(root, "max_window_layers", 0, 0, &c->sliding_from_layer, what)) < 0)
+        (rc = get_dim(root, "max_window_layers", 0, 28, &c->sliding_from_layer, what)) < 0)
         goto out;
     {
         int64_t b;
