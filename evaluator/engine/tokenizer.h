@@ -38,8 +38,10 @@
 typedef struct eng_tokenizer eng_tokenizer;
 
 /* Load 'tokenizer_json' (a path) and, when 'config_json' is not NULL and
- * exists, tokenizer_config.json (special token names, add_bos/add_eos, the
- * chat template). *out is owned by the caller: eng_tok_free. */
+ * exists, tokenizer_config.json (the bos/eos/pad/unk token names and the
+ * chat template). Its add_bos_token/add_eos_token are not applied: the
+ * post-processor of tokenizer.json decides, as in HF `tokenizers`. *out is
+ * owned by the caller: eng_tok_free. */
 int eng_tok_load(eng_tokenizer **out, const char *tokenizer_json,
                  const char *config_json);
 
