@@ -303,8 +303,12 @@ static int start_xfer(sched *s, xfer *x, prov_result *fail)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout < 30 ? timeout * 1000 : 30000));
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)ceil(ln->lim.stall_s));
+    if (x->req.stream) {
+        /* a stream that sends nothing for stall_s is dead; a plain request
+         * may think in silence up to its timeout */
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)ceil(ln->lim.stall_s));
+    }
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     if (strcmp(x->req.method, "GET") == 0) {

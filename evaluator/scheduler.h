@@ -51,7 +51,8 @@ typedef struct sched_limits {
     int concurrency;
     int rpm;                    /* 0: no limit */
     double timeout_s;           /* whole request */
-    double stall_s;             /* no byte for this long ends the attempt; 0: 30 s */
+    double stall_s;             /* a streamed response with no byte for this long
+                                   ends the attempt; 0: 30 s */
     int max_retries;
 } sched_limits;
 
