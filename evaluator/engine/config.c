@@ -211,9 +211,17 @@ int eng_config_parse(eng_config *c, const char *text, size_t len, const char *wh
     c->sliding_window = use_sw ? sw : 0;
     /* Qwen2 layers below max_window_layers (Qwen2Config's default: 28)
      * attend to everything. */
-    if (use_sw && c->arch == ENG_ARCH_QWEN2 &&
-        (rc = get_dim(root, "max_window_layers", 0, 28, &c->sliding_from_layer, what)) < 0)
-        goto out;
+    if (use_sw && c->arch == ENG_ARCH_QWEN2) {
+        const json_t *mw = json_object_get(root, "max_window_layers");
+
+        c->sliding_from_layer = 28;
+        if (json_is_integer(mw) && json_integer_value(mw) >= 0 && json_integer_value(mw) <= DIM_MAX)
+            c->sliding_from_layer = (int)json_integer_value(mw);
+        else if (mw != NULL && !json_is_null(mw)) {
+            rc = as_error_set(AS_EINVAL, "%s: max_window_layers must be a whole number >= 0", what);
+            goto out;
+        }
+    }
     {
         int64_t b;
         const json_t *bv = json_object_get(root, "bos_token_id");

@@ -49,6 +49,12 @@ static void config__qwen2_and_mistral(void)
                    "\"use_sliding_window\":true,\"max_window_layers\":1}"));
     T_EQ_INT(c.sliding_window, 32);
     T_EQ_INT(c.sliding_from_layer, 1);
+    T_OK(parse(&c, "{\"architectures\":[\"Qwen2ForCausalLM\"]," SIZES ",\"sliding_window\":32,"
+                   "\"use_sliding_window\":true,\"max_window_layers\":0}"));
+    T_EQ_INT(c.sliding_from_layer, 0);
+    T_OK(parse(&c, "{\"architectures\":[\"Qwen2ForCausalLM\"]," SIZES ",\"sliding_window\":32,"
+                   "\"use_sliding_window\":true}"));
+    T_EQ_INT(c.sliding_from_layer, 28);
     T_OK(parse(&c, "{\"architectures\":[\"MistralForCausalLM\"]," SIZES ",\"sliding_window\":4096}"));
     T_EQ_INT(c.sliding_window, 4096);
     T_EQ_INT(c.qkv_bias, 0);
