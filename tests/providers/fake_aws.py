@@ -182,6 +182,7 @@ class FakeAWS:
     def __init__(self, cold_delay=0.0, proc_delay=0.05, instances=1):
         self.faults = {}
         self.requests = []          # (method, path, service) of every request
+        self.headers = []           # the headers of every request
         self.sig_failures = []
         self.objects = {}           # (bucket, key) -> bytes
         self.instances = instances
@@ -261,6 +262,7 @@ class FakeAWS:
             service = "s3"
         ok, reason, _ = verify_sigv4(method, h.path, h.headers, body, service)
         self.requests.append((method, h.path, service))
+        self.headers.append(dict(h.headers))
         if not ok:
             self.sig_failures.append(reason)
             self._error(h, 403, "InvalidSignatureException", reason.splitlines()[0])

@@ -33,8 +33,13 @@ def test_converse_with_colon_model_id(env):
     try:
         catalog(env, ["br"])
         add_model(env, "br", "--region", "eu-west-1")
-        env.ok("eval", "qa-suite", env=aws_env(AWS_ENDPOINT_URL_BEDROCK_RUNTIME=fake.url))
+        env.ok("eval", "qa-suite", env=aws_env(AWS_ENDPOINT_URL_BEDROCK_RUNTIME=fake.url,
+                                               AWS_SESSION_TOKEN="FwoGZXIvYXdzEXAMPLETOKEN"))
         check_items(env, "br", fake)
+        for h in fake.headers:      # temporary credentials: the token is sent and signed
+            check(h.get("X-Amz-Security-Token") == "FwoGZXIvYXdzEXAMPLETOKEN" and
+                  "x-amz-security-token" in h["Authorization"] and
+                  "/eu-west-1/bedrock/aws4_request" in h["Authorization"], h)
         paths = {p for _, p, _ in fake.requests}
         check(paths == {"/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse"}, paths)
     finally:
