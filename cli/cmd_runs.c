@@ -93,6 +93,31 @@ static void print_show(const json_t *s)
         else
             printf("  %-14s -\n", k);
     }
+    if (json_is_object(json_object_get(s, "classification"))) {
+        const json_t *c = json_object_get(s, "classification");
+        printf("labels       %-14s %9s %9s %9s %8s\n", "", "precision", "recall", "f1", "support");
+        json_object_foreach(json_object_get(c, "labels"), k, v)
+            printf("  %-25s %9.4f %9.4f %9.4f %8lld\n", k,
+                   json_number_value(json_object_get(v, "precision")),
+                   json_number_value(json_object_get(v, "recall")),
+                   json_number_value(json_object_get(v, "f1")),
+                   (long long)json_integer_value(json_object_get(v, "support")));
+        printf("  outputs outside the labels: %lld\n",
+               (long long)json_integer_value(json_object_get(s, "out_of_labels")));
+    }
+    if (json_is_object(json_object_get(s, "judge"))) {
+        const json_t *j = json_object_get(s, "judge");
+        printf("judge        %s (%s), %lld errors", json_string_value(json_object_get(j, "model")),
+               json_string_value(json_object_get(j, "mode")),
+               (long long)json_integer_value(json_object_get(j, "errors")));
+        if (json_is_number(json_object_get(j, "disagreement_rate")))
+            printf(", %lld wins %lld losses %lld ties, order disagreement %.2f",
+                   (long long)json_integer_value(json_object_get(j, "wins")),
+                   (long long)json_integer_value(json_object_get(j, "losses")),
+                   (long long)json_integer_value(json_object_get(j, "ties")),
+                   json_number_value(json_object_get(j, "disagreement_rate")));
+        printf("\n");
+    }
     printf("cost         $%.6f ($%.6f per 1,000 cases; judge $%.6f)\n",
            json_number_value(json_object_get(s, "cost_usd")),
            json_number_value(json_object_get(s, "cost_per_1k")),
