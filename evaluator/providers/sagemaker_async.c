@@ -194,8 +194,13 @@ static int got_output(sm_prov *s, const prov_call *call, sm_state *st, const pro
     double now = as_clock_ms();
     int step;
 
-    if (s->t_first_output == 0)
+    if (s->t_first_output == 0) {
         s->t_first_output = now;
+        if (s->cold)
+            as_log_info("sagemaker %s: cold start: the endpoint had no instance; its first "
+                        "answer came %.1f s after the first invocation", s->endpoint,
+                        (now - s->t_first_invoked) / 1000);
+    }
     if (resp->body_truncated) {
         prov_result_fail(res, AS_ETOOBIG, PROV_RETRY_NO, "sagemaker: async output over %zu bytes",
                          (size_t)PROV_BODY_MAX);
@@ -270,6 +275,8 @@ int sm_async_parse(sm_prov *s, const prov_call *call, sm_state *st, const prov_r
             (st->failure_loc = strdup(loc)) == NULL)
             return as_error_set(AS_ENOMEM, "out of memory");
         st->t_invoked = as_clock_ms();
+        if (s->t_first_invoked == 0)
+            s->t_first_invoked = st->t_invoked;
         st->poll_delay_ms = s->async_poll_s * 1000;
         st->step = SM_STEP_POLL_OUT;
         res->next_delay_ms = st->poll_delay_ms;

@@ -38,6 +38,7 @@ typedef struct sm_prov {
     int capacity_checked;       /* a case took on the DescribeEndpoint step */
     int cold;                   /* 1: the endpoint had 0 instances at the start */
     double t_first_output;      /* monotonic ms of the run's first async output, 0 none */
+    double t_first_invoked;     /* monotonic ms of the run's first accepted invocation */
     unsigned long seq;          /* for unique S3 keys */
 } sm_prov;
 

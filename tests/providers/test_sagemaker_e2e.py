@@ -4,7 +4,7 @@ HTTP, real event-stream frames, SigV4 checked independently), with faults:
 throttling, model errors, broken streams, async failures and timeouts."""
 from assaytest import check, main
 from cloudtest import CASES, attempts, aws_env, catalog, expected, items
-from fake_aws import FakeAWS
+from fake_aws import SECRET_KEY, FakeAWS
 
 
 def add_model(env, fake, name, *settings):
@@ -120,7 +120,9 @@ def test_async_cold_start(env):
         catalog(env, ["sm-async"])
         add_model(env, fake, "sm-async", "--endpoint", "tgi-ep", "--async", "--s3-input",
                   "s3://in-bucket/assay/inputs", "--async-poll", "0.05", "--concurrency", "1")
-        env.ok("eval", "qa-suite", env=aws_env(AWS_ENDPOINT_URL=fake.url))
+        r = env.ok("--verbose", "eval", "qa-suite", env=aws_env(AWS_ENDPOINT_URL=fake.url))
+        check("sagemaker tgi-ep: cold start: the endpoint had no instance" in r.err, r.err)
+        check(SECRET_KEY not in r.err + r.out, "the secret key was logged")
         rows = assert_all_ok(env, "sm-async", fake)
         first, rest = rows["c1"], [rows["c2"], rows["c3"]]
         check(first["latency_ms"] >= 1500, "the first answer waited for the scale-up: %r" % first)
