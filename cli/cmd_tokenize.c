@@ -86,8 +86,8 @@ static int print_ids(const int32_t *ids, size_t n, json_t *o)
 }
 
 /* One input line -> one output object (new reference in *out). */
-static int do_line(const eng_tokenizer *t, const json_t *in, int mode, int flags,
-                   int skip_special, json_t **out)
+static int do_line(const eng_tokenizer *t, const json_t *in, int mode, int flags, int skip_special,
+                   json_t **out)
 {
     json_t *o = json_object();
     int32_t *ids = NULL;
@@ -119,7 +119,8 @@ static int do_line(const eng_tokenizer *t, const json_t *in, int mode, int flags
         if ((rc = eng_tok_decode(t, ids, n, skip_special, &text, &len)) < 0)
             goto out;
         rc = json_object_set_new(o, "text", json_stringn(text, len)) < 0
-                 ? as_error_set(AS_ENOMEM, "out of memory") : 0;
+                 ? as_error_set(AS_ENOMEM, "out of memory")
+                 : 0;
         free(text);
     } else if (mode == 'c') {
         json_t *msgs;

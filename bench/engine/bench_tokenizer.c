@@ -107,8 +107,8 @@ static int bench_one(const char *path, const as_buf *text)
             if (*p == '/' && strchr(p + 1, '/'))
                 name = p + 1;
         }
-        printf("| %-40s | %6.2f | %8.2f | %9zu | %8.2f | %7.2f |\n", name,
-               load_s, (double)text->len / 1e6 / enc_s, ntok, (double)ntok / 1e6 / dec_s,
+        printf("| %-40s | %6.2f | %8.2f | %9zu | %8.2f | %7.2f |\n", name, load_s,
+               (double)text->len / 1e6 / enc_s, ntok, (double)ntok / 1e6 / dec_s,
                (double)text->len / (double)ntok);
         free(back);
     }
@@ -133,13 +133,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s (run from the repository root)\n", as_error_msg());
         return 1;
     }
-    static const char *const dflt[] = { "tests/fixtures/tokenizer/tiny_llama3.json",
-                                        "tests/fixtures/tokenizer/tiny_sp.json",
-                                        "tests/.cache/tokenizer/qwen3/tokenizer.json",
-                                        "tests/.cache/tokenizer/gemma3/tokenizer.json" };
+    static const char *const dflt[] = {"tests/fixtures/tokenizer/tiny_llama3.json",
+                                       "tests/fixtures/tokenizer/tiny_sp.json",
+                                       "tests/.cache/tokenizer/qwen3/tokenizer.json",
+                                       "tests/.cache/tokenizer/gemma3/tokenizer.json"};
     printf("text: %.1f MB, one thread\n", (double)text.len / 1e6);
     printf("| %-40s | load s | enc MB/s | tokens    | dec Mtok/s | bytes/tok |\n", "tokenizer");
-    printf("|------------------------------------------|--------|----------|-----------|----------|---------|\n");
+    printf("|------------------------------------------|--------|----------|-----------|----------|"
+           "---------|\n");
     if (argc > first) {
         for (int i = first; i < argc; i++)
             status |= bench_one(argv[i], &text);

@@ -10,11 +10,13 @@
 
 #define CHAT_MAX ((size_t)64 << 20)
 
-static const struct { eng_chat_family f; const char *name; } NAMES[] = {
-    { ENG_CHAT_LLAMA3, "llama3" }, { ENG_CHAT_LLAMA31, "llama3.1" },
-    { ENG_CHAT_QWEN2, "qwen2" }, { ENG_CHAT_QWEN25, "qwen2.5" },
-    { ENG_CHAT_QWEN3, "qwen3" }, { ENG_CHAT_ZEPHYR, "zephyr" },
-    { ENG_CHAT_GEMMA, "gemma" } };
+static const struct {
+    eng_chat_family f;
+    const char *name;
+} NAMES[] = {{ENG_CHAT_LLAMA3, "llama3"}, {ENG_CHAT_LLAMA31, "llama3.1"},
+             {ENG_CHAT_QWEN2, "qwen2"},   {ENG_CHAT_QWEN25, "qwen2.5"},
+             {ENG_CHAT_QWEN3, "qwen3"},   {ENG_CHAT_ZEPHYR, "zephyr"},
+             {ENG_CHAT_GEMMA, "gemma"}};
 
 eng_chat_family eng_chat_detect(const char *j)
 {
@@ -60,8 +62,10 @@ int eng_chat_family_parse(const char *name, eng_chat_family *out)
             return 0;
         }
     }
-    return as_error_set(AS_EINVAL, "chat template family '%s' is not one of llama3, "
-                        "llama3.1, qwen2, qwen2.5, qwen3, zephyr, gemma", name);
+    return as_error_set(AS_EINVAL,
+                        "chat template family '%s' is not one of llama3, "
+                        "llama3.1, qwen2, qwen2.5, qwen3, zephyr, gemma",
+                        name);
 }
 
 typedef struct msg {
@@ -144,20 +148,25 @@ static int get_messages(const json_t *messages, msg **out, size_t *n)
     msg *v = calloc(json_array_size(messages), sizeof *v);
     if (!v)
         return as_error_set(AS_ENOMEM, "out of memory");
-    json_array_foreach(messages, i, m) {
+    json_array_foreach(messages, i, m)
+    {
         const json_t *role = json_object_get(m, "role");
         const json_t *content = json_object_get(m, "content");
         const json_t *rc = json_object_get(m, "reasoning_content");
         if (!json_is_string(role) || !json_is_string(content)) {
             free(v);
-            return as_error_set(AS_EINVAL, "messages[%zu]: role and string content are "
-                                "required", i);
+            return as_error_set(AS_EINVAL,
+                                "messages[%zu]: role and string content are "
+                                "required",
+                                i);
         }
         const char *r = json_string_value(role);
         if (strcmp(r, "system") != 0 && strcmp(r, "user") != 0 && strcmp(r, "assistant") != 0) {
             free(v);
-            return as_error_set(AS_EINVAL, "messages[%zu]: role '%s' is not system, user "
-                                "or assistant", i, r);
+            return as_error_set(AS_EINVAL,
+                                "messages[%zu]: role '%s' is not system, user "
+                                "or assistant",
+                                i, r);
         }
         v[i].role = r;
         v[i].content = json_string_value(content);
@@ -227,8 +236,8 @@ static int llama31(as_buf *b, const msg *m, size_t n, int add_gen)
 static int chatml_turn(as_buf *b, const char *role, const char *c, size_t len)
 {
     int rc;
-    if ((rc = put(b, "<|im_start|>")) < 0 || (rc = put(b, role)) < 0 ||
-        (rc = put(b, "\n")) < 0 || (rc = putn(b, c, len)) < 0)
+    if ((rc = put(b, "<|im_start|>")) < 0 || (rc = put(b, role)) < 0 || (rc = put(b, "\n")) < 0 ||
+        (rc = putn(b, c, len)) < 0)
         return rc;
     return put(b, "<|im_end|>\n");
 }
@@ -315,8 +324,8 @@ static int zephyr(as_buf *b, const msg *m, size_t n, int add_gen)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        if ((rc = put(b, "<|")) < 0 || (rc = put(b, m[i].role)) < 0 ||
-            (rc = put(b, "|>\n")) < 0 || (rc = putn(b, m[i].content, m[i].len)) < 0)
+        if ((rc = put(b, "<|")) < 0 || (rc = put(b, m[i].role)) < 0 || (rc = put(b, "|>\n")) < 0 ||
+            (rc = putn(b, m[i].content, m[i].len)) < 0)
             break;
         rc = put(b, "</s>\n");
     }
@@ -343,15 +352,14 @@ static int gemma(as_buf *b, const msg *m, size_t n, int add_gen)
         int user = strcmp(m[i].role, "user") == 0;
         if (user != (i % 2 == 0))
             return as_error_set(AS_EINVAL, "messages: Gemma conversation roles must "
-                                "alternate user/assistant/user/assistant/...");
+                                           "alternate user/assistant/user/assistant/...");
         const char *c = m[i].content;
         size_t len = m[i].len;
         trim(&c, &len);
         if ((rc = put(b, "<start_of_turn>")) < 0 || (rc = put(b, user ? "user" : "model")) < 0 ||
             (rc = put(b, "\n")) < 0)
             break;
-        if (i == 0 && has_sys &&
-            ((rc = putn(b, prefix, plen)) < 0 || (rc = put(b, "\n\n")) < 0))
+        if (i == 0 && has_sys && ((rc = putn(b, prefix, plen)) < 0 || (rc = put(b, "\n\n")) < 0))
             break;
         if ((rc = putn(b, c, len)) < 0)
             break;
@@ -422,7 +430,7 @@ int eng_chat_encode(const eng_tokenizer *t, const json_t *messages, int add_gene
     *n = 0;
     if (f == ENG_CHAT_NONE)
         return as_error_set(AS_EUNSUPPORTED, "the tokenizer has no supported chat template "
-                            "(Llama 3, Qwen2/2.5/3, Zephyr, Gemma)");
+                                             "(Llama 3, Qwen2/2.5/3, Zephyr, Gemma)");
     if ((rc = eng_chat_render(&text, f, messages, add_generation_prompt,
                               eng_tok_id_to_piece(t, eng_tok_bos(t)))) < 0)
         return rc;

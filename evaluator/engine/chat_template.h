@@ -68,7 +68,7 @@ int eng_chat_render(char **out, eng_chat_family f, const json_t *messages,
  * without adding the post-processor's BOS (as transformers'
  * apply_chat_template(tokenize=True) does). *ids: caller frees with free().
  * AS_EUNSUPPORTED when the tokenizer has no supported chat template. */
-int eng_chat_encode(const eng_tokenizer *t, const json_t *messages,
-                    int add_generation_prompt, int32_t **ids, size_t *n);
+int eng_chat_encode(const eng_tokenizer *t, const json_t *messages, int add_generation_prompt,
+                    int32_t **ids, size_t *n);
 
 #endif

@@ -16,31 +16,28 @@
 /* GPT-2 bytes_to_unicode: printable bytes map to themselves, the other 68
  * to U+0100 + k in byte order. */
 static const uint16_t BYTE_CP[256] = {
-    256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271,
-    272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287,
-    288, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
-    48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
-    64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79,
-    80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95,
-    96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
-    112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 289,
-    290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305,
-    306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319, 320, 321,
-    322, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 323, 174, 175,
-    176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191,
-    192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207,
-    208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223,
-    224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239,
-    240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255,
+    256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274,
+    275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 33,  34,  35,  36,  37,
+    38,  39,  40,  41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51,  52,  53,  54,  55,  56,
+    57,  58,  59,  60,  61,  62,  63,  64,  65,  66,  67,  68,  69,  70,  71,  72,  73,  74,  75,
+    76,  77,  78,  79,  80,  81,  82,  83,  84,  85,  86,  87,  88,  89,  90,  91,  92,  93,  94,
+    95,  96,  97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113,
+    114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 289, 290, 291, 292, 293, 294,
+    295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313,
+    314, 315, 316, 317, 318, 319, 320, 321, 322, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170,
+    171, 172, 323, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189,
+    190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208,
+    209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227,
+    228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246,
+    247, 248, 249, 250, 251, 252, 253, 254, 255,
 };
 
 /* The byte of each code point U+0100 + k. */
 static const uint8_t CP_BYTE[68] = {
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
-    32, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141,
-    142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157,
-    158, 159, 160, 173,
+    0,   1,   2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,
+    17,  18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,  32,  127,
+    128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144,
+    145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 173,
 };
 
 uint32_t tok_byte_to_cp(unsigned char b)
@@ -79,8 +76,8 @@ void eng_tok_free(eng_tokenizer *t)
     free(t);
 }
 
-int eng_tok_load_mem(eng_tokenizer **out, const char *json, size_t len,
-                     const char *cfg, size_t cfg_len)
+int eng_tok_load_mem(eng_tokenizer **out, const char *json, size_t len, const char *cfg,
+                     size_t cfg_len)
 {
     *out = NULL;
     if (len > ENG_TOK_FILE_MAX)
@@ -140,8 +137,8 @@ typedef struct enc {
     const eng_tokenizer *t;
     int flags;
     tok_ids ids;
-    tok_pieces a, b;     /* pre-tokenizer work lists */
-    as_buf norm;         /* a normalized segment */
+    tok_pieces a, b; /* pre-tokenizer work lists */
+    as_buf norm;     /* a normalized segment */
 } enc;
 
 static int is_word_char(uint32_t cp)
@@ -163,8 +160,8 @@ static uint32_t cp_before(const unsigned char *s, size_t i)
 /* Find the next added token of 'trie' in s[from..n) that is not skipped:
  * its index in t->added, and its span after lstrip/rstrip in *m0, *m1
  * (m0 never below 'floor', the end of the previous match). -1 if none. */
-static int32_t next_added(const enc *e, const tok_trie *trie, const unsigned char *s,
-                          size_t n, size_t from, size_t floor, size_t *m0, size_t *m1)
+static int32_t next_added(const enc *e, const tok_trie *trie, const unsigned char *s, size_t n,
+                          size_t from, size_t floor, size_t *m0, size_t *m1)
 {
     const eng_tokenizer *t = e->t;
     for (size_t i = from; i < n; i++) {
@@ -179,7 +176,7 @@ static int32_t next_added(const enc *e, const tok_trie *trie, const unsigned cha
         const tok_added *a = &t->added[k];
         size_t start = i, stop = i + mlen;
         if ((e->flags & ENG_TOK_SPLIT_SPECIAL) && a->special) {
-            i = stop - 1;   /* HF skips the whole match */
+            i = stop - 1; /* HF skips the whole match */
             continue;
         }
         if (a->single_word) {
@@ -254,8 +251,7 @@ static int encode_segment(enc *e, const char *s, size_t len, int first)
     const unsigned char *u = (const unsigned char *)ns;
     size_t pos = 0, m0, m1;
     int32_t k;
-    while (rc == 0 &&
-           (k = next_added(e, &e->t->norm_trie, u, n, pos, pos, &m0, &m1)) >= 0) {
+    while (rc == 0 && (k = next_added(e, &e->t->norm_trie, u, n, pos, pos, &m0, &m1)) >= 0) {
         rc = encode_plain(e, ns + pos, m0 - pos, first && pos == 0);
         if (rc == 0)
             rc = tok_ids_push(&e->ids, e->t->added[k].id);
@@ -267,8 +263,8 @@ static int encode_segment(enc *e, const char *s, size_t len, int first)
     return rc;
 }
 
-int eng_tok_encode(const eng_tokenizer *t, const char *text, size_t len, int flags,
-                   int32_t **ids, size_t *n)
+int eng_tok_encode(const eng_tokenizer *t, const char *text, size_t len, int flags, int32_t **ids,
+                   size_t *n)
 {
     size_t bad;
     int rc = 0;
@@ -342,10 +338,22 @@ int eng_tok_is_special(const eng_tokenizer *t, int32_t id)
     return id >= 0 && id < t->n_ids && t->is_special[id];
 }
 
-int32_t eng_tok_bos(const eng_tokenizer *t) { return t->bos; }
-int32_t eng_tok_eos(const eng_tokenizer *t) { return t->eos; }
-int32_t eng_tok_pad(const eng_tokenizer *t) { return t->pad; }
-int32_t eng_tok_unk(const eng_tokenizer *t) { return t->unk_id; }
+int32_t eng_tok_bos(const eng_tokenizer *t)
+{
+    return t->bos;
+}
+int32_t eng_tok_eos(const eng_tokenizer *t)
+{
+    return t->eos;
+}
+int32_t eng_tok_pad(const eng_tokenizer *t)
+{
+    return t->pad;
+}
+int32_t eng_tok_unk(const eng_tokenizer *t)
+{
+    return t->unk_id;
+}
 
 const char *eng_tok_chat_template(const eng_tokenizer *t)
 {
@@ -355,9 +363,9 @@ const char *eng_tok_chat_template(const eng_tokenizer *t)
 size_t eng_tok_eos_ids(const eng_tokenizer *t, int32_t *ids, size_t max)
 {
     /* end-of-turn and end-of-text tokens of the supported families */
-    static const char *const names[] = { "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>",
-                                         "<|im_end|>", "<|endoftext|>", "<end_of_turn>",
-                                         "<eos>", "</s>" };
+    static const char *const names[] = {"<|eot_id|>", "<|eom_id|>",    "<|end_of_text|>",
+                                        "<|im_end|>", "<|endoftext|>", "<end_of_turn>",
+                                        "<eos>",      "</s>"};
     int32_t found[1 + sizeof names / sizeof names[0]];
     size_t n = 0;
     if (t->eos >= 0)

@@ -30,9 +30,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ENG_TOK_FILE_MAX ((size_t)128 << 20)   /* tokenizer.json cap */
-#define ENG_TOK_CONFIG_MAX ((size_t)16 << 20)  /* tokenizer_config.json cap */
-#define ENG_TOK_TEXT_MAX ((size_t)64 << 20)    /* one text to encode */
+#define ENG_TOK_FILE_MAX ((size_t)128 << 20)  /* tokenizer.json cap */
+#define ENG_TOK_CONFIG_MAX ((size_t)16 << 20) /* tokenizer_config.json cap */
+#define ENG_TOK_TEXT_MAX ((size_t)64 << 20)   /* one text to encode */
 #define ENG_TOK_MAX_EOS 8
 
 typedef struct eng_tokenizer eng_tokenizer;
@@ -42,16 +42,15 @@ typedef struct eng_tokenizer eng_tokenizer;
  * chat template). Its add_bos_token/add_eos_token are not applied: the
  * post-processor of tokenizer.json decides, as in HF `tokenizers`. *out is
  * owned by the caller: eng_tok_free. */
-int eng_tok_load(eng_tokenizer **out, const char *tokenizer_json,
-                 const char *config_json);
+int eng_tok_load(eng_tokenizer **out, const char *tokenizer_json, const char *config_json);
 
 /* Load a model folder's tokenizer.json + tokenizer_config.json (the latter
  * optional). Same ownership as eng_tok_load. */
 int eng_tok_load_dir(eng_tokenizer **out, const char *dir);
 
 /* The same from memory ('cfg' may be NULL). Used by the fuzz target. */
-int eng_tok_load_mem(eng_tokenizer **out, const char *json, size_t len,
-                     const char *cfg, size_t cfg_len);
+int eng_tok_load_mem(eng_tokenizer **out, const char *json, size_t len, const char *cfg,
+                     size_t cfg_len);
 
 void eng_tok_free(eng_tokenizer *t);
 
@@ -70,15 +69,15 @@ enum {
 /* Encode 'len' bytes of UTF-8 'text' (invalid UTF-8 gives AS_EINVAL; over
  * ENG_TOK_TEXT_MAX gives AS_ETOOBIG). *ids (caller frees with free()) gets
  * *n ids. */
-int eng_tok_encode(const eng_tokenizer *t, const char *text, size_t len,
-                   int flags, int32_t **ids, size_t *n);
+int eng_tok_encode(const eng_tokenizer *t, const char *text, size_t len, int flags, int32_t **ids,
+                   size_t *n);
 
 /* Decode ids to text (NUL-terminated, caller frees with free()); *len may be
  * NULL. With skip_special, special added tokens are left out. Byte
  * sequences that are not valid UTF-8 become U+FFFD, as in HF. An id out of
  * range gives AS_EINVAL. */
-int eng_tok_decode(const eng_tokenizer *t, const int32_t *ids, size_t n,
-                   int skip_special, char **text, size_t *len);
+int eng_tok_decode(const eng_tokenizer *t, const int32_t *ids, size_t n, int skip_special,
+                   char **text, size_t *len);
 
 /* Number of ids: the largest id of the vocabulary or added tokens + 1 (HF
  * get_vocab_size(with_added_tokens=True)). */
@@ -123,12 +122,10 @@ typedef struct eng_tok_stream eng_tok_stream;
 
 /* 'skip_special' as in eng_tok_decode. *out: caller frees with
  * eng_tok_stream_free. 't' must outlive the stream. */
-int eng_tok_stream_new(eng_tok_stream **out, const eng_tokenizer *t,
-                       int skip_special);
+int eng_tok_stream_new(eng_tok_stream **out, const eng_tokenizer *t, int skip_special);
 /* Add one id. *text points to the newly complete text (possibly empty,
  * *len 0), borrowed until the next call on the stream. */
-int eng_tok_stream_put(eng_tok_stream *s, int32_t id, const char **text,
-                       size_t *len);
+int eng_tok_stream_put(eng_tok_stream *s, int32_t id, const char **text, size_t *len);
 /* Flush what is held back (an unfinished character becomes U+FFFD). Same
  * borrowing as eng_tok_stream_put. */
 int eng_tok_stream_finish(eng_tok_stream *s, const char **text, size_t *len);

@@ -95,7 +95,7 @@ int tok_ids_push(tok_ids *ids, int32_t id)
 typedef struct symbuf {
     sym *v;
     size_t n;
-    int32_t pending_unk;   /* -1 none */
+    int32_t pending_unk; /* -1 none */
 } symbuf;
 
 static void sym_add(symbuf *b, int32_t id)
@@ -202,8 +202,8 @@ static int bpe_word(const eng_tokenizer *t, const char *str, size_t len, tok_ids
     size_t max_syms = len + 1;
     sym small_syms[SMALL + 1];
     cand small_heap[(SMALL + 1) * 3];
-    symbuf b = { small_syms, 0, -1 };
-    heap h = { small_heap, 0 };
+    symbuf b = {small_syms, 0, -1};
+    heap h = {small_heap, 0};
     int rc = 0;
     if (len > SMALL) {
         b.v = malloc(max_syms * sizeof *b.v);
@@ -226,9 +226,9 @@ static int bpe_word(const eng_tokenizer *t, const char *str, size_t len, tok_ids
         for (size_t i = 0; i < len;) {
             uint32_t cp;
             size_t cl = eng_uni_next(s + i, len - i, &cp);
-            int32_t id = cp < 0x10000 ? t->bmp_id[cp]
-                                      : tok_strmap_get(&t->vocab, t->arena.data,
-                                                       (const char *)s + i, cl);
+            int32_t id = cp < 0x10000
+                             ? t->bmp_id[cp]
+                             : tok_strmap_get(&t->vocab, t->arena.data, (const char *)s + i, cl);
             if (id >= 0)
                 add_known(&b, id);
             else
@@ -244,7 +244,7 @@ static int bpe_word(const eng_tokenizer *t, const char *str, size_t len, tok_ids
     for (size_t i = 0; i + 1 < b.n; i++) {
         const tok_merge *m = tok_pairmap_get(&t->merges, b.v[i].id, b.v[i + 1].id);
         if (m)
-            heap_push(&h, (cand){ m->rank, (uint32_t)i, m->id });
+            heap_push(&h, (cand){m->rank, (uint32_t)i, m->id});
     }
     while (h.n > 0) {
         cand top = heap_pop(&h);
@@ -263,12 +263,12 @@ static int bpe_word(const eng_tokenizer *t, const char *str, size_t len, tok_ids
         if (cur->prev >= 0) {
             m = tok_pairmap_get(&t->merges, b.v[cur->prev].id, cur->id);
             if (m)
-                heap_push(&h, (cand){ m->rank, (uint32_t)cur->prev, m->id });
+                heap_push(&h, (cand){m->rank, (uint32_t)cur->prev, m->id});
         }
         if (cur->next >= 0) {
             m = tok_pairmap_get(&t->merges, cur->id, b.v[cur->next].id);
             if (m)
-                heap_push(&h, (cand){ m->rank, top.pos, m->id });
+                heap_push(&h, (cand){m->rank, top.pos, m->id});
         }
     }
     for (int32_t i = b.n ? 0 : -1; rc == 0 && i >= 0; i = b.v[i].next)

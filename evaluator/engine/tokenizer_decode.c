@@ -19,14 +19,14 @@
 struct eng_tok_stream {
     const eng_tokenizer *t;
     int skip_special;
-    size_t ntok;            /* tokens decoded so far (skipped ones not counted) */
-    int strip_left;         /* leading characters still to strip (Strip after Fuse) */
+    size_t ntok;    /* tokens decoded so far (skipped ones not counted) */
+    int strip_left; /* leading characters still to strip (Strip after Fuse) */
     const char *strip_char;
     size_t strip_len;
-    int global_strip;       /* a Strip step follows Fuse */
-    as_buf pending;         /* bytes not yet emitted */
-    as_buf tok, tmp;        /* the current token's string */
-    as_buf out;             /* returned text */
+    int global_strip; /* a Strip step follows Fuse */
+    as_buf pending;   /* bytes not yet emitted */
+    as_buf tok, tmp;  /* the current token's string */
+    as_buf out;       /* returned text */
 };
 
 static const char FFFD[] = "\xEF\xBF\xBD";
@@ -194,7 +194,7 @@ static int emit(eng_tok_stream *s, int final)
             i += (size_t)k;
             continue;
         }
-        s->strip_left = 0;    /* only leading characters are stripped */
+        s->strip_left = 0; /* only leading characters are stripped */
         rc = as_buf_append(&s->out, p + i, (size_t)k);
         i += (size_t)k;
     }
@@ -216,7 +216,7 @@ static int put_token(eng_tok_stream *s, int32_t id)
     if ((rc = as_buf_append(&s->tok, tok_piece(t, id), t->piece_len[id])) < 0)
         return rc;
     if (t->n_dec == 0 && s->ntok > 0)
-        rc = as_buf_putc(&s->pending, ' ');   /* no decoder: HF joins with spaces */
+        rc = as_buf_putc(&s->pending, ' '); /* no decoder: HF joins with spaces */
     for (size_t k = 0; rc == 0 && k < t->n_dec; k++) {
         const tok_dec *d = &t->dec[k];
         switch (d->kind) {
@@ -233,9 +233,8 @@ static int put_token(eng_tok_stream *s, int32_t id)
                 rc = tok_replace(s, d->a, d->alen, " ", 1);
             break;
         case DEC_BYTEFALLBACK:
-            if (s->tok.len == 6 && memcmp(s->tok.data, "<0x", 3) == 0 &&
-                s->tok.data[5] == '>' && hexval(s->tok.data[3]) >= 0 &&
-                hexval(s->tok.data[4]) >= 0) {
+            if (s->tok.len == 6 && memcmp(s->tok.data, "<0x", 3) == 0 && s->tok.data[5] == '>' &&
+                hexval(s->tok.data[3]) >= 0 && hexval(s->tok.data[4]) >= 0) {
                 is_byte = 1;
                 byte = (unsigned char)(hexval(s->tok.data[3]) * 16 + hexval(s->tok.data[4]));
                 as_buf_reset(&s->tok);
@@ -250,7 +249,8 @@ static int put_token(eng_tok_stream *s, int32_t id)
             for (size_t j = 0; j < k; j++)
                 fused |= t->dec[j].kind == DEC_FUSE;
             for (int c = 0; !fused && c < d->start && s->tok.len >= d->alen &&
-                            memcmp(s->tok.data, d->a, d->alen) == 0; c++) {
+                            memcmp(s->tok.data, d->a, d->alen) == 0;
+                 c++) {
                 memmove(s->tok.data, s->tok.data + d->alen, s->tok.len - d->alen);
                 s->tok.len -= d->alen;
             }
@@ -258,7 +258,7 @@ static int put_token(eng_tok_stream *s, int32_t id)
         }
         }
         if (is_byte)
-            break;   /* a byte token is final: later steps see bytes, not text */
+            break; /* a byte token is final: later steps see bytes, not text */
     }
     if (rc == 0)
         rc = as_buf_append(&s->pending, s->tok.data ? s->tok.data : "", s->tok.len);

@@ -12,9 +12,9 @@
 #include "common/utf8.h"
 #include "evaluator/engine/tokenizer_int.h"
 
-#define MAX_IDS ((int64_t)1 << 22)     /* ids are below 4M in any real file */
+#define MAX_IDS ((int64_t)1 << 22) /* ids are below 4M in any real file */
 #define MAX_ADDED 100000
-#define META "\xE2\x96\x81"                  /* U+2581, SentencePiece's space */
+#define META "\xE2\x96\x81" /* U+2581, SentencePiece's space */
 
 /* The three pre-tokenizer regexes, as written in tokenizer.json. */
 static const char RX_GPT2_TEXT[] =
@@ -86,8 +86,10 @@ static int string_pattern(const json_t *o, const char *what, const json_t **str,
             *regex = rx;
             return 0;
         }
-        return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: %s with a regex pattern "
-                            "is not supported", what);
+        return as_error_set(AS_EUNSUPPORTED,
+                            "tokenizer.json: %s with a regex pattern "
+                            "is not supported",
+                            what);
     }
     return as_error_set(AS_EINVAL, "tokenizer.json: %s has no pattern", what);
 }
@@ -105,7 +107,8 @@ static int add_norm(eng_tokenizer *t, const json_t *o, int depth)
         size_t i;
         if (!json_is_array(arr))
             return as_error_set(AS_EINVAL, "tokenizer.json: normalizer Sequence has no list");
-        json_array_foreach(arr, i, v) {
+        json_array_foreach(arr, i, v)
+        {
             if ((rc = add_norm(t, v, depth + 1)) < 0)
                 return rc;
         }
@@ -135,8 +138,10 @@ static int add_norm(eng_tokenizer *t, const json_t *o, int depth)
             (rc = keep_str(t, content, &n->b, &n->blen)) < 0)
             return rc;
     } else {
-        return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: normalizer %s is not "
-                            "supported (NFC, Prepend, Replace, Sequence are)", type);
+        return as_error_set(AS_EUNSUPPORTED,
+                            "tokenizer.json: normalizer %s is not "
+                            "supported (NFC, Prepend, Replace, Sequence are)",
+                            type);
     }
     t->n_norm++;
     return 0;
@@ -145,10 +150,14 @@ static int add_norm(eng_tokenizer *t, const json_t *o, int depth)
 static int parse_behavior(const json_t *o, tok_split_behavior *out)
 {
     const char *b = json_string_value(json_object_get(o, "behavior"));
-    static const struct { const char *name; tok_split_behavior v; } names[] = {
-        { "Removed", SPL_REMOVED }, { "Isolated", SPL_ISOLATED },
-        { "MergedWithPrevious", SPL_MERGED_PREV }, { "MergedWithNext", SPL_MERGED_NEXT },
-        { "Contiguous", SPL_CONTIGUOUS } };
+    static const struct {
+        const char *name;
+        tok_split_behavior v;
+    } names[] = {{"Removed", SPL_REMOVED},
+                 {"Isolated", SPL_ISOLATED},
+                 {"MergedWithPrevious", SPL_MERGED_PREV},
+                 {"MergedWithNext", SPL_MERGED_NEXT},
+                 {"Contiguous", SPL_CONTIGUOUS}};
     for (size_t i = 0; b && i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(b, names[i].name) == 0) {
             *out = names[i].v;
@@ -199,7 +208,8 @@ static int add_pre(eng_tokenizer *t, const json_t *o, int depth)
         size_t i;
         if (!json_is_array(arr))
             return as_error_set(AS_EINVAL, "tokenizer.json: pre_tokenizer Sequence has no list");
-        json_array_foreach(arr, i, v) {
+        json_array_foreach(arr, i, v)
+        {
             if ((rc = add_pre(t, v, depth + 1)) < 0)
                 return rc;
         }
@@ -209,7 +219,7 @@ static int add_pre(eng_tokenizer *t, const json_t *o, int depth)
         return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: too many pre-tokenizers");
     if (t->byte_level)
         return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: a pre-tokenizer after "
-                            "ByteLevel is not supported");
+                                             "ByteLevel is not supported");
     tok_pre *p = &t->pre[t->n_pre];
     memset(p, 0, sizeof *p);
     if (strcmp(type, "Split") == 0) {
@@ -219,7 +229,7 @@ static int add_pre(eng_tokenizer *t, const json_t *o, int depth)
             return rc;
         if (get_bool(o, "invert", 0))
             return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: Split with invert "
-                                "is not supported");
+                                                 "is not supported");
         if (str) {
             p->kind = PRE_SPLIT_STRING;
             if ((rc = keep_str(t, str, &p->str, &p->slen)) < 0)
@@ -234,11 +244,12 @@ static int add_pre(eng_tokenizer *t, const json_t *o, int depth)
             else if (strcmp(r, RX_QWEN2_TEXT) == 0)
                 p->regex = RX_QWEN2;
             else
-                return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: the Split regex is "
+                return as_error_set(AS_EUNSUPPORTED,
+                                    "tokenizer.json: the Split regex is "
                                     "not one of the GPT-2, Llama 3 or Qwen2 patterns");
             if (p->behavior != SPL_ISOLATED)
                 return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: a regex Split "
-                                    "must be Isolated");
+                                                     "must be Isolated");
         }
     } else if (strcmp(type, "ByteLevel") == 0) {
         p->kind = PRE_BYTELEVEL;
@@ -252,8 +263,10 @@ static int add_pre(eng_tokenizer *t, const json_t *o, int depth)
             (rc = replacement(t, o, &p->str, &p->slen)) < 0)
             return rc;
     } else {
-        return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: pre-tokenizer %s is not "
-                            "supported (Split, ByteLevel, Metaspace, Sequence are)", type);
+        return as_error_set(AS_EUNSUPPORTED,
+                            "tokenizer.json: pre-tokenizer %s is not "
+                            "supported (Split, ByteLevel, Metaspace, Sequence are)",
+                            type);
     }
     t->n_pre++;
     return 0;
@@ -272,7 +285,8 @@ static int add_dec(eng_tokenizer *t, const json_t *o, int depth)
         size_t i;
         if (!json_is_array(arr))
             return as_error_set(AS_EINVAL, "tokenizer.json: decoder Sequence has no list");
-        json_array_foreach(arr, i, v) {
+        json_array_foreach(arr, i, v)
+        {
             if ((rc = add_dec(t, v, depth + 1)) < 0)
                 return rc;
         }
@@ -306,7 +320,7 @@ static int add_dec(eng_tokenizer *t, const json_t *o, int depth)
             return as_error_set(AS_EINVAL, "tokenizer.json: Strip needs content and start");
         if (stop != 0)
             return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: Strip with stop > 0 "
-                                "is not supported");
+                                                 "is not supported");
         d->kind = DEC_STRIP;
         d->start = (int)start;
         if ((rc = keep_str(t, c, &d->a, &d->alen)) < 0)
@@ -317,9 +331,11 @@ static int add_dec(eng_tokenizer *t, const json_t *o, int depth)
             (rc = replacement(t, o, &d->a, &d->alen)) < 0)
             return rc;
     } else {
-        return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: decoder %s is not supported "
+        return as_error_set(AS_EUNSUPPORTED,
+                            "tokenizer.json: decoder %s is not supported "
                             "(ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace, "
-                            "Sequence are)", type);
+                            "Sequence are)",
+                            type);
     }
     t->n_dec++;
     return 0;
@@ -329,7 +345,7 @@ static int post_push(int32_t *v, size_t *n, int32_t id)
 {
     if (*n == TOK_MAX_POST)
         return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: post-processor adds too "
-                            "many tokens");
+                                             "many tokens");
     v[(*n)++] = id;
     return 0;
 }
@@ -343,22 +359,25 @@ static int add_post(eng_tokenizer *t, const json_t *o, int depth)
     if ((rc = part_type(o, "post_processor", &type)) < 0)
         return rc;
     if (strcmp(type, "ByteLevel") == 0)
-        return 0;   /* offsets only */
+        return 0; /* offsets only */
     if (strcmp(type, "Sequence") == 0) {
         const json_t *arr = json_object_get(o, "processors"), *v;
         size_t i;
         if (!json_is_array(arr))
             return as_error_set(AS_EINVAL, "tokenizer.json: post_processor Sequence has "
-                                "no list");
-        json_array_foreach(arr, i, v) {
+                                           "no list");
+        json_array_foreach(arr, i, v)
+        {
             if ((rc = add_post(t, v, depth + 1)) < 0)
                 return rc;
         }
         return 0;
     }
     if (strcmp(type, "TemplateProcessing") != 0)
-        return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: post-processor %s is not "
-                            "supported (TemplateProcessing, ByteLevel, Sequence are)", type);
+        return as_error_set(AS_EUNSUPPORTED,
+                            "tokenizer.json: post-processor %s is not "
+                            "supported (TemplateProcessing, ByteLevel, Sequence are)",
+                            type);
     const json_t *single = json_object_get(o, "single");
     const json_t *specials = json_object_get(o, "special_tokens");
     const json_t *item;
@@ -366,8 +385,9 @@ static int add_post(eng_tokenizer *t, const json_t *o, int depth)
     int seen_a = 0;
     if (!json_is_array(single) || !json_is_object(specials))
         return as_error_set(AS_EINVAL, "tokenizer.json: TemplateProcessing needs single "
-                            "and special_tokens");
-    json_array_foreach(single, i, item) {
+                                       "and special_tokens");
+    json_array_foreach(single, i, item)
+    {
         const json_t *st = json_object_get(item, "SpecialToken");
         if (json_object_get(item, "Sequence")) {
             seen_a = 1;
@@ -378,13 +398,18 @@ static int add_post(eng_tokenizer *t, const json_t *o, int depth)
         const json_t *idv;
         size_t k;
         if (!name || !json_is_array(ids))
-            return as_error_set(AS_EINVAL, "tokenizer.json: TemplateProcessing item %zu "
-                                "names no special token", i);
-        json_array_foreach(ids, k, idv) {
+            return as_error_set(AS_EINVAL,
+                                "tokenizer.json: TemplateProcessing item %zu "
+                                "names no special token",
+                                i);
+        json_array_foreach(ids, k, idv)
+        {
             json_int_t id = json_integer_value(idv);
             if (!json_is_integer(idv) || id < 0 || id >= t->n_ids)
-                return as_error_set(AS_EINVAL, "tokenizer.json: TemplateProcessing id of "
-                                    "%s out of range", name);
+                return as_error_set(AS_EINVAL,
+                                    "tokenizer.json: TemplateProcessing id of "
+                                    "%s out of range",
+                                    name);
             rc = seen_a ? post_push(t->post_suffix, &t->n_post_suffix, (int32_t)id)
                         : post_push(t->post_prefix, &t->n_post_prefix, (int32_t)id);
             if (rc < 0)
@@ -412,7 +437,8 @@ static int load_vocab(eng_tokenizer *t, const json_t *vocab, const json_t *added
     const json_t *v;
     int64_t max_id = -1;
     int rc;
-    json_object_foreach((json_t *)vocab, key, v) {
+    json_object_foreach((json_t *)vocab, key, v)
+    {
         json_int_t id = json_integer_value(v);
         if (!json_is_integer(v) || id < 0 || id >= MAX_IDS)
             return as_error_set(AS_EINVAL, "tokenizer.json: vocab entry has an invalid id");
@@ -420,12 +446,15 @@ static int load_vocab(eng_tokenizer *t, const json_t *vocab, const json_t *added
             max_id = id;
     }
     size_t i;
-    json_array_foreach(added, i, v) {
+    json_array_foreach(added, i, v)
+    {
         json_int_t id = json_integer_value(json_object_get(v, "id"));
         if (!json_is_integer(json_object_get(v, "id")) || id < 0 || id >= MAX_IDS ||
             !json_is_string(json_object_get(v, "content")))
-            return as_error_set(AS_EINVAL, "tokenizer.json: added token %zu has no valid "
-                                "id and content", i);
+            return as_error_set(AS_EINVAL,
+                                "tokenizer.json: added token %zu has no valid "
+                                "id and content",
+                                i);
         if (id > max_id)
             max_id = id;
     }
@@ -439,10 +468,10 @@ static int load_vocab(eng_tokenizer *t, const json_t *vocab, const json_t *added
         return as_error_set(AS_ENOMEM, "tokenizer: out of memory");
     memset(t->piece_off, 0xFF, (size_t)t->n_ids * sizeof *t->piece_off);
     size_t nv = json_object_size(vocab), na = json_array_size(added);
-    if ((rc = tok_strmap_init(&t->vocab, nv)) < 0 ||
-        (rc = tok_strmap_init(&t->all, nv + na)) < 0)
+    if ((rc = tok_strmap_init(&t->vocab, nv)) < 0 || (rc = tok_strmap_init(&t->all, nv + na)) < 0)
         return rc;
-    json_object_foreach((json_t *)vocab, key, v) {
+    json_object_foreach((json_t *)vocab, key, v)
+    {
         int32_t id = (int32_t)json_integer_value(v);
         size_t klen = strlen(key);
         uint32_t off = 0;
@@ -452,14 +481,15 @@ static int load_vocab(eng_tokenizer *t, const json_t *vocab, const json_t *added
         t->piece_len[id] = (uint32_t)klen;
     }
     /* the map keys point into the arena, so fill them once it is complete */
-    json_object_foreach((json_t *)vocab, key, v) {
+    json_object_foreach((json_t *)vocab, key, v)
+    {
         int32_t id = (int32_t)json_integer_value(v);
         size_t klen = strlen(key);
         if (t->piece_len[id] == klen && memcmp(tok_piece(t, id), key, klen) == 0) {
-            if ((rc = tok_strmap_put(&t->vocab, t->arena.data, t->piece_off[id],
-                                     (uint32_t)klen, id)) < 0 ||
-                (rc = tok_strmap_put(&t->all, t->arena.data, t->piece_off[id],
-                                     (uint32_t)klen, id)) < 0)
+            if ((rc = tok_strmap_put(&t->vocab, t->arena.data, t->piece_off[id], (uint32_t)klen,
+                                     id)) < 0 ||
+                (rc = tok_strmap_put(&t->all, t->arena.data, t->piece_off[id], (uint32_t)klen,
+                                     id)) < 0)
                 return rc;
         } else {
             /* two strings with one id: the map keeps its own copy */
@@ -486,7 +516,8 @@ static int load_added(eng_tokenizer *t, const json_t *added)
     t->norm_len = calloc(n, sizeof *t->norm_len);
     if (!t->added || !t->norm_content || !t->norm_len)
         return as_error_set(AS_ENOMEM, "tokenizer: out of memory");
-    json_array_foreach(added, i, v) {
+    json_array_foreach(added, i, v)
+    {
         tok_added *a = &t->added[i];
         const json_t *c = json_object_get(v, "content");
         a->id = (int32_t)json_integer_value(json_object_get(v, "id"));
@@ -498,8 +529,10 @@ static int load_added(eng_tokenizer *t, const json_t *added)
         if ((rc = keep_str(t, c, &a->content, &a->len)) < 0)
             return rc;
         if (a->len == 0 || as_utf8_valid(a->content, a->len, NULL) != 1)
-            return as_error_set(AS_EINVAL, "tokenizer.json: added token %d has empty or "
-                                "invalid content", a->id);
+            return as_error_set(AS_EINVAL,
+                                "tokenizer.json: added token %d has empty or "
+                                "invalid content",
+                                a->id);
         t->n_added++;
         uint32_t off = 0;
         if ((rc = arena_add(t, a->content, a->len, &off)) < 0)
@@ -510,8 +543,8 @@ static int load_added(eng_tokenizer *t, const json_t *added)
     }
     for (i = 0; i < t->n_added; i++) {
         tok_added *a = &t->added[i];
-        if ((rc = tok_strmap_put(&t->all, t->arena.data, t->piece_off[a->id],
-                                 (uint32_t)a->len, a->id)) < 0)
+        if ((rc = tok_strmap_put(&t->all, t->arena.data, t->piece_off[a->id], (uint32_t)a->len,
+                                 a->id)) < 0)
             return rc;
         if (!a->normalized) {
             rc = tok_trie_add(&t->raw_trie, a->content, a->len, (int32_t)i);
@@ -526,8 +559,7 @@ static int load_added(eng_tokenizer *t, const json_t *added)
                     rc = as_error_set(AS_ENOMEM, "tokenizer: out of memory");
             }
             if (rc == 0)
-                rc = tok_trie_add(&t->norm_trie, t->norm_content[i], t->norm_len[i],
-                                  (int32_t)i);
+                rc = tok_trie_add(&t->norm_trie, t->norm_content[i], t->norm_len[i], (int32_t)i);
             as_buf_free(&nb);
         }
         if (rc < 0)
@@ -546,7 +578,8 @@ static int load_merges(eng_tokenizer *t, const json_t *merges)
     if ((rc = tok_pairmap_init(&t->merges, n)) < 0)
         return rc;
     t->meta_split = !t->byte_level && !t->ignore_merges;
-    json_array_foreach(merges, i, m) {
+    json_array_foreach(merges, i, m)
+    {
         const char *a, *b;
         size_t alen, blen;
         if (json_is_string(m)) {
@@ -561,15 +594,16 @@ static int load_merges(eng_tokenizer *t, const json_t *merges)
             b = sp + 1;
             blen = len - alen - 1;
         } else if (json_is_array(m) && json_array_size(m) == 2 &&
-                   json_is_string(json_array_get(m, 0)) &&
-                   json_is_string(json_array_get(m, 1))) {
+                   json_is_string(json_array_get(m, 0)) && json_is_string(json_array_get(m, 1))) {
             a = json_string_value(json_array_get(m, 0));
             alen = json_string_length(json_array_get(m, 0));
             b = json_string_value(json_array_get(m, 1));
             blen = json_string_length(json_array_get(m, 1));
         } else {
-            rc = as_error_set(AS_EINVAL, "tokenizer.json: merge %zu is neither \"a b\" nor "
-                              "[\"a\", \"b\"]", i);
+            rc = as_error_set(AS_EINVAL,
+                              "tokenizer.json: merge %zu is neither \"a b\" nor "
+                              "[\"a\", \"b\"]",
+                              i);
             break;
         }
         if (alen + blen > catcap) {
@@ -587,12 +621,15 @@ static int load_merges(eng_tokenizer *t, const json_t *merges)
         int32_t ib = tok_strmap_get(&t->vocab, t->arena.data, b, blen);
         int32_t iab = tok_strmap_get(&t->vocab, t->arena.data, cat, alen + blen);
         if (ia < 0 || ib < 0 || iab < 0) {
-            rc = as_error_set(AS_EINVAL, "tokenizer.json: merge %zu uses a token that is "
-                              "not in the vocabulary", i);
+            rc = as_error_set(AS_EINVAL,
+                              "tokenizer.json: merge %zu uses a token that is "
+                              "not in the vocabulary",
+                              i);
             break;
         }
         tok_pairmap_put(&t->merges, ia, ib, (uint32_t)i, iab);
-        if (blen >= 3 && memcmp(b, META, 3) == 0 && (alen < 3 || memcmp(a + alen - 3, META, 3) != 0))
+        if (blen >= 3 && memcmp(b, META, 3) == 0 &&
+            (alen < 3 || memcmp(a + alen - 3, META, 3) != 0))
             t->meta_split = 0;
     }
     free(cat);
@@ -607,15 +644,17 @@ static int load_model(eng_tokenizer *t, const json_t *model)
     const char *cs = json_string_value(json_object_get(model, "continuing_subword_prefix"));
     const char *ew = json_string_value(json_object_get(model, "end_of_word_suffix"));
     if (type ? strcmp(type, "BPE") != 0 : !merges)
-        return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: model type %s is not "
-                            "supported (BPE is)", type ? type : "(none)");
+        return as_error_set(AS_EUNSUPPORTED,
+                            "tokenizer.json: model type %s is not "
+                            "supported (BPE is)",
+                            type ? type : "(none)");
     if (!json_is_array(merges))
         return as_error_set(AS_EINVAL, "tokenizer.json: BPE model has no merges list");
     if (dropout && !json_is_null(dropout) && json_number_value(dropout) != 0.0)
         return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: BPE dropout is not supported");
     if ((cs && *cs) || (ew && *ew))
         return as_error_set(AS_EUNSUPPORTED, "tokenizer.json: BPE subword prefix/suffix is "
-                            "not supported");
+                                             "not supported");
     t->ignore_merges = get_bool(model, "ignore_merges", 0);
     t->byte_fallback = get_bool(model, "byte_fallback", 0);
     t->fuse_unk = get_bool(model, "fuse_unk", 0);
@@ -647,8 +686,7 @@ static int finish(eng_tokenizer *t, const json_t *model)
     t->bos = t->n_post_prefix ? t->post_prefix[0] : -1;
     t->eos = -1;
     t->pad = -1;
-    static const char *const eos_names[] = { "</s>", "<eos>", "<|end_of_text|>",
-                                              "<|endoftext|>" };
+    static const char *const eos_names[] = {"</s>", "<eos>", "<|end_of_text|>", "<|endoftext|>"};
     for (size_t i = 0; t->eos < 0 && i < sizeof eos_names / sizeof eos_names[0]; i++)
         t->eos = eng_tok_piece_to_id(t, eos_names[i]);
     t->pad = eng_tok_piece_to_id(t, "<pad>");
@@ -679,8 +717,10 @@ int tok_load_json(eng_tokenizer *t, const char *json, size_t len)
     if (!json_is_object(vocab)) {
         const char *type = json_string_value(json_object_get(model, "type"));
         if (type && strcmp(type, "BPE") != 0)
-            rc = as_error_set(AS_EUNSUPPORTED, "tokenizer.json: model type %s is not "
-                              "supported (BPE is)", type);
+            rc = as_error_set(AS_EUNSUPPORTED,
+                              "tokenizer.json: model type %s is not "
+                              "supported (BPE is)",
+                              type);
         else
             rc = as_error_set(AS_EINVAL, "tokenizer.json: model has no vocab object");
         goto out;
@@ -736,8 +776,8 @@ int tok_load_config(eng_tokenizer *t, const char *json, size_t len)
     /* integers as reals: transformers writes model_max_length as
      * 1000000000000000019884624838656, past what jansson's integers hold */
     if (!(cfg = json_loadb(json, len, JSON_DECODE_INT_AS_REAL, &err)))
-        return as_error_set(AS_EINVAL, "tokenizer_config.json: line %d column %d: %s",
-                            err.line, err.column, err.text);
+        return as_error_set(AS_EINVAL, "tokenizer_config.json: line %d column %d: %s", err.line,
+                            err.column, err.text);
     if (!json_is_object(cfg)) {
         json_decref(cfg);
         return as_error_set(AS_EINVAL, "tokenizer_config.json: not an object");
@@ -757,7 +797,8 @@ int tok_load_config(eng_tokenizer *t, const char *json, size_t len)
         /* [{"name": "default", "template": ...}, ...] */
         const json_t *e;
         size_t i;
-        json_array_foreach(ct, i, e) {
+        json_array_foreach(ct, i, e)
+        {
             const char *name = json_string_value(json_object_get(e, "name"));
             if (name && strcmp(name, "default") == 0)
                 tpl = json_string_value(json_object_get(e, "template"));

@@ -60,8 +60,7 @@ void tok_strmap_free(tok_strmap *m)
     m->slots = NULL;
 }
 
-int tok_strmap_put(tok_strmap *m, const char *arena, uint32_t off, uint32_t len,
-                   int32_t id)
+int tok_strmap_put(tok_strmap *m, const char *arena, uint32_t off, uint32_t len, int32_t id)
 {
     const char *s = arena + off;
     if ((m->count + 1) * 2 > m->mask + 1)
@@ -83,8 +82,7 @@ int tok_strmap_put(tok_strmap *m, const char *arena, uint32_t off, uint32_t len,
     }
 }
 
-int32_t tok_strmap_get(const tok_strmap *m, const char *arena, const char *s,
-                       size_t len)
+int32_t tok_strmap_get(const tok_strmap *m, const char *arena, const char *s, size_t len)
 {
     if (!m->slots)
         return -1;

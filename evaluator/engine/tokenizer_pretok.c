@@ -19,8 +19,8 @@
 
 typedef struct cpi {
     uint32_t cp;
-    unsigned f;      /* ENG_UNI_* flags */
-    size_t len;      /* bytes */
+    unsigned f; /* ENG_UNI_* flags */
+    size_t len; /* bytes */
 } cpi;
 
 static inline cpi at(const unsigned char *s, size_t n, size_t i)
@@ -73,7 +73,7 @@ static int lower_is(uint32_t cp, char want, int icase)
         return 0;
     if (cp == (uint32_t)(want - 'a' + 'A'))
         return 1;
-    return want == 's' && cp == 0x17F;   /* LATIN SMALL LETTER LONG S folds to s */
+    return want == 's' && cp == 0x17F; /* LATIN SMALL LETTER LONG S folds to s */
 }
 
 /* 's 't 're 've 'm 'll 'd at i (s[i] is the apostrophe): the match end or 0. */
@@ -83,8 +83,8 @@ static size_t contraction(const unsigned char *s, size_t n, size_t i, int icase)
     if (j >= n)
         return 0;
     cpi a = at(s, n, j);
-    if (lower_is(a.cp, 's', icase) || lower_is(a.cp, 't', icase) ||
-        lower_is(a.cp, 'm', icase) || lower_is(a.cp, 'd', icase))
+    if (lower_is(a.cp, 's', icase) || lower_is(a.cp, 't', icase) || lower_is(a.cp, 'm', icase) ||
+        lower_is(a.cp, 'd', icase))
         return j + a.len;
     size_t k = j + a.len;
     if (k >= n)
@@ -115,7 +115,7 @@ static size_t whitespace(const unsigned char *s, size_t n, size_t i, int newline
         return last_nl + 1;
     if (j == n || last_start == i)
         return j;
-    return last_start;   /* leave the last space for the next token */
+    return last_start; /* leave the last space for the next token */
 }
 
 static size_t match_gpt2(const unsigned char *s, size_t n, size_t i)
@@ -195,8 +195,8 @@ size_t tok_regex_match(tok_regex rx, const unsigned char *s, size_t n, size_t i)
 
 /* ---- normalizer ---- */
 
-static int replace_all(as_buf *out, const char *s, size_t len,
-                       const char *pat, size_t plen, const char *rep, size_t rlen)
+static int replace_all(as_buf *out, const char *s, size_t len, const char *pat, size_t plen,
+                       const char *rep, size_t rlen)
 {
     size_t i = 0, from = 0;
     int rc = 0;
@@ -280,7 +280,7 @@ void tok_pieces_free(tok_pieces *p)
 int tok_pieces_push(tok_pieces *p, size_t off, size_t len, int first)
 {
     if (len == 0)
-        return 0;       /* HF drops empty splits */
+        return 0; /* HF drops empty splits */
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
         tok_piece_ref *v = realloc(p->v, cap * sizeof *v);
@@ -321,11 +321,11 @@ static int split_regex(const tok_pre *st, const tok_pieces *in, tok_pieces *out)
 }
 
 /* Split one piece on every occurrence of 'pat' with behaviour 'bh'. */
-static int split_string_piece(tok_pieces *out, const tok_piece_ref *r, const char *pat,
-                              size_t plen, tok_split_behavior bh)
+static int split_string_piece(tok_pieces *out, const tok_piece_ref *r, const char *pat, size_t plen,
+                              tok_split_behavior bh)
 {
     const char *s = out->text.data + r->off;
-    size_t i = 0, from = 0, pending_off = SIZE_MAX;   /* MergedWithNext */
+    size_t i = 0, from = 0, pending_off = SIZE_MAX; /* MergedWithNext */
     int rc = 0;
     while (rc == 0 && i + plen <= r->len) {
         if (memcmp(s + i, pat, plen) != 0) {
@@ -428,15 +428,15 @@ static int metaspace(const tok_pre *st, const tok_pieces *in, tok_pieces *out)
         size_t off = out->text.len;
         int starts = r->len >= st->slen && memcmp(s, st->str, st->slen) == 0;
         if (!starts && r->len > 0 && s[0] == ' ')
-            starts = 1;   /* the space becomes the replacement */
-        if (!starts && (st->prepend == PREPEND_ALWAYS ||
-                        (st->prepend == PREPEND_FIRST && r->first)))
+            starts = 1; /* the space becomes the replacement */
+        if (!starts &&
+            (st->prepend == PREPEND_ALWAYS || (st->prepend == PREPEND_FIRST && r->first)))
             rc = as_buf_append(&out->text, st->str, st->slen);
         if (rc == 0)
             rc = replace_all(&out->text, s, r->len, " ", 1, st->str, st->slen);
         if (rc != 0)
             break;
-        tok_piece_ref whole = { off, out->text.len - off, r->first };
+        tok_piece_ref whole = {off, out->text.len - off, r->first};
         if (st->split)
             rc = split_string_piece(out, &whole, st->str, st->slen, SPL_MERGED_NEXT);
         else

@@ -51,12 +51,11 @@ int tok_trie_add(tok_trie *tr, const char *s, size_t len, int32_t token)
         }
         cur = c;
     }
-    tr->nodes[cur].token = token;   /* a later duplicate wins */
+    tr->nodes[cur].token = token; /* a later duplicate wins */
     return 0;
 }
 
-int32_t tok_trie_longest(const tok_trie *tr, const unsigned char *s, size_t len,
-                         size_t *mlen)
+int32_t tok_trie_longest(const tok_trie *tr, const unsigned char *s, size_t len, size_t *mlen)
 {
     if (tr->count == 0 || len == 0)
         return -1;

@@ -8,8 +8,14 @@
 #include "evaluator/engine/unicode.h"
 
 enum {
-    S_BASE = 0xAC00, L_BASE = 0x1100, V_BASE = 0x1161, T_BASE = 0x11A7,
-    L_COUNT = 19, V_COUNT = 21, T_COUNT = 28, N_COUNT = V_COUNT * T_COUNT,
+    S_BASE = 0xAC00,
+    L_BASE = 0x1100,
+    V_BASE = 0x1161,
+    T_BASE = 0x11A7,
+    L_COUNT = 19,
+    V_COUNT = 21,
+    T_COUNT = 28,
+    N_COUNT = V_COUNT * T_COUNT,
     S_COUNT = L_COUNT * N_COUNT
 };
 
@@ -48,8 +54,8 @@ static uint32_t compose(uint32_t a, uint32_t b)
 {
     if (a >= L_BASE && a < L_BASE + L_COUNT && b >= V_BASE && b < V_BASE + V_COUNT)
         return S_BASE + ((a - L_BASE) * V_COUNT + (b - V_BASE)) * T_COUNT;
-    if (a >= S_BASE && a < S_BASE + S_COUNT && (a - S_BASE) % T_COUNT == 0 &&
-        b > T_BASE && b < T_BASE + T_COUNT)
+    if (a >= S_BASE && a < S_BASE + S_COUNT && (a - S_BASE) % T_COUNT == 0 && b > T_BASE &&
+        b < T_BASE + T_COUNT)
         return a + (b - T_BASE);
     size_t lo = 0, hi = eng_uni_comp_count;
     while (lo < hi) {
@@ -93,7 +99,7 @@ int eng_uni_nfc_quick(const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
-        if (p[i] < 0xCC) {          /* below U+0300: nothing NFC touches */
+        if (p[i] < 0xCC) { /* below U+0300: nothing NFC touches */
             i++;
             continue;
         }

@@ -12,15 +12,22 @@
 #include "common/buf.h"
 
 enum {
-    ENG_UNI_LETTER = 1,     /* general category L* */
-    ENG_UNI_NUMBER = 2,     /* general category N* */
-    ENG_UNI_SPACE = 4,      /* White_Space */
-    ENG_UNI_NFC_UNSAFE = 8  /* NFC may change text around this code point */
+    ENG_UNI_LETTER = 1,    /* general category L* */
+    ENG_UNI_NUMBER = 2,    /* general category N* */
+    ENG_UNI_SPACE = 4,     /* White_Space */
+    ENG_UNI_NFC_UNSAFE = 8 /* NFC may change text around this code point */
 };
 
-typedef struct eng_uni_ccc_range { uint32_t first, last; uint8_t ccc; } eng_uni_ccc_range;
-typedef struct eng_uni_decomp { uint32_t cp, a, b; } eng_uni_decomp;   /* b 0: singleton */
-typedef struct eng_uni_comp { uint32_t a, b, cp; } eng_uni_comp;
+typedef struct eng_uni_ccc_range {
+    uint32_t first, last;
+    uint8_t ccc;
+} eng_uni_ccc_range;
+typedef struct eng_uni_decomp {
+    uint32_t cp, a, b;
+} eng_uni_decomp; /* b 0: singleton */
+typedef struct eng_uni_comp {
+    uint32_t a, b, cp;
+} eng_uni_comp;
 
 /* Generated tables (unicode_data.c). */
 extern const char eng_uni_version[];
@@ -63,8 +70,7 @@ static inline size_t eng_uni_next(const unsigned char *s, size_t len, uint32_t *
         *cp = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
         return 3;
     }
-    *cp = ((c & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
-          (s[3] & 0x3Fu);
+    *cp = ((c & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) | (s[3] & 0x3Fu);
     return 4;
 }
 

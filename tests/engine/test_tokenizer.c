@@ -33,11 +33,26 @@ static void check_tiny(const char *name, int random_too)
     eng_tok_free(t);
 }
 
-static void tokenizer__llama3_regex_bytelevel_matches_hf(void) { check_tiny("tiny_llama3", 1); }
-static void tokenizer__qwen2_regex_nfc_matches_hf(void) { check_tiny("tiny_qwen2", 0); }
-static void tokenizer__gpt2_bytelevel_regex_matches_hf(void) { check_tiny("tiny_gpt2", 0); }
-static void tokenizer__sentencepiece_byte_fallback_matches_hf(void) { check_tiny("tiny_sp", 1); }
-static void tokenizer__metaspace_unk_bos_eos_matches_hf(void) { check_tiny("tiny_metaspace", 0); }
+static void tokenizer__llama3_regex_bytelevel_matches_hf(void)
+{
+    check_tiny("tiny_llama3", 1);
+}
+static void tokenizer__qwen2_regex_nfc_matches_hf(void)
+{
+    check_tiny("tiny_qwen2", 0);
+}
+static void tokenizer__gpt2_bytelevel_regex_matches_hf(void)
+{
+    check_tiny("tiny_gpt2", 0);
+}
+static void tokenizer__sentencepiece_byte_fallback_matches_hf(void)
+{
+    check_tiny("tiny_sp", 1);
+}
+static void tokenizer__metaspace_unk_bos_eos_matches_hf(void)
+{
+    check_tiny("tiny_metaspace", 0);
+}
 
 /* Encode 'text' without special tokens and compare with 'want' (-1 ends). */
 static void expect_ids(const eng_tokenizer *t, const char *text, int flags, const int32_t *want)
@@ -62,8 +77,8 @@ static void tokenizer__special_ids_and_vocab(void)
     int32_t eot = eng_tok_piece_to_id(t, "<|eot_id|>");
     int32_t eos = eng_tok_piece_to_id(t, "<|end_of_text|>");
     T_CHECK(bot > 0 && eot > 0 && eos > 0);
-    T_EQ_INT(eng_tok_bos(t), bot);           /* from the TemplateProcessing */
-    T_EQ_INT(eng_tok_eos(t), eos);           /* a well-known name */
+    T_EQ_INT(eng_tok_bos(t), bot); /* from the TemplateProcessing */
+    T_EQ_INT(eng_tok_eos(t), eos); /* a well-known name */
     T_EQ_INT(eng_tok_vocab_size(t), eng_tok_piece_to_id(t, "[word]") + 1);
     T_CHECK(eng_tok_is_special(t, bot));
     T_CHECK(!eng_tok_is_special(t, eng_tok_piece_to_id(t, "<tool>")));
@@ -97,7 +112,7 @@ static void tokenizer__split_special_reads_special_text_as_plain(void)
         T_CHECK(ids[i] != im);
     char *back = NULL;
     T_OK(eng_tok_decode(t, ids, n, 1, &back, NULL));
-    T_EQ_STR(back, s);   /* plain text, so skip_special keeps it */
+    T_EQ_STR(back, s); /* plain text, so skip_special keeps it */
     free(back);
     free(ids);
     eng_tok_free(t);
@@ -112,7 +127,7 @@ static void tokenizer__added_token_lstrip_rstrip_single_word(void)
     int32_t word = eng_tok_piece_to_id(t, "[word]");
     int32_t x = eng_tok_piece_to_id(t, "x"), y = eng_tok_piece_to_id(t, "y");
     /* lstrip and rstrip swallow the spaces around <tool> */
-    expect_ids(t, "x   <tool>   y", 0, (const int32_t[]){ x, tool, y, -1 });
+    expect_ids(t, "x   <tool>   y", 0, (const int32_t[]){x, tool, y, -1});
     /* single_word: only when not inside a word */
     int32_t *ids = NULL;
     size_t n = 0;
@@ -136,7 +151,7 @@ static void tokenizer__stream_holds_partial_utf8(void)
         return;
     int32_t *ids = NULL;
     size_t n = 0;
-    const char *s = "\xF0\x9F\x98\x80!";   /* U+1F600, four byte tokens here */
+    const char *s = "\xF0\x9F\x98\x80!"; /* U+1F600, four byte tokens here */
     T_OK(eng_tok_encode(t, s, strlen(s), 0, &ids, &n));
     T_EQ_INT(n, 5);
     eng_tok_stream *st = NULL;
@@ -160,7 +175,7 @@ static void tokenizer__stream_holds_partial_utf8(void)
     eng_tok_stream_free(st);
     /* invalid bytes in a full decode become U+FFFD too */
     char *text = NULL;
-    int32_t bad[2] = { ids[1], ids[4] };
+    int32_t bad[2] = {ids[1], ids[4]};
     T_OK(eng_tok_decode(t, bad, 2, 0, &text, NULL));
     T_EQ_STR(text, "\xEF\xBF\xBD!");
     free(text);
@@ -177,14 +192,14 @@ static void tokenizer__sentencepiece_strip_and_byte_fallback(void)
         return;
     int32_t *ids = NULL;
     size_t n = 0;
-    const char *s = "Hello \xE4\xB8\xAD";   /* a CJK character: three <0xNN> tokens */
+    const char *s = "Hello \xE4\xB8\xAD"; /* a CJK character: three <0xNN> tokens */
     T_OK(eng_tok_encode(t, s, strlen(s), ENG_TOK_ADD_SPECIAL, &ids, &n));
     T_CHECK(n >= 4 && ids[0] == eng_tok_piece_to_id(t, "<s>"));
     T_EQ_STR(eng_tok_id_to_piece(t, ids[n - 1]), "<0xAD>");
     T_EQ_STR(eng_tok_id_to_piece(t, ids[n - 3]), "<0xE4>");
     char *text = NULL;
     T_OK(eng_tok_decode(t, ids, n, 1, &text, NULL));
-    T_EQ_STR(text, s);      /* the dummy-prefix space is stripped */
+    T_EQ_STR(text, s); /* the dummy-prefix space is stripped */
     free(text);
     T_OK(eng_tok_decode(t, ids, n, 0, &text, NULL));
     T_EQ_STR(text, "<s> Hello \xE4\xB8\xAD");
@@ -195,15 +210,16 @@ static void tokenizer__sentencepiece_strip_and_byte_fallback(void)
 
 static void tokenizer__nfc_composes_and_orders_marks(void)
 {
-    static const struct { const char *in, *out; } cases[] = {
-        { "e\xCC\x81", "\xC3\xA9" },                          /* e + acute -> é */
-        { "A\xCC\x8A", "\xC3\x85" },                          /* A + ring -> Å */
-        { "\xE2\x84\xAB", "\xC3\x85" },                       /* ANGSTROM SIGN -> Å */
-        { "q\xCC\xA3\xCC\x87", "q\xCC\xA3\xCC\x87" },         /* already ordered */
-        { "q\xCC\x87\xCC\xA3", "q\xCC\xA3\xCC\x87" },         /* reordered by class */
-        { "\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8", "\xEA\xB0\x81" },  /* jamo -> 각 */
-        { "\xEF\xAC\x81", "\xEF\xAC\x81" },                   /* ﬁ is NFKC only */
-        { "plain ascii", "plain ascii" } };
+    static const struct {
+        const char *in, *out;
+    } cases[] = {{"e\xCC\x81", "\xC3\xA9"},                                /* e + acute -> é */
+                 {"A\xCC\x8A", "\xC3\x85"},                                /* A + ring -> Å */
+                 {"\xE2\x84\xAB", "\xC3\x85"},                             /* ANGSTROM SIGN -> Å */
+                 {"q\xCC\xA3\xCC\x87", "q\xCC\xA3\xCC\x87"},               /* already ordered */
+                 {"q\xCC\x87\xCC\xA3", "q\xCC\xA3\xCC\x87"},               /* reordered by class */
+                 {"\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8", "\xEA\xB0\x81"}, /* jamo -> 각 */
+                 {"\xEF\xAC\x81", "\xEF\xAC\x81"},                         /* ﬁ is NFKC only */
+                 {"plain ascii", "plain ascii"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         as_buf b;
         as_buf_init(&b, 0);
@@ -212,16 +228,16 @@ static void tokenizer__nfc_composes_and_orders_marks(void)
         as_buf_free(&b);
     }
     T_CHECK(eng_uni_flags('a') & ENG_UNI_LETTER);
-    T_CHECK(eng_uni_flags(0x4E2D) & ENG_UNI_LETTER);        /* 中 */
-    T_CHECK(eng_uni_flags(0x0663) & ENG_UNI_NUMBER);        /* Arabic-Indic 3 */
+    T_CHECK(eng_uni_flags(0x4E2D) & ENG_UNI_LETTER); /* 中 */
+    T_CHECK(eng_uni_flags(0x0663) & ENG_UNI_NUMBER); /* Arabic-Indic 3 */
     T_CHECK(eng_uni_flags(0x3000) & ENG_UNI_SPACE);
-    T_CHECK(!(eng_uni_flags(0x200B) & ENG_UNI_SPACE));      /* ZWSP is not \s */
+    T_CHECK(!(eng_uni_flags(0x200B) & ENG_UNI_SPACE)); /* ZWSP is not \s */
     T_CHECK(!(eng_uni_flags(0x1F600) & (ENG_UNI_LETTER | ENG_UNI_NUMBER)));
     /* the classes are Unicode 16's, as in HF's Oniguruma */
-    T_CHECK(eng_uni_flags(0x10D50) & ENG_UNI_LETTER);       /* Garay, 16.0 */
-    T_CHECK(eng_uni_flags(0x31350) & ENG_UNI_LETTER);       /* CJK ext. H, 15.0 */
-    T_CHECK(eng_uni_flags(0x1E4F0) & ENG_UNI_NUMBER);       /* Nag Mundari, 15.0 */
-    T_CHECK(!(eng_uni_flags(0x10940) & ENG_UNI_LETTER));    /* Sidetic, 17.0 */
+    T_CHECK(eng_uni_flags(0x10D50) & ENG_UNI_LETTER);    /* Garay, 16.0 */
+    T_CHECK(eng_uni_flags(0x31350) & ENG_UNI_LETTER);    /* CJK ext. H, 15.0 */
+    T_CHECK(eng_uni_flags(0x1E4F0) & ENG_UNI_NUMBER);    /* Nag Mundari, 15.0 */
+    T_CHECK(!(eng_uni_flags(0x10940) & ENG_UNI_LETTER)); /* Sidetic, 17.0 */
 }
 
 static int load_str(const char *json)
@@ -232,7 +248,8 @@ static int load_str(const char *json)
     return rc;
 }
 
-#define MODEL_OK "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},\"merges\":[\"a b\"]}"
+#define MODEL_OK                                                                                   \
+    "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},\"merges\":[\"a b\"]}"
 
 static void tokenizer__bad_files_give_clear_errors(void)
 {
@@ -243,7 +260,7 @@ static void tokenizer__bad_files_give_clear_errors(void)
     T_ERR(load_str("{\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"a\":0}}}"), AS_EUNSUPPORTED);
     T_ERR(load_str("{\"model\":{\"type\":\"Unigram\",\"vocab\":[[\"a\",0.0]]}}"), AS_EUNSUPPORTED);
     T_ERR(load_str("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[\"a b\"]}}"),
-          AS_EINVAL);     /* b is not in the vocabulary */
+          AS_EINVAL); /* b is not in the vocabulary */
     T_ERR(load_str("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-4},\"merges\":[]}}"), AS_EINVAL);
     T_ERR(load_str("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":99999999},\"merges\":[]}}"),
           AS_EINVAL);
@@ -253,9 +270,11 @@ static void tokenizer__bad_files_give_clear_errors(void)
           AS_EINVAL);
     T_ERR(load_str("{\"normalizer\":{\"type\":\"NFKC\"}," MODEL_OK "}"), AS_EUNSUPPORTED);
     T_ERR(load_str("{\"normalizer\":{\"type\":\"Replace\",\"pattern\":{\"Regex\":\" +\"},"
-                   "\"content\":\" \"}," MODEL_OK "}"), AS_EUNSUPPORTED);
+                   "\"content\":\" \"}," MODEL_OK "}"),
+          AS_EUNSUPPORTED);
     T_ERR(load_str("{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"\\\\w+\"},"
-                   "\"behavior\":\"Isolated\",\"invert\":false}," MODEL_OK "}"), AS_EUNSUPPORTED);
+                   "\"behavior\":\"Isolated\",\"invert\":false}," MODEL_OK "}"),
+          AS_EUNSUPPORTED);
     T_ERR(load_str("{\"pre_tokenizer\":{\"type\":\"Whitespace\"}," MODEL_OK "}"), AS_EUNSUPPORTED);
     T_ERR(load_str("{\"pre_tokenizer\":{\"nope\":1}," MODEL_OK "}"), AS_EINVAL);
     T_ERR(load_str("{\"decoder\":{\"type\":\"WordPiece\"}," MODEL_OK "}"), AS_EUNSUPPORTED);
@@ -267,7 +286,8 @@ static void tokenizer__bad_files_give_clear_errors(void)
     T_ERR(load_str("{\"added_tokens\":[{\"id\":5}]," MODEL_OK "}"), AS_EINVAL);
     T_ERR(load_str("{\"added_tokens\":{}," MODEL_OK "}"), AS_EINVAL);
     T_ERR(load_str("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[],"
-                   "\"dropout\":0.1}}"), AS_EUNSUPPORTED);
+                   "\"dropout\":0.1}}"),
+          AS_EUNSUPPORTED);
     eng_tokenizer *t = NULL;
     T_ERR(eng_tok_load(&t, TK_FIXTURES "no-such-file.json", NULL), AS_ENOTFOUND);
     T_CHECK(t == NULL);
@@ -281,7 +301,7 @@ static void tokenizer__bad_text_is_refused(void)
     int32_t *ids = NULL;
     size_t n = 0;
     T_ERR(eng_tok_encode(t, "a\xC3(", 3, 0, &ids, &n), AS_EINVAL);
-    T_ERR(eng_tok_encode(t, "\xED\xA0\x80", 3, 0, &ids, &n), AS_EINVAL);   /* surrogate */
+    T_ERR(eng_tok_encode(t, "\xED\xA0\x80", 3, 0, &ids, &n), AS_EINVAL); /* surrogate */
     T_ERR(eng_tok_encode(t, "x", ENG_TOK_TEXT_MAX + 1, 0, &ids, &n), AS_ETOOBIG);
     T_OK(eng_tok_encode(t, "", 0, 0, &ids, &n));
     T_EQ_INT(n, 0);
@@ -325,12 +345,11 @@ static void tokenizer__long_word_without_spaces(void)
 static json_t *conv(int with_system)
 {
     json_error_t err;
-    const char *js = with_system
-        ? "[{\"role\":\"system\",\"content\":\"Be brief.\"},"
-          "{\"role\":\"user\",\"content\":\" Hi there \\n\"},"
-          "{\"role\":\"assistant\",\"content\":\"Hello!\"},"
-          "{\"role\":\"user\",\"content\":\"2+2?\"}]"
-        : "[{\"role\":\"user\",\"content\":\"Hi\"}]";
+    const char *js = with_system ? "[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                                   "{\"role\":\"user\",\"content\":\" Hi there \\n\"},"
+                                   "{\"role\":\"assistant\",\"content\":\"Hello!\"},"
+                                   "{\"role\":\"user\",\"content\":\"2+2?\"}]"
+                                 : "[{\"role\":\"user\",\"content\":\"Hi\"}]";
     return json_loads(js, 0, &err);
 }
 
@@ -346,42 +365,44 @@ static void expect_render(eng_chat_family f, int with_system, int gen, const cha
 
 static void chat__llama3(void)
 {
-    expect_render(ENG_CHAT_LLAMA3, 1, 1,
+    expect_render(
+        ENG_CHAT_LLAMA3, 1, 1,
         "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
         "<|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|>"
         "<|start_header_id|>user<|end_header_id|>\n\n2+2?<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\n");
     expect_render(ENG_CHAT_LLAMA3, 0, 0,
-        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>");
+                  "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>");
     expect_render(ENG_CHAT_LLAMA31, 0, 1,
-        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
-        "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>"
-        "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
-        "<|start_header_id|>assistant<|end_header_id|>\n\n");
+                  "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+                  "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n<|eot_id|>"
+                  "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+                  "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
 static void chat__qwen(void)
 {
     expect_render(ENG_CHAT_QWEN2, 0, 1,
-        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+                  "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+                  "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
     expect_render(ENG_CHAT_QWEN25, 0, 1,
-        "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
-        "assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
-    expect_render(ENG_CHAT_QWEN25, 1, 0,
+                  "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
+                  "assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    expect_render(
+        ENG_CHAT_QWEN25, 1, 0,
         "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n Hi there \n<|im_end|>\n"
         "<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n");
-    expect_render(ENG_CHAT_QWEN3, 0, 1,
-        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    expect_render(ENG_CHAT_QWEN3, 0, 1, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
     /* Qwen3 drops the reasoning of turns before the last user message and
      * keeps it (re-wrapped) after it */
     json_error_t err;
-    json_t *m = json_loads(
-        "[{\"role\":\"user\",\"content\":\"q1\"},"
-        "{\"role\":\"assistant\",\"content\":\"<think>\\nr1\\n</think>\\n\\na1\"},"
-        "{\"role\":\"user\",\"content\":\"q2\"},"
-        "{\"role\":\"assistant\",\"content\":\"<think>r2</think>a2\"}]", 0, &err);
+    json_t *m =
+        json_loads("[{\"role\":\"user\",\"content\":\"q1\"},"
+                   "{\"role\":\"assistant\",\"content\":\"<think>\\nr1\\n</think>\\n\\na1\"},"
+                   "{\"role\":\"user\",\"content\":\"q2\"},"
+                   "{\"role\":\"assistant\",\"content\":\"<think>r2</think>a2\"}]",
+                   0, &err);
     char *out = NULL;
     T_OK(eng_chat_render(&out, ENG_CHAT_QWEN3, m, 0, NULL));
     T_EQ_STR(out, "<|im_start|>user\nq1<|im_end|>\n<|im_start|>assistant\na1<|im_end|>\n"
@@ -393,13 +414,14 @@ static void chat__qwen(void)
 
 static void chat__zephyr_and_gemma(void)
 {
-    expect_render(ENG_CHAT_ZEPHYR, 1, 1,
+    expect_render(
+        ENG_CHAT_ZEPHYR, 1, 1,
         "<|system|>\nBe brief.</s>\n<|user|>\n Hi there \n</s>\n<|assistant|>\nHello!</s>\n"
         "<|user|>\n2+2?</s>\n<|assistant|>\n");
     expect_render(ENG_CHAT_GEMMA, 1, 1,
-        "<bos><start_of_turn>user\nBe brief.\n\nHi there<end_of_turn>\n"
-        "<start_of_turn>model\nHello!<end_of_turn>\n"
-        "<start_of_turn>user\n2+2?<end_of_turn>\n<start_of_turn>model\n");
+                  "<bos><start_of_turn>user\nBe brief.\n\nHi there<end_of_turn>\n"
+                  "<start_of_turn>model\nHello!<end_of_turn>\n"
+                  "<start_of_turn>user\n2+2?<end_of_turn>\n<start_of_turn>model\n");
     expect_render(ENG_CHAT_GEMMA, 0, 0, "<bos><start_of_turn>user\nHi<end_of_turn>\n");
     json_error_t err;
     json_t *m = json_loads("[{\"role\":\"assistant\",\"content\":\"x\"}]", 0, &err);
@@ -423,7 +445,8 @@ static void chat__matches_jinja_renderings(void)
     size_t i, checked = 0;
     json_t *c;
     T_CHECK(json_array_size(cases) >= 60);
-    json_array_foreach(cases, i, c) {
+    json_array_foreach(cases, i, c)
+    {
         eng_chat_family f;
         const char *want = json_string_value(json_object_get(c, "text"));
         char *out = NULL;

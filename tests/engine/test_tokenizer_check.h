@@ -53,8 +53,8 @@ static int tk_ids_equal(const int32_t *ids, size_t n, const json_t *want)
 
 /* Decode 'ids' one at a time with the streaming decoder; every chunk must
  * be valid UTF-8 and the whole must equal 'want'. */
-static int tk_stream_matches(const eng_tokenizer *t, const int32_t *ids, size_t n,
-                             int skip, const char *want)
+static int tk_stream_matches(const eng_tokenizer *t, const int32_t *ids, size_t n, int skip,
+                             const char *want)
 {
     eng_tok_stream *s;
     as_buf all;
@@ -65,8 +65,8 @@ static int tk_stream_matches(const eng_tokenizer *t, const int32_t *ids, size_t 
         return 0;
     as_buf_init(&all, 0);
     for (size_t i = 0; ok && i <= n; i++) {
-        int rc = i < n ? eng_tok_stream_put(s, ids[i], &p, &plen)
-                       : eng_tok_stream_finish(s, &p, &plen);
+        int rc =
+            i < n ? eng_tok_stream_put(s, ids[i], &p, &plen) : eng_tok_stream_finish(s, &p, &plen);
         ok = rc == 0 && (plen == 0 || as_utf8_valid(p, plen, NULL)) &&
              as_buf_append(&all, p, plen) == 0;
     }
@@ -93,16 +93,16 @@ static int tk_check_expected(const eng_tokenizer *t, const char *corpus_path,
         int32_t *ids = NULL, *plain = NULL;
         size_t n = 0, np = 0;
         char *dec = NULL, *dec_skip = NULL;
-        int ok = eng_tok_encode(t, text, json_string_length(tv), ENG_TOK_ADD_SPECIAL,
-                                &ids, &n) == 0 &&
-                 eng_tok_encode(t, text, json_string_length(tv), 0, &plain, &np) == 0 &&
-                 tk_ids_equal(ids, n, json_object_get(e, "ids")) &&
-                 tk_ids_equal(plain, np, json_object_get(e, "ids_plain")) &&
-                 eng_tok_decode(t, ids, n, 0, &dec, NULL) == 0 &&
-                 eng_tok_decode(t, ids, n, 1, &dec_skip, NULL) == 0 &&
-                 strcmp(dec, json_string_value(json_object_get(e, "text"))) == 0 &&
-                 strcmp(dec_skip, json_string_value(json_object_get(e, "text_skip"))) == 0 &&
-                 tk_stream_matches(t, ids, n, 0, dec) && tk_stream_matches(t, ids, n, 1, dec_skip);
+        int ok =
+            eng_tok_encode(t, text, json_string_length(tv), ENG_TOK_ADD_SPECIAL, &ids, &n) == 0 &&
+            eng_tok_encode(t, text, json_string_length(tv), 0, &plain, &np) == 0 &&
+            tk_ids_equal(ids, n, json_object_get(e, "ids")) &&
+            tk_ids_equal(plain, np, json_object_get(e, "ids_plain")) &&
+            eng_tok_decode(t, ids, n, 0, &dec, NULL) == 0 &&
+            eng_tok_decode(t, ids, n, 1, &dec_skip, NULL) == 0 &&
+            strcmp(dec, json_string_value(json_object_get(e, "text"))) == 0 &&
+            strcmp(dec_skip, json_string_value(json_object_get(e, "text_skip"))) == 0 &&
+            tk_stream_matches(t, ids, n, 0, dec) && tk_stream_matches(t, ids, n, 1, dec_skip);
         if (!ok) {
             if (bad < 5)
                 fprintf(stderr, "  %s: line %zu differs: %.60s\n", expected_path, i + 1, text);

@@ -25,7 +25,8 @@ static json_t *messages(void)
 {
     json_error_t err;
     return json_loads("[{\"role\":\"system\",\"content\":\"Be brief.\"},"
-                      "{\"role\":\"user\",\"content\":\"Hi\"}]", 0, &err);
+                      "{\"role\":\"user\",\"content\":\"Hi\"}]",
+                      0, &err);
 }
 
 static void real__qwen3_matches_hf(void)
@@ -33,16 +34,18 @@ static void real__qwen3_matches_hf(void)
     eng_tokenizer *t = load_real("qwen3");
     if (!t)
         return;
-    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl",
-                               TK_FIXTURES "expected_qwen3.jsonl"), 0);
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl", TK_FIXTURES "expected_qwen3.jsonl"),
+             0);
     T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus_random.jsonl",
-                               TK_FIXTURES "expected_random_qwen3.jsonl"), 0);
+                               TK_FIXTURES "expected_random_qwen3.jsonl"),
+             0);
     T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus_unicode16.jsonl",
-                               TK_FIXTURES "expected_unicode16_qwen3.jsonl"), 0);
+                               TK_FIXTURES "expected_unicode16_qwen3.jsonl"),
+             0);
     T_EQ_INT(eng_tok_vocab_size(t), 151669);
-    T_EQ_INT(eng_tok_bos(t), -1);              /* bos_token null */
-    T_EQ_INT(eng_tok_eos(t), 151645);          /* <|im_end|> */
-    T_EQ_INT(eng_tok_pad(t), 151643);          /* <|endoftext|> */
+    T_EQ_INT(eng_tok_bos(t), -1);     /* bos_token null */
+    T_EQ_INT(eng_tok_eos(t), 151645); /* <|im_end|> */
+    T_EQ_INT(eng_tok_pad(t), 151643); /* <|endoftext|> */
     int32_t stops[ENG_TOK_MAX_EOS];
     T_EQ_INT(eng_tok_eos_ids(t, stops, ENG_TOK_MAX_EOS), 2);
     T_EQ_INT(stops[0], 151645);
@@ -70,19 +73,20 @@ static void real__gemma3_matches_hf(void)
     eng_tokenizer *t = load_real("gemma3");
     if (!t)
         return;
-    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl",
-                               TK_FIXTURES "expected_gemma3.jsonl"), 0);
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl", TK_FIXTURES "expected_gemma3.jsonl"),
+             0);
     T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus_random.jsonl",
-                               TK_FIXTURES "expected_random_gemma3.jsonl"), 0);
+                               TK_FIXTURES "expected_random_gemma3.jsonl"),
+             0);
     T_EQ_INT(eng_tok_vocab_size(t), 262145);
     T_EQ_INT(eng_tok_bos(t), 2);
-    T_EQ_INT(eng_tok_eos(t), 106);             /* <end_of_turn> per the config */
+    T_EQ_INT(eng_tok_eos(t), 106); /* <end_of_turn> per the config */
     T_EQ_INT(eng_tok_pad(t), 0);
     T_EQ_INT(eng_tok_unk(t), 3);
     int32_t stops[ENG_TOK_MAX_EOS];
     T_EQ_INT(eng_tok_eos_ids(t, stops, ENG_TOK_MAX_EOS), 2);
     T_EQ_INT(stops[0], 106);
-    T_EQ_INT(stops[1], 1);                     /* <eos> */
+    T_EQ_INT(stops[1], 1); /* <eos> */
     T_EQ_INT(eng_chat_family_of(t), ENG_CHAT_GEMMA);
     json_t *m = messages();
     char *text = NULL;
@@ -95,7 +99,7 @@ static void real__gemma3_matches_hf(void)
     T_OK(eng_chat_encode(t, m, 1, &ids, &n));
     T_CHECK(n > 6 && ids[0] == 2 && ids[1] == 105 && ids[n - 3] == 105);
     if (n > 1)
-        T_CHECK(ids[1] != 2);   /* one BOS only: the template's */
+        T_CHECK(ids[1] != 2); /* one BOS only: the template's */
     free(ids);
     json_decref(m);
     eng_tok_free(t);
@@ -106,17 +110,18 @@ static void real__llama3_matches_hf(void)
     eng_tokenizer *t = load_real("llama3");
     if (!t)
         return;
-    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl",
-                               TK_FIXTURES "expected_llama3.jsonl"), 0);
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl", TK_FIXTURES "expected_llama3.jsonl"),
+             0);
     T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus_unicode16.jsonl",
-                               TK_FIXTURES "expected_unicode16_llama3.jsonl"), 0);
+                               TK_FIXTURES "expected_unicode16_llama3.jsonl"),
+             0);
     T_EQ_INT(eng_tok_bos(t), 128000);
     T_EQ_INT(eng_tok_eos(t), 128001);
     int32_t stops[ENG_TOK_MAX_EOS];
     /* Llama 3.0 has no <|eom_id|> (3.1 added it as 128008) */
     T_EQ_INT(eng_tok_eos_ids(t, stops, ENG_TOK_MAX_EOS), 2);
-    T_EQ_INT(stops[0], 128001);                /* <|end_of_text|> */
-    T_EQ_INT(stops[1], 128009);                /* <|eot_id|> */
+    T_EQ_INT(stops[0], 128001); /* <|end_of_text|> */
+    T_EQ_INT(stops[1], 128009); /* <|eot_id|> */
     T_EQ_INT(eng_chat_family_of(t), ENG_CHAT_LLAMA3);
     json_t *m = messages();
     char *text = NULL;
@@ -143,13 +148,13 @@ static void real__llama2_matches_hf(void)
     eng_tokenizer *t = load_real("llama2");
     if (!t)
         return;
-    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl",
-                               TK_FIXTURES "expected_llama2.jsonl"), 0);
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl", TK_FIXTURES "expected_llama2.jsonl"),
+             0);
     T_EQ_INT(eng_tok_vocab_size(t), 32000);
     T_EQ_INT(eng_tok_bos(t), 1);
     T_EQ_INT(eng_tok_eos(t), 2);
     T_EQ_INT(eng_tok_unk(t), 0);
-    T_EQ_INT(eng_chat_family_of(t), ENG_CHAT_NONE);   /* no template in this config */
+    T_EQ_INT(eng_chat_family_of(t), ENG_CHAT_NONE); /* no template in this config */
     eng_tok_free(t);
 }
 
@@ -158,8 +163,8 @@ static void real__qwen25_matches_hf(void)
     eng_tokenizer *t = load_real("qwen2_5");
     if (!t)
         return;
-    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl",
-                               TK_FIXTURES "expected_qwen2_5.jsonl"), 0);
+    T_EQ_INT(tk_check_expected(t, TK_FIXTURES "corpus.jsonl", TK_FIXTURES "expected_qwen2_5.jsonl"),
+             0);
     T_EQ_INT(eng_chat_family_of(t), ENG_CHAT_QWEN25);
     json_error_t err;
     json_t *m = json_loads("[{\"role\":\"user\",\"content\":\"Hi\"}]", 0, &err);
@@ -175,7 +180,7 @@ static void real__qwen25_matches_hf(void)
 
 int main(void)
 {
-    static const char *const names[] = { "qwen3", "gemma3", "llama3", "llama2", "qwen2_5" };
+    static const char *const names[] = {"qwen3", "gemma3", "llama3", "llama2", "qwen2_5"};
     int have = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[512];
