@@ -68,7 +68,7 @@ const char *store_migration_name(int i)
 
 int store_schema_version(store *db, int *out)
 {
-    store_stmt *st;
+    store_stmt *st = NULL;
     int rc;
 
     if ((rc = store_prepare(&st, db, "PRAGMA user_version")) < 0)
