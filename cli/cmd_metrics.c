@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "metrics/batch.h"
 #include "metrics/bleu.h"
 #include "metrics/classify.h"
 #include "metrics/cosine.h"
@@ -21,7 +22,8 @@
 
 const char cli_metrics_usage[] =
     "usage: assay metrics rouge [--stem] [--types rouge1,rouge2,rougeL,rougeLsum]\n"
-    "                           [--summary [--seed N] [--resamples N] [--confidence C]] [FILE]\n"
+    "                           [--summary [--seed N] [--resamples N] [--confidence C]]\n"
+    "                           [--device cpu|gpu|auto] [FILE]\n"
     "       assay metrics classification [--labels a,b,c] [--pos-label X]\n"
     "                                    [--zero-division 0|1] [FILE]\n"
     "       assay metrics match [--ignore-case] [--ignore-punctuation] [--ignore-numbers]\n"
@@ -29,7 +31,7 @@ const char cli_metrics_usage[] =
     "       assay metrics token-f1 [--summary] [FILE]\n"
     "       assay metrics bleu [--tokenize 13a|none|intl|char] [--smooth exp|floor|add-k|none]\n"
     "                          [--smooth-value V] [--lowercase] [--sentence] [FILE]\n"
-    "       assay metrics cosine [--tfidf] [--summary] [FILE]\n"
+    "       assay metrics cosine [--tfidf] [--summary] [--device cpu|gpu|auto] [FILE]\n"
     "       assay metrics compare [--seed N] [--resamples N] [--confidence C] [FILE]\n"
     "\n"
     "Each reads JSON lines from FILE (or standard input) and writes JSON to\n"
@@ -67,7 +69,11 @@ const char cli_metrics_usage[] =
     "                two-sided p-value, plus McNemar's test when every score is 0 or 1.\n"
     "\n"
     "--summary (rouge, match, token-f1, cosine) prints the means instead of one\n"
-    "line per input line.\n";
+    "line per input line.\n"
+    "--device (rouge's rougeL, cosine of vectors): where the batch is computed.\n"
+    "                auto (default) uses a CUDA GPU for large inputs when there is\n"
+    "                one; gpu fails without one; cpu never uses it. The results are\n"
+    "                bit-identical either way.\n";
 
 #define MAX_INPUT ((size_t)1 << 30)
 #define MAX_OUTPUT ((size_t)4 << 30)
@@ -226,6 +232,7 @@ typedef struct opts {
     const char *regexes[MET_MATCH_MAX_REGEXES];
     size_t nregexes;
     const char *types, *labels, *pos_label, *tokenize, *smooth;
+    met_device device;
     double smooth_value, confidence;
     long zero_division;
     unsigned long seed, resamples;
@@ -303,6 +310,9 @@ static int parse_opts(const char *sub, const char *allowed, int argc, char **arg
         }
         if (strcmp(name, "--types") == 0) {
             o->types = val;
+        } else if (strcmp(name, "--device") == 0) {
+            if (met_device_parse(val, &o->device) < 0)
+                return cli_usage("metrics", "--device must be cpu, gpu or auto, not '%s'", val);
         } else if (strcmp(name, "--labels") == 0) {
             o->labels = val;
         } else if (strcmp(name, "--pos-label") == 0) {
@@ -350,19 +360,87 @@ static json_t *prf_json(const met_prf *p)
 
 /* ---- rouge ---- */
 
+/* --device gpu without a usable GPU fails before any work is done. */
+static int device_check(met_device d)
+{
+    char why[160];
+
+    if (d == MET_DEVICE_GPU && !met_gpu_usable(why, sizeof(why)))
+        return as_error_set(AS_EUNSUPPORTED, "--device gpu: no usable GPU (%s)", why);
+    return 0;
+}
+
+/* rougeL of every (prediction, reference) pair gathered in 'b' at once
+ * (met_batch_rouge_l, on the GPU for large inputs), then per line the best
+ * fmeasure over its references (the first wins ties, as score_multi) into
+ * res[line * nt + li]. */
+typedef struct rouge_l_batch {
+    met_interner *in;
+    met_seqs refs, preds;
+    size_t *nrefs, cap;     /* per line */
+} rouge_l_batch;
+
+static int rouge_l_add(rouge_l_batch *b, size_t line, const char *pred, size_t plen,
+                       const char *const *refs, const size_t *lens, size_t nr)
+{
+    size_t k;
+    int rc;
+
+    if (line >= b->cap) {
+        size_t c = b->cap ? b->cap * 2 : 1024;
+        size_t *p = realloc(b->nrefs, c * sizeof(*p));
+        if (p == NULL)
+            return as_error_set(AS_ENOMEM, "out of memory");
+        b->nrefs = p;
+        b->cap = c;
+    }
+    b->nrefs[line] = nr;
+    for (k = 0; k < nr; k++)
+        if ((rc = met_interner_add(b->in, &b->preds, pred, plen)) < 0 ||
+            (rc = met_interner_add(b->in, &b->refs, refs[k], lens[k])) < 0)
+            return rc;
+    return 0;
+}
+
+static int rouge_l_run(rouge_l_batch *b, met_device dev, size_t n, met_prf *res, size_t nt,
+                       size_t li)
+{
+    met_prf *pairs = malloc((b->refs.n ? b->refs.n : 1) * sizeof(*pairs));
+    size_t line, k, pair = 0;
+    int rc;
+
+    if (pairs == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    if ((rc = met_batch_rouge_l(&b->refs, &b->preds, dev, pairs, NULL)) < 0) {
+        free(pairs);
+        return rc;
+    }
+    for (line = 0; line < n; line++) {
+        met_prf *best = &res[line * nt + li];
+        for (k = 0; k < b->nrefs[line]; k++, pair++)
+            if (k == 0 || pairs[pair].fmeasure > best->fmeasure)
+                *best = pairs[pair];
+    }
+    free(pairs);
+    return 0;
+}
+
 static int rouge_cmd(int argc, char **argv)
 {
     opts o;
     input in = {NULL, 0, 0, 0, NULL};
     as_buf out;
     met_rouge *r = NULL;
-    int types[MET_ROUGE_MAX_TYPES], rc;
-    size_t nt = 0, i, n = 0, cap = 0;
+    rouge_l_batch lb;
+    int types[MET_ROUGE_MAX_TYPES], cpu_types[MET_ROUGE_MAX_TYPES], rc;
+    size_t nt = 0, ncpu = 0, li = MET_ROUGE_MAX_TYPES, i, n = 0, cap = 0, rcap = 0;
     double *rows = NULL;        /* summary: n x nt x 3 */
+    met_prf *scores = NULL;     /* n x nt, in the order of types */
     json_t *line = NULL;
 
-    if ((rc = parse_opts("rouge", " --stem --types --summary --seed --resamples --confidence ",
-                         argc, argv, &o)) != 0)
+    memset(&lb, 0, sizeof(lb));
+    if ((rc = parse_opts("rouge", " --stem --types --summary --seed --resamples --confidence "
+                                  "--device ", argc, argv, &o)) != 0)
         return rc;
     {
         const char *p = o.types ? o.types : "rouge1,rouge2,rougeL,rougeLsum";
@@ -386,39 +464,69 @@ static int rouge_cmd(int argc, char **argv)
                 p++;
         }
     }
+    /* rougeL goes through the batch API, the other types line by line. */
+    for (i = 0; i < nt; i++) {
+        if (types[i] == MET_ROUGE_L)
+            li = i;
+        else
+            cpu_types[ncpu++] = types[i];
+    }
     as_buf_init(&out, MAX_OUTPUT);
-    if ((rc = input_open(&in, o.file)) < 0 || (rc = met_rouge_new(&r, o.stem)) < 0)
+    met_seqs_init(&lb.refs);
+    met_seqs_init(&lb.preds);
+    if ((rc = device_check(o.device)) < 0 || (rc = input_open(&in, o.file)) < 0 ||
+        (rc = met_rouge_new(&r, o.stem)) < 0 ||
+        (li < nt && (rc = met_interner_new(&lb.in, o.stem)) < 0))
         goto out;
     while ((rc = input_next(&in, &line)) > 0) {
         const char *pred, *refs[MAX_REFS];
-        size_t plen, lens[MAX_REFS], nr;
+        size_t plen, lens[MAX_REFS], nr, k;
         met_prf s[MET_ROUGE_MAX_TYPES];
 
         if ((rc = get_text(&in, line, "prediction", &pred, &plen)) < 0 ||
             (rc = get_refs(&in, line, "reference", refs, lens, &nr)) < 0 ||
-            (rc = met_rouge_score_multi(r, refs, lens, nr, pred, plen, types, nt, s)) < 0)
+            (ncpu > 0 &&
+             (rc = met_rouge_score_multi(r, refs, lens, nr, pred, plen, cpu_types, ncpu, s)) < 0) ||
+            (li < nt && (rc = rouge_l_add(&lb, n, pred, plen, refs, lens, nr)) < 0))
             goto out;
         json_decref(line);
         line = NULL;
-        if (o.summary) {
-            if ((rc = grow_doubles(&rows, &cap, (n + 1) * nt * 3)) < 0)
+        if (rcap < (n + 1) * nt) {
+            size_t c = rcap ? rcap * 2 : 1024 * nt;
+            met_prf *p = realloc(scores, c * sizeof(*p));
+            if (p == NULL) {
+                rc = as_error_set(AS_ENOMEM, "out of memory");
                 goto out;
-            for (i = 0; i < nt; i++) {
-                rows[(n * nt + i) * 3 + 0] = s[i].precision;
-                rows[(n * nt + i) * 3 + 1] = s[i].recall;
-                rows[(n * nt + i) * 3 + 2] = s[i].fmeasure;
+            }
+            scores = p;
+            rcap = c;
+        }
+        for (i = 0, k = 0; i < nt; i++)
+            if (i != li)
+                scores[n * nt + i] = s[k++];
+        n++;
+    }
+    if (rc < 0 || (li < nt && (rc = rouge_l_run(&lb, o.device, n, scores, nt, li)) < 0))
+        goto out;
+    for (i = 0; i < n; i++) {
+        size_t t;
+        if (o.summary) {
+            if ((rc = grow_doubles(&rows, &cap, (i + 1) * nt * 3)) < 0)
+                goto out;
+            for (t = 0; t < nt; t++) {
+                rows[(i * nt + t) * 3 + 0] = scores[i * nt + t].precision;
+                rows[(i * nt + t) * 3 + 1] = scores[i * nt + t].recall;
+                rows[(i * nt + t) * 3 + 2] = scores[i * nt + t].fmeasure;
             }
         } else {
             json_t *obj = json_object();
-            for (i = 0; i < nt; i++)
-                json_object_set_new(obj, met_rouge_type_name(types[i]), prf_json(&s[i]));
+            for (t = 0; t < nt; t++)
+                json_object_set_new(obj, met_rouge_type_name(types[t]),
+                                    prf_json(&scores[i * nt + t]));
             if ((rc = emit(&out, obj)) < 0)
                 goto out;
         }
-        n++;
     }
-    if (rc < 0)
-        goto out;
     if (o.summary) {
         json_t *res = json_object(), *boot = json_object();
         double *cols = NULL;
@@ -478,8 +586,13 @@ static int rouge_cmd(int argc, char **argv)
 out:
     json_decref(line);
     free(rows);
+    free(scores);
     free(in.data);
     met_rouge_free(r);
+    met_interner_free(lb.in);
+    met_seqs_free(&lb.refs);
+    met_seqs_free(&lb.preds);
+    free(lb.nrefs);
     return finish(&out, rc);
 }
 
@@ -876,14 +989,18 @@ static int cosine_cmd(int argc, char **argv)
     json_t *line = NULL;
     met_tfidf *tf = NULL;
     double *va = NULL, *vb = NULL, *vals = NULL;
-    size_t ca = 0, cb = 0, cv = 0, n = 0, i;
+    double *fa = NULL, *fb = NULL;      /* vectors: every line's a and b back to back */
+    size_t ca = 0, cb = 0, cv = 0, cfa = 0, cfb = 0, n = 0, i, used = 0, dim = 0;
+    size_t *voff = NULL, vcap = 0;      /* vectors: line i is [voff[i], voff[i+1]) */
+    int one_dim = 1;
     size_t *docs = NULL, dcap = 0;      /* tfidf: per line the prediction doc, refs count */
     int rc;
 
-    if ((rc = parse_opts("cosine", " --tfidf --summary ", argc, argv, &o)) != 0)
+    if ((rc = parse_opts("cosine", " --tfidf --summary --device ", argc, argv, &o)) != 0)
         return rc;
     as_buf_init(&out, MAX_OUTPUT);
-    if ((rc = input_open(&in, o.file)) < 0 || (o.tfidf && (rc = met_tfidf_new(&tf)) < 0))
+    if ((rc = device_check(o.device)) < 0 || (rc = input_open(&in, o.file)) < 0 ||
+        (o.tfidf && (rc = met_tfidf_new(&tf)) < 0))
         goto out;
     while ((rc = input_next(&in, &line)) > 0) {
         if (o.tfidf) {
@@ -918,9 +1035,27 @@ static int cosine_cmd(int argc, char **argv)
                                   in.lineno, na, nb);
                 goto out;
             }
-            if ((rc = grow_doubles(&vals, &cv, n + 1)) < 0)
+            if ((rc = grow_doubles(&fa, &cfa, used + na + 1)) < 0 ||
+                (rc = grow_doubles(&fb, &cfb, used + na + 1)) < 0)
                 goto out;
-            vals[n] = met_cosine(va, vb, na);
+            if (vcap < n + 2) {
+                size_t c2 = vcap ? vcap * 2 : 1024;
+                size_t *p = realloc(voff, c2 * sizeof(*p));
+                if (p == NULL) {
+                    rc = as_error_set(AS_ENOMEM, "out of memory");
+                    goto out;
+                }
+                voff = p;
+                vcap = c2;
+            }
+            memcpy(fa + used, va, na * sizeof(double));
+            memcpy(fb + used, vb, na * sizeof(double));
+            if (n == 0)
+                dim = na;
+            one_dim = one_dim && na == dim;
+            voff[n] = used;
+            used += na;
+            voff[n + 1] = used;
         }
         json_decref(line);
         line = NULL;
@@ -928,6 +1063,23 @@ static int cosine_cmd(int argc, char **argv)
     }
     if (rc < 0)
         goto out;
+    if (!o.tfidf && n > 0) {
+        /* One batch (on the GPU for large inputs) when every line has
+         * vectors of one length; line by line on the CPU otherwise. */
+        if ((rc = grow_doubles(&vals, &cv, n)) < 0)
+            goto out;
+        if (one_dim) {
+            if ((rc = met_batch_cosine(fa, fb, n, dim, o.device, vals, NULL)) < 0)
+                goto out;
+        } else if (o.device == MET_DEVICE_GPU) {
+            rc = as_error_set(AS_EINVAL, "%s: --device gpu needs vectors of one length on "
+                                         "every line", in.src);
+            goto out;
+        } else {
+            for (i = 0; i < n; i++)
+                vals[i] = met_cosine(fa + voff[i], fb + voff[i], voff[i + 1] - voff[i]);
+        }
+    }
     if (o.tfidf) {
         if (n > 0 && (rc = met_tfidf_fit(tf)) < 0) {
             as_error_wrap(rc, "%s", in.src);
@@ -966,6 +1118,9 @@ out:
     json_decref(line);
     free(va);
     free(vb);
+    free(fa);
+    free(fb);
+    free(voff);
     free(vals);
     free(docs);
     free(in.data);

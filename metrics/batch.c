@@ -136,9 +136,9 @@ typedef struct lcs_slot {
 
 struct met_lcs_scratch {
     lcs_slot *tab;
-    size_t tab_cap;         /* a power of two */
+    size_t tab_cap; /* a power of two */
     uint32_t gen;
-    uint64_t *bits;         /* V, then one mask per distinct token */
+    uint64_t *bits; /* V, then one mask per distinct token */
     size_t bits_cap;
 };
 
@@ -217,7 +217,7 @@ int met_lcs(met_lcs_scratch **scratch, const uint32_t *a, size_t na, const uint3
         const uint64_t *m;
         uint64_t carry = 0;
         if (e->gen != s->gen)
-            continue;       /* matches nowhere: V unchanged */
+            continue; /* matches nowhere: V unchanged */
         m = M + (size_t)e->mask * words;
         for (j = 0; j < words; j++) {
             uint64_t v = V[j], u = v & m[j], s1 = v + u, s2 = s1 + carry;
@@ -228,7 +228,7 @@ int met_lcs(met_lcs_scratch **scratch, const uint32_t *a, size_t na, const uint3
     for (j = 0; j < words; j++) {
         uint64_t v = V[j];
         if (j == words - 1 && na % 64)
-            v |= ~(uint64_t)0 << (na % 64);     /* bits past the end count as ones */
+            v |= ~(uint64_t)0 << (na % 64); /* bits past the end count as ones */
         zeros += (size_t)(64 - __builtin_popcountll(v));
     }
     *out = (uint32_t)zeros;

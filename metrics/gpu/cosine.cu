@@ -28,7 +28,7 @@ static __global__ void cosine_kernel(const double *a, const double *b, size_t n,
     double dot = 0, na = 0, nb = 0;
 
     if (p0 >= n)
-        return;     // the whole warp
+        return; // the whole warp
     for (size_t k0 = 0; k0 < dim; k0 += WARP) {
         const int cnt = dim - k0 < WARP ? (int)(dim - k0) : WARP;
         for (int r = 0; r < WARP; r++) {
@@ -47,8 +47,8 @@ static __global__ void cosine_kernel(const double *a, const double *b, size_t n,
         __syncwarp();
     }
     if (mine < n)
-        out[mine] = na == 0 || nb == 0 ? 0.0
-                                       : __ddiv_rn(dot, __dmul_rn(__dsqrt_rn(na), __dsqrt_rn(nb)));
+        out[mine] =
+            na == 0 || nb == 0 ? 0.0 : __ddiv_rn(dot, __dmul_rn(__dsqrt_rn(na), __dsqrt_rn(nb)));
 }
 
 extern "C" int met_gpu_cosine(const double *a, const double *b, size_t n, size_t dim, double *out,

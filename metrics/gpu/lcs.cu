@@ -35,7 +35,7 @@ static __global__ void lcs_kernel(const uint32_t *a_ids, const uint64_t *a_off,
     const size_t pair = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) / WARP;
 
     if (pair >= n)
-        return;     // the whole warp: one pair per warp
+        return; // the whole warp: one pair per warp
     const uint32_t *x = a_ids + a_off[pair], *y = b_ids + b_off[pair];
     uint64_t nx = a_off[pair + 1] - a_off[pair], ny = b_off[pair + 1] - b_off[pair];
     if (ny < nx) {
@@ -53,8 +53,7 @@ static __global__ void lcs_kernel(const uint32_t *a_ids, const uint64_t *a_off,
     }
     // This lane's tokens of x and which of its bits stand for one.
     const uint64_t base = (uint64_t)lane * WARP;
-    const uint32_t valid = base >= nx ? 0u : nx - base >= WARP ? FULL
-                                                             : (1u << (nx - base)) - 1u;
+    const uint32_t valid = base >= nx ? 0u : nx - base >= WARP ? FULL : (1u << (nx - base)) - 1u;
     uint32_t tok[WARP];
 #pragma unroll
     for (int t = 0; t < WARP; t++)
@@ -72,7 +71,7 @@ static __global__ void lcs_kernel(const uint32_t *a_ids, const uint64_t *a_off,
                 m |= (uint32_t)(tok[t] == yj) << t;
             m &= valid;
             if (!__any_sync(FULL, m != 0))
-                continue;   // V unchanged (warp-uniform branch)
+                continue; // V unchanged (warp-uniform branch)
             uint32_t s = v + (v & m);
             const uint32_t g = __ballot_sync(FULL, s < v);
             const uint32_t p = __ballot_sync(FULL, s == FULL);
@@ -109,16 +108,20 @@ extern "C" int met_gpu_lcs(const uint32_t *a_ids, const uint64_t *a_off, const u
                             "copy to the GPU")) < 0 ||
         (rc = met_gpu_check(cudaMemcpy(db.p, b_ids, nb * sizeof(uint32_t), cudaMemcpyHostToDevice),
                             "copy to the GPU")) < 0 ||
-        (rc = met_gpu_check(cudaMemcpy(dao.p, a_off, (n + 1) * sizeof(uint64_t),
-                                       cudaMemcpyHostToDevice), "copy to the GPU")) < 0 ||
-        (rc = met_gpu_check(cudaMemcpy(dbo.p, b_off, (n + 1) * sizeof(uint64_t),
-                                       cudaMemcpyHostToDevice), "copy to the GPU")) < 0 ||
+        (rc = met_gpu_check(
+             cudaMemcpy(dao.p, a_off, (n + 1) * sizeof(uint64_t), cudaMemcpyHostToDevice),
+             "copy to the GPU")) < 0 ||
+        (rc = met_gpu_check(
+             cudaMemcpy(dbo.p, b_off, (n + 1) * sizeof(uint64_t), cudaMemcpyHostToDevice),
+             "copy to the GPU")) < 0 ||
         (rc = tm.mark(1)) < 0)
         return rc;
-    lcs_kernel<<<(unsigned)((n + LCS_WARPS_PER_BLOCK - 1) / LCS_WARPS_PER_BLOCK), (unsigned)threads>>>(
-        (const uint32_t *)da.p, (const uint64_t *)dao.p, (const uint32_t *)db.p,
-        (const uint64_t *)dbo.p, n, (uint32_t *)dout.p);
-    if ((rc = met_gpu_check(cudaGetLastError(), "LCS kernel launch")) < 0 || (rc = tm.mark(2)) < 0 ||
+    lcs_kernel<<<(unsigned)((n + LCS_WARPS_PER_BLOCK - 1) / LCS_WARPS_PER_BLOCK),
+                 (unsigned)threads>>>((const uint32_t *)da.p, (const uint64_t *)dao.p,
+                                      (const uint32_t *)db.p, (const uint64_t *)dbo.p, n,
+                                      (uint32_t *)dout.p);
+    if ((rc = met_gpu_check(cudaGetLastError(), "LCS kernel launch")) < 0 ||
+        (rc = tm.mark(2)) < 0 ||
         (rc = met_gpu_check(cudaMemcpy(out, dout.p, n * sizeof(uint32_t), cudaMemcpyDeviceToHost),
                             "copy from the GPU")) < 0 ||
         (rc = tm.mark(3)) < 0)

@@ -41,7 +41,7 @@ static uint32_t next_u32(void)
     return (uint32_t)(rng >> 16);
 }
 
-static uint32_t uniform(uint32_t lo, uint32_t hi)     /* [lo, hi] */
+static uint32_t uniform(uint32_t lo, uint32_t hi) /* [lo, hi] */
 {
     return lo + next_u32() % (hi - lo + 1);
 }
@@ -65,9 +65,9 @@ static int push_random(met_seqs *s, uint32_t *tmp, size_t n, uint32_t vocab)
 static int make_pairs(met_seqs *refs, met_seqs *preds, size_t npairs)
 {
     static const size_t edge[][2] = {
-        {0, 0}, {0, 5}, {5, 0}, {1, 1}, {31, 40}, {32, 32}, {33, 100}, {63, 64}, {64, 65},
-        {100, 33}, {1023, 1500}, {1024, 1024}, {1024, 3000}, {1025, 1025}, {1500, 2000},
-        {2000, 1030}, {700, 9}, {9, 700}};
+        {0, 0},       {0, 5},       {5, 0},       {1, 1},       {31, 40},     {32, 32},
+        {33, 100},    {63, 64},     {64, 65},     {100, 33},    {1023, 1500}, {1024, 1024},
+        {1024, 3000}, {1025, 1025}, {1500, 2000}, {2000, 1030}, {700, 9},     {9, 700}};
     uint32_t *tmp = malloc(4096 * sizeof(*tmp));
     size_t i, k;
     int rc = 0;
@@ -81,12 +81,12 @@ static int make_pairs(met_seqs *refs, met_seqs *preds, size_t npairs)
         if (i < 4 * sizeof(edge) / sizeof(edge[0])) {
             na = edge[k][0];
             nb = edge[k][1];
-            vocab = i % 2 ? 4 : VOCAB;  /* small vocabularies: long LCS, long carries */
+            vocab = i % 2 ? 4 : VOCAB; /* small vocabularies: long LCS, long carries */
         } else {
             na = uniform(64, 256);
             nb = uniform(64, 256);
             if (i % 10 == 9)
-                vocab = 3000;   /* sparse matches: long carry chains */
+                vocab = 3000; /* sparse matches: long carry chains */
         }
         if ((rc = push_random(refs, tmp, na, vocab)) < 0 ||
             (rc = push_random(preds, tmp, nb, vocab)) < 0)
@@ -135,8 +135,7 @@ static int check_rouge(const met_seqs *refs, const met_seqs *preds, size_t n)
         goto out;
     }
     if (met_batch_rouge_l(refs, preds, MET_DEVICE_GPU, pg, &used) < 0 || used != MET_DEVICE_GPU ||
-        met_batch_rouge_l(refs, preds, MET_DEVICE_CPU, pc, NULL) < 0 ||
-        met_rouge_new(&r, 0) < 0) {
+        met_batch_rouge_l(refs, preds, MET_DEVICE_CPU, pc, NULL) < 0 || met_rouge_new(&r, 0) < 0) {
         fail("met_batch_rouge_l");
         goto out;
     }
@@ -145,7 +144,8 @@ static int check_rouge(const met_seqs *refs, const met_seqs *preds, size_t n)
         uint32_t want;
         met_prf t;
         size_t lr, lp;
-        if (met_lcs(&scr, refs->ids + refs->off[i], na, preds->ids + preds->off[i], nb, &want) < 0) {
+        if (met_lcs(&scr, refs->ids + refs->off[i], na, preds->ids + preds->off[i], nb, &want) <
+            0) {
             fail("met_lcs");
             goto out;
         }
@@ -155,8 +155,8 @@ static int check_rouge(const met_seqs *refs, const met_seqs *preds, size_t n)
                 bad_lcs++;
         } else if (gpu[i] != want) {
             if (bad_lcs++ < 5)
-                fprintf(stderr, "  pair %zu (%zu x %zu): GPU LCS %u, CPU %u\n", i, na, nb,
-                        gpu[i], want);
+                fprintf(stderr, "  pair %zu (%zu x %zu): GPU LCS %u, CPU %u\n", i, na, nb, gpu[i],
+                        want);
         }
         if (!same_prf(&pg[i], &pc[i]) && bad_prf++ < 5)
             fprintf(stderr, "  pair %zu: GPU and CPU ROUGE-L differ\n", i);
@@ -319,7 +319,7 @@ int main(int argc, char **argv)
         a[i] = (double)next_u32() / 4294967296.0 * 2 - 1;
         b[i] = (double)next_u32() / 65536.0 - 32768;
     }
-    for (i = 0; i < npairs; i += 997)   /* some all-zero rows */
+    for (i = 0; i < npairs; i += 997) /* some all-zero rows */
         memset((i % 2 ? a : b) + i * DIM, 0, DIM * sizeof(double));
     rc = check_rouge(&refs, &preds, npairs);
     rc |= check_cosine(a, b, npairs, out);

@@ -73,7 +73,8 @@ static void batch__rouge_l_equals_rouge_score(void)
         T_CHECK(got != NULL);
         T_OK(met_interner_new(&in, stem));
         T_OK(met_rouge_new(&r, stem));
-        json_array_foreach(list, i, c) {
+        json_array_foreach(list, i, c)
+        {
             json_t *ref = json_object_get(c, "reference"), *pred = json_object_get(c, "prediction");
             T_OK(met_interner_add(in, &refs, json_string_value(ref), json_string_length(ref)));
             T_OK(met_interner_add(in, &preds, json_string_value(pred), json_string_length(pred)));
@@ -81,10 +82,12 @@ static void batch__rouge_l_equals_rouge_score(void)
         T_EQ_INT(refs.n, json_array_size(list));
         T_OK(met_batch_rouge_l(&refs, &preds, MET_DEVICE_CPU, got, &used));
         T_EQ_INT(used, MET_DEVICE_CPU);
-        json_array_foreach(list, i, c) {
+        json_array_foreach(list, i, c)
+        {
             json_t *ref = json_object_get(c, "reference"), *pred = json_object_get(c, "prediction");
-            json_t *exp = json_object_get(json_object_get(json_object_get(c, "expected"),
-                                                          stem ? "stem" : "nostem"), "rougeL");
+            json_t *exp = json_object_get(
+                json_object_get(json_object_get(c, "expected"), stem ? "stem" : "nostem"),
+                "rougeL");
             met_prf want;
             T_OK(met_rouge_score(r, json_string_value(ref), json_string_length(ref),
                                  json_string_value(pred), json_string_length(pred), &type, 1,
@@ -130,15 +133,15 @@ static void batch__lcs_equals_dynamic_programming(void)
                 if (lens[i] * lens[j] > 400000)
                     continue;
                 for (k = 0; k < lens[i]; k++)
-                    a[k] = next_u32() % vocab * 7919u;  /* spread ids over uint32 */
+                    a[k] = next_u32() % vocab * 7919u; /* spread ids over uint32 */
                 for (k = 0; k < lens[j]; k++)
                     b[k] = next_u32() % vocab * 7919u;
                 T_OK(met_lcs(&scr, a, lens[i], b, lens[j], &got));
                 want = lcs_dp(a, lens[i], b, lens[j]);
                 checked++;
                 if (got != want && bad++ < 5)
-                    fprintf(stderr, "  %zu x %zu vocab %u: met_lcs %u, DP %u\n", lens[i],
-                            lens[j], vocab, got, want);
+                    fprintf(stderr, "  %zu x %zu vocab %u: met_lcs %u, DP %u\n", lens[i], lens[j],
+                            vocab, got, want);
             }
         }
     }
@@ -157,7 +160,7 @@ static void batch__lcs_equals_dynamic_programming(void)
     }
     T_CHECK(checked > 700);
     T_EQ_INT(bad, 0);
-    {   /* identical and disjoint sequences */
+    { /* identical and disjoint sequences */
         uint32_t got = 0;
         for (i = 0; i < 200; i++) {
             a[i] = (uint32_t)i;
@@ -182,7 +185,7 @@ static void batch__empty_sides_and_sequences(void)
 
     met_seqs_init(&refs);
     met_seqs_init(&preds);
-    T_OK(met_batch_rouge_l(&refs, &preds, MET_DEVICE_AUTO, out, NULL));  /* no pairs */
+    T_OK(met_batch_rouge_l(&refs, &preds, MET_DEVICE_AUTO, out, NULL)); /* no pairs */
     T_OK(met_seqs_push(&refs, x, 4));
     T_OK(met_seqs_push(&preds, y, 0));
     T_OK(met_seqs_push(&refs, x, 0));
@@ -219,7 +222,7 @@ static void batch__cosine_equals_met_cosine(void)
         a[i] = (double)next_u32() / 4294967296.0 - 0.5;
         b[i] = (double)(next_u32() % 2001) - 1000;
     }
-    memset(a + 7 * dim, 0, dim * sizeof(double));       /* zero rows give 0 */
+    memset(a + 7 * dim, 0, dim * sizeof(double)); /* zero rows give 0 */
     memset(b + 9 * dim, 0, dim * sizeof(double));
     T_OK(met_batch_cosine(a, b, n, dim, MET_DEVICE_CPU, out, &used));
     T_EQ_INT(used, MET_DEVICE_CPU);
@@ -229,7 +232,7 @@ static void batch__cosine_equals_met_cosine(void)
     T_EQ_INT(bad, 0);
     T_CHECK(out[7] == 0 && out[9] == 0);
     T_OK(met_batch_cosine(a, a, 3, dim, MET_DEVICE_AUTO, out, &used));
-    T_EQ_INT(used, MET_DEVICE_CPU);     /* far under the GPU threshold */
+    T_EQ_INT(used, MET_DEVICE_CPU); /* far under the GPU threshold */
     T_NEAR(out[0], 1.0, 1e-15);
     T_OK(met_batch_cosine(a, b, 0, dim, MET_DEVICE_CPU, out, NULL));
     T_ERR(met_batch_cosine(a, b, SIZE_MAX / 2, dim, MET_DEVICE_CPU, out, NULL), AS_ETOOBIG);

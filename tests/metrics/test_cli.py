@@ -170,6 +170,40 @@ def cosine_vectors_and_tfidf(env):
     check(abs(got[1]["cosine"] - 1) < 1e-12)
 
 
+def device_option_same_bits(env):
+    """--device: rougeL and vector cosines through the batch API; cpu, auto
+    and (with a usable GPU) gpu give the same output; gpu without one is a
+    one-line error."""
+    rows = [{"prediction": c["prediction"], "reference": c["references"]} for c in CASES["rouge_multi"]]
+    path = env.write("multi.jsonl", jsonl(rows))
+    for mode, flags in (("nostem", []), ("stem", ["--stem"])):
+        cpu = env.ok("metrics", "rouge", "--device", "cpu", *flags, path).jsonl()
+        for c, got in zip(CASES["rouge_multi"], cpu):
+            for t in TYPES:
+                check(got[t] == c["expected"][mode][t], "%s %s %s: %r" % (c["id"], mode, t, got[t]))
+        check(env.ok("metrics", "rouge", "--device=auto", *flags, path).jsonl() == cpu)
+        only_l = env.ok("metrics", "rouge", "--types", "rougeL", "--device", "cpu", *flags, path).jsonl()
+        check([o["rougeL"] for o in only_l] == [o["rougeL"] for o in cpu], "rougeL alone")
+    summary = env.ok("metrics", "rouge", "--summary", "--device", "cpu", path).json()
+    check(summary == env.ok("metrics", "rouge", "--summary", path).json())
+    vec = jsonl([{"a": [1, 2, 3], "b": [4, 5, 6]}, {"a": [0.5, -1, 2], "b": [0, 0, 0]}])
+    cpu_cos = env.ok("metrics", "cosine", "--device", "cpu", stdin=vec).jsonl()
+    check(cpu_cos[0]["cosine"] == 32 / (math.sqrt(14) * math.sqrt(77)) and cpu_cos[1]["cosine"] == 0.0)
+    mixed = jsonl([{"a": [1, 2, 3], "b": [4, 5, 6]}, {"a": [1, 2], "b": [2, 1]}])
+    got = env.ok("metrics", "cosine", "--device", "cpu", stdin=mixed).jsonl()
+    check(got[1]["cosine"] == 4 / (math.sqrt(5) * math.sqrt(5)), got)
+    r = env.run("metrics", "rouge", "--device", "gpu", path)
+    if r.code == 0:
+        check(r.jsonl() == env.ok("metrics", "rouge", "--device", "cpu", path).jsonl(), "gpu == cpu")
+        check(env.ok("metrics", "cosine", "--device", "gpu", stdin=vec).jsonl() == cpu_cos)
+        env.fails("metrics", "cosine", "--device", "gpu", stdin=mixed, contains="vectors of one length")
+    else:
+        env.fails("metrics", "rouge", "--device", "gpu", path, contains="--device gpu: no usable GPU")
+        env.fails("metrics", "cosine", "--device", "gpu", stdin=vec, contains="no usable GPU")
+    env.fails("metrics", "rouge", "--device", "tpu", path, code=2, contains="--device must be cpu, gpu or auto")
+    env.fails("metrics", "match", "--device", "cpu", path, code=2, contains="--device")
+
+
 def compare_paired_and_mcnemar(env):
     rows = [{"a": 1, "b": 1}] * 20 + [{"a": 0, "b": 1}] * 9 + [{"a": 1, "b": 0}] * 1
     got = env.ok("metrics", "compare", "--seed", "3", stdin=jsonl(rows)).json()
@@ -207,4 +241,5 @@ def malformed_input_prints_nothing(env):
 main([rouge_per_pair_bit_identical, rouge_multi_reference_and_types,
       rouge_summary_is_numpy_seeded_bootstrap, classification_cases,
       classification_errors_are_sklearns, match_and_token_f1, bleu_cases,
-      cosine_vectors_and_tfidf, compare_paired_and_mcnemar, malformed_input_prints_nothing])
+      cosine_vectors_and_tfidf, device_option_same_bits, compare_paired_and_mcnemar,
+      malformed_input_prints_nothing])
