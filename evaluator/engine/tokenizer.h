@@ -32,7 +32,7 @@
 
 #define ENG_TOK_FILE_MAX ((size_t)128 << 20)  /* tokenizer.json cap */
 #define ENG_TOK_CONFIG_MAX ((size_t)16 << 20) /* tokenizer_config.json cap */
-#define ENG_TOK_TEXT_MAX ((size_t)64 << 20)   /* one text to encode */
+#define ENG_TOK_TEXT_MAX ((size_t)16 << 20)   /* one text to encode */
 #define ENG_TOK_MAX_EOS 8
 
 typedef struct eng_tokenizer eng_tokenizer;
@@ -68,7 +68,9 @@ enum {
 
 /* Encode 'len' bytes of UTF-8 'text' (invalid UTF-8 gives AS_EINVAL; over
  * ENG_TOK_TEXT_MAX gives AS_ETOOBIG). *ids (caller frees with free()) gets
- * *n ids. */
+ * *n ids. Working memory is a few times the text, up to about 60 bytes per
+ * byte for a SentencePiece file (Gemma) on text without newlines, which BPE
+ * takes as one word. */
 int eng_tok_encode(const eng_tokenizer *t, const char *text, size_t len, int flags, int32_t **ids,
                    size_t *n);
 

@@ -37,8 +37,9 @@ static int cand_less(const cand *a, const cand *b)
     return a->rank < b->rank || (a->rank == b->rank && a->pos < b->pos);
 }
 
-/* The heap never grows: every merge pushes at most two entries, so a word
- * of n symbols makes at most 3n pushes and the caller sizes it so. */
+/* The heap never grows: a word of n symbols starts with at most n - 1
+ * entries, and each entry pushed follows a pop, two at most after a merge,
+ * of which there are at most n - 1; so 2n entries always suffice. */
 static void heap_push(heap *h, cand c)
 {
     size_t i = h->n++;
@@ -198,16 +199,16 @@ static int bpe_word(const eng_tokenizer *t, const char *str, size_t len, tok_ids
             return tok_ids_push(ids, id);
     }
     /* at most one symbol per byte (a character is one token, or one byte
-     * token per byte, or part of an unk), and 3 heap entries per symbol */
+     * token per byte, or part of an unk), and 2 heap entries per symbol */
     size_t max_syms = len + 1;
     sym small_syms[SMALL + 1];
-    cand small_heap[(SMALL + 1) * 3];
+    cand small_heap[(SMALL + 1) * 2];
     symbuf b = {small_syms, 0, -1};
     heap h = {small_heap, 0};
     int rc = 0;
     if (len > SMALL) {
         b.v = malloc(max_syms * sizeof *b.v);
-        h.v = malloc(max_syms * 3 * sizeof *h.v);
+        h.v = malloc(max_syms * 2 * sizeof *h.v);
         if (!b.v || !h.v) {
             free(b.v);
             free(h.v);
