@@ -28,6 +28,9 @@ else
   status=1
 fi
 
+echo "== metric kernels (ROUGE-L LCS, cosine) against the CPU library, then timed"
+"$build/tests/gpu/gpu_test_metrics" 100000; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
+
 echo "== whole models on the GPU against the CPU reference"
 if [ -x "$build/tests/gpu/gpu_test_forward" ]; then
   tmp=$(mktemp -d)
