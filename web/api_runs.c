@@ -9,7 +9,7 @@
 #include "catalog/catalog.h"
 #include "evaluator/eval.h"
 #include "evaluator/rank.h"
-#include "evaluator/runs.h"
+#include "web/summaries.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -111,26 +111,27 @@ static void mark_running(web_req *r, json_t *summary)
 static int runs_list(web_req *r, json_t **out)
 {
     char suite[256], model[256], status[32];
-    eval_runs_filter f;
+    int64_t offset, limit;
     json_t *list, *v;
     size_t i;
     int rc;
 
-    memset(&f, 0, sizeof f);
-    if ((rc = web_query_page(r, &f.offset, &f.limit)) < 0)
+    if ((rc = web_query_page(r, &offset, &limit)) < 0)
         return rc;
-    if (web_query_str(r, "suite", suite, sizeof suite) && suite[0])
-        f.suite = suite;
-    if (web_query_str(r, "model", model, sizeof model) && model[0])
-        f.model = model;
-    if (web_query_str(r, "status", status, sizeof status) && status[0])
-        f.status = status;
-    if ((rc = eval_runs_list(&list, r->db, &f)) < 0)
+    if (!web_query_str(r, "suite", suite, sizeof suite))
+        suite[0] = '\0';
+    if (!web_query_str(r, "model", model, sizeof model))
+        model[0] = '\0';
+    if (!web_query_str(r, "status", status, sizeof status))
+        status[0] = '\0';
+    if ((rc = web_summaries_list(&list, web_ctx_summaries(r->ctx), r->db, suite[0] ? suite : NULL,
+                                 model[0] ? model : NULL, status[0] ? status : NULL, offset,
+                                 limit)) < 0)
         return rc;
     json_array_foreach(list, i, v)
         mark_running(r, v);
-    *out = json_pack("{s:o,s:I,s:I}", "runs", list, "offset", (json_int_t)f.offset, "limit",
-                     (json_int_t)f.limit);
+    *out = json_pack("{s:o,s:I,s:I}", "runs", list, "offset", (json_int_t)offset, "limit",
+                     (json_int_t)limit);
     return 0;
 }
 
@@ -140,7 +141,7 @@ static int runs_get(web_req *r, json_t **out)
     int rc;
 
     if ((rc = web_parse_id("run", r->params[0], &id)) < 0 ||
-        (rc = eval_run_summary(out, r->db, id)) < 0)
+        (rc = web_summary(out, web_ctx_summaries(r->ctx), r->db, id)) < 0)
         return rc;
     mark_running(r, *out);
     return 0;
@@ -252,12 +253,14 @@ static int runs_items(web_req *r, json_t **out)
         (rc = web_query_page(r, &offset, &limit)) < 0 || (rc = parse_filter(r, &filter)) < 0)
         return rc;
     if (filter == F_NONE) {
-        if ((rc = eval_run_items(&items, r->db, id, offset, limit)) < 0)
+        if ((rc = web_summaries_items(&items, web_ctx_summaries(r->ctx), r->db, id, offset,
+                                      limit)) < 0)
             return rc;
     } else {
         json_t *all;
-        if ((rc = eval_run_summary(&summary, r->db, id)) < 0 ||
-            (rc = eval_run_items(&all, r->db, id, 0, ALL_ITEMS)) < 0) {
+        if ((rc = web_summary(&summary, web_ctx_summaries(r->ctx), r->db, id)) < 0 ||
+            (rc = web_summaries_items(&all, web_ctx_summaries(r->ctx), r->db, id, 0,
+                                      ALL_ITEMS)) < 0) {
             json_decref(summary);
             return rc;
         }
@@ -281,13 +284,13 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* The items of 'run' keyed by case id (first repetition): a new object. */
-static int items_by_case(json_t **out, store *db, int64_t run)
+static int items_by_case(json_t **out, web_req *r, int64_t run)
 {
     json_t *all, *v, *map = json_object();
     size_t i;
     int rc;
 
-    if ((rc = eval_run_items(&all, db, run, 0, ALL_ITEMS)) < 0) {
+    if ((rc = web_summaries_items(&all, web_ctx_summaries(r->ctx), r->db, run, 0, ALL_ITEMS)) < 0) {
         json_decref(map);
         return rc;
     }
@@ -342,7 +345,7 @@ static int runs_compare(web_req *r, json_t **out)
         goto out;
     for (k = 0; k < n; k++) {
         json_t *s;
-        if ((rc = eval_run_summary(&s, r->db, ids[k])) < 0)
+        if ((rc = web_summary(&s, web_ctx_summaries(r->ctx), r->db, ids[k])) < 0)
             goto out;
         json_array_append_new(summaries, s);
         if (suite == NULL) {
@@ -353,7 +356,7 @@ static int runs_compare(web_req *r, json_t **out)
                               (long long)ids[0], (long long)ids[k]);
             goto out;
         }
-        if ((rc = items_by_case(&maps[k], r->db, ids[k])) < 0)
+        if ((rc = items_by_case(&maps[k], r, ids[k])) < 0)
             goto out;
     }
     if (metric == NULL)
@@ -468,8 +471,9 @@ static int runs_diff(web_req *r, json_t **out)
 
     if ((rc = web_parse_id("run", r->params[0], &a)) < 0 ||
         (rc = web_parse_id("run", r->params[1], &b)) < 0 ||
-        (rc = web_query_page(r, &offset, &limit)) < 0 || (rc = eval_run_summary(&sa, r->db, a)) < 0 ||
-        (rc = eval_run_summary(&sb, r->db, b)) < 0)
+        (rc = web_query_page(r, &offset, &limit)) < 0 ||
+        (rc = web_summary(&sa, web_ctx_summaries(r->ctx), r->db, a)) < 0 ||
+        (rc = web_summary(&sb, web_ctx_summaries(r->ctx), r->db, b)) < 0)
         goto out;
     if (strcmp(json_string_value(json_object_get(sa, "suite")) ?: "",
                json_string_value(json_object_get(sb, "suite")) ?: "") != 0) {
@@ -478,7 +482,7 @@ static int runs_diff(web_req *r, json_t **out)
         goto out;
     }
     metric = json_string_value(json_object_get(sa, "primary_metric")) ?: "";
-    if ((rc = items_by_case(&ma, r->db, a)) < 0 || (rc = items_by_case(&mb, r->db, b)) < 0)
+    if ((rc = items_by_case(&ma, r, a)) < 0 || (rc = items_by_case(&mb, r, b)) < 0)
         goto out;
     if ((list = malloc((json_object_size(ma) + 1) * sizeof *list)) == NULL) {
         rc = as_error_set(AS_ENOMEM, "out of memory");
@@ -542,11 +546,15 @@ out:
 }
 
 /* GET /leaderboard?suite=S&policy=P&require=R: the ranked models of a
- * suite. Without ?policy the suite's own ranking policy applies. */
+ * suite. Without ?policy the ranking policy of the suite at the commit the
+ * newest of the ranked runs used applies (the weighted default when it
+ * names none). */
 static int leaderboard(web_req *r, json_t **out)
 {
     char suite[CAT_NAME_MAX + 1], policy[512], require[512];
     char *suite_policy = NULL;
+    json_t *list = NULL, *v, *newest = NULL;
+    size_t i;
     int rc;
 
     if (!web_query_str(r, "suite", suite, sizeof suite) || suite[0] == '\0')
@@ -555,31 +563,34 @@ static int leaderboard(web_req *r, json_t **out)
         policy[0] = '\0';
     if (!web_query_str(r, "require", require, sizeof require))
         require[0] = '\0';
+    if ((rc = web_summaries_latest(&list, web_ctx_summaries(r->ctx), r->db, suite)) < 0)
+        return rc;
     if (policy[0] == '\0') {
-        cat *c = NULL;
-        cat_suite *s = NULL;
-        if (cat_open(&c, web_ctx_data_dir(r->ctx)) == 0 && cat_suite_load(&s, NULL, c, suite) == 0) {
-            const char *p = json_string_value(json_object_get(s->ranking, "policy"));
-            if (p)
-                suite_policy = strdup(p);   /* NULL on no memory: the default policy */
-        }
-        cat_suite_free(s);
-        cat_close(c);
+        json_array_foreach(list, i, v)
+            if (newest == NULL || json_integer_value(json_object_get(v, "id")) >
+                                      json_integer_value(json_object_get(newest, "id")))
+                newest = v;
+        if ((rc = web_suite_policy(&suite_policy, web_ctx_summaries(r->ctx),
+                                   web_ctx_data_dir(r->ctx), suite,
+                                   json_string_value(json_object_get(newest, "suite_commit")) ?: "")) < 0)
+            goto out;
     }
-    rc = eval_rank(out, r->db, suite, policy[0] ? policy : suite_policy,
-                   require[0] ? require : NULL);
+    rc = eval_rank_summaries(out, list, suite, policy[0] ? policy : suite_policy,
+                             require[0] ? require : NULL);
+out:
     free(suite_policy);
+    json_decref(list);
     return rc;
 }
 
 const web_route web_routes_runs[] = {
     {"POST", "/runs", WEB_PERM_EDIT, runs_start},
     {"POST", "/runs/{}/cancel", WEB_PERM_EDIT, runs_cancel},
-    {"GET", "/runs", WEB_PERM_READ, runs_list},
-    {"GET", "/runs/{}", WEB_PERM_READ, runs_get},
-    {"GET", "/runs/{}/items", WEB_PERM_READ, runs_items},
-    {"GET", "/runs/{}/diff/{}", WEB_PERM_READ, runs_diff},
-    {"GET", "/compare", WEB_PERM_READ, runs_compare},
-    {"GET", "/leaderboard", WEB_PERM_READ, leaderboard},
+    {"GET", "/runs", WEB_PERM_READ | WEB_CACHED, runs_list},
+    {"GET", "/runs/{}", WEB_PERM_READ | WEB_CACHED, runs_get},
+    {"GET", "/runs/{}/items", WEB_PERM_READ | WEB_CACHED, runs_items},
+    {"GET", "/runs/{}/diff/{}", WEB_PERM_READ | WEB_CACHED, runs_diff},
+    {"GET", "/compare", WEB_PERM_READ | WEB_CACHED, runs_compare},
+    {"GET", "/leaderboard", WEB_PERM_READ | WEB_CACHED, leaderboard},
     {NULL, NULL, 0, NULL}
 };

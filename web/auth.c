@@ -35,7 +35,7 @@ const char *web_role_name(web_role r)
 
 int web_can(const web_user *u, int perm)
 {
-    switch (perm) {
+    switch (perm & ~WEB_CACHED) {
     case WEB_PERM_PUBLIC:
     case WEB_PERM_READ:
         return 1;

@@ -52,7 +52,10 @@ enum {
     WEB_PERM_READ,          /* any role */
     WEB_PERM_RATE,          /* rater, editor, admin */
     WEB_PERM_EDIT,          /* editor, admin */
-    WEB_PERM_ADMIN          /* admin */
+    WEB_PERM_ADMIN,         /* admin */
+    /* Or'ed into a GET route's perm: its answer depends only on the
+     * database and may be served from the answer cache (respcache.h). */
+    WEB_CACHED = 0x100
 };
 
 typedef struct web_route {
@@ -90,6 +93,8 @@ int web_can(const web_user *u, int perm);
 /* Shared state accessors. */
 const char *web_ctx_data_dir(const web_ctx *c);
 const char *web_ctx_db_path(const web_ctx *c);
+/* The run summary cache (summaries.h). */
+struct web_summaries *web_ctx_summaries(web_ctx *c);
 
 /* Auth (auth.c). */
 int web_auth_token(store *db, const char *token, web_user *out);
@@ -116,6 +121,8 @@ int web_jobs_start(web_ctx *c, const int64_t *keys, size_t nkeys, void (*run)(vo
 int web_jobs_cancel(web_ctx *c, int64_t key);
 /* Is a job working on 'key' running? */
 int web_jobs_running(web_ctx *c, int64_t key);
+/* A number that moves whenever a job starts or ends. */
+uint64_t web_jobs_generation(void);
 /* Cancel and join every job (web_server_stop). */
 void web_jobs_stop_all(web_ctx *c);
 /* The job list inside the server state, for jobs.c. */

@@ -24,12 +24,22 @@ struct web_job {
     int done;               /* atomic */
 };
 
+/* Moves whenever a job starts or ends: cached answers that say whether a
+ * run is in progress are keyed by it (one server per process). */
+static uint64_t jobs_generation;
+
+uint64_t web_jobs_generation(void)
+{
+    return __atomic_load_n(&jobs_generation, __ATOMIC_ACQUIRE);
+}
+
 static void *job_main(void *p)
 {
     web_job *j = p;
 
     j->run(j->arg);
     __atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&jobs_generation, 1, __ATOMIC_ACQ_REL);
     return NULL;
 }
 
@@ -85,6 +95,7 @@ int web_jobs_start(web_ctx *c, const int64_t *keys, size_t nkeys, void (*run)(vo
     }
     j->next = *web_ctx_jobs(c);
     *web_ctx_jobs(c) = j;
+    __atomic_add_fetch(&jobs_generation, 1, __ATOMIC_ACQ_REL);
     pthread_mutex_unlock(lock);
     return 0;
 }

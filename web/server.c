@@ -12,6 +12,8 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "web/pool.h"
+#include "web/respcache.h"
+#include "web/summaries.h"
 
 #include <civetweb.h>
 #include <pthread.h>
@@ -24,6 +26,8 @@ extern const int web_assets_count;
 
 struct web_ctx {
     web_pool *pool;         /* where API requests run (full-size stacks) */
+    web_summaries *summaries;
+    web_respcache *resp;
     char *data_dir;
     char *db_path;
     size_t max_body;
@@ -45,9 +49,11 @@ static const char csp_header[] =
     "frame-ancestors 'none'";
 
 static __thread store *tls_db;
+static __thread int64_t tls_data_version = -1;  /* PRAGMA data_version last seen */
 
 const char *web_ctx_data_dir(const web_ctx *c) { return c->data_dir; }
 const char *web_ctx_db_path(const web_ctx *c) { return c->db_path; }
+web_summaries *web_ctx_summaries(web_ctx *c) { return c->summaries; }
 
 pthread_mutex_t *web_ctx_jobs_lock(web_ctx *c) { return &c->jobs_lock; }
 web_job **web_ctx_jobs(web_ctx *c) { return &c->jobs; }
@@ -84,6 +90,7 @@ static void close_thread_db(void)
 {
     store_close(tls_db);
     tls_db = NULL;
+    tls_data_version = -1;
 }
 
 static void send_bytes(struct mg_connection *conn, int status, const char *type,
@@ -110,18 +117,18 @@ static void send_bytes(struct mg_connection *conn, int status, const char *type,
         mg_write(conn, data, len);
 }
 
-static void send_json(struct mg_connection *conn, int status, json_t *body, const char *cookie)
+static void send_text(struct mg_connection *conn, int status, const char *text,
+                      const char *cookie)
 {
-    char *text = as_json_dump(body);
-
-    if (text == NULL) {
-        static const char oom[] = "{\"error\":{\"code\":\"no_memory\",\"message\":\"out of memory\"}}";
-        send_bytes(conn, 500, "application/json", NULL, NULL, oom, sizeof oom - 1, "no-store");
-        return;
-    }
     send_bytes(conn, status, "application/json; charset=utf-8", NULL, cookie, text,
                strlen(text), "no-store");
-    free(text);
+}
+
+static void send_oom(struct mg_connection *conn)
+{
+    static const char oom[] = "{\"error\":{\"code\":\"no_memory\",\"message\":\"out of memory\"}}";
+
+    send_bytes(conn, 500, "application/json", NULL, NULL, oom, sizeof oom - 1, "no-store");
 }
 
 static void send_error(struct mg_connection *conn, int status, const char *code,
@@ -274,8 +281,9 @@ static int api_request(struct mg_connection *conn, web_ctx *c)
     const web_route *rt;
     web_req r;
     json_t *out = NULL;
-    char *body = NULL;
-    int rc, path_known;
+    char *body = NULL, *text = NULL, key[1024];
+    uint64_t gen = 0;
+    int rc, path_known, cached;
 
     memset(&r, 0, sizeof r);
     r.ctx = c;
@@ -314,6 +322,19 @@ static int api_request(struct mg_connection *conn, web_ctx *c)
             }
         }
     }
+    /* Answers that depend only on the database may come from the cache. */
+    cached = (rt->perm & WEB_CACHED) &&
+             snprintf(key, sizeof key, "%s?%s#%llu", ri->local_uri, r.query ? r.query : "",
+                      (unsigned long long)web_jobs_generation()) < (int)sizeof key;
+    if (cached) {
+        int status;
+        gen = web_respcache_sync(c->resp, r.db, &tls_data_version);
+        if (web_respcache_get(c->resp, key, gen, &text, &status)) {
+            send_text(conn, status, text, NULL);
+            free(text);
+            return status;
+        }
+    }
     if ((rc = read_body(conn, c->max_body, &body, &r.body_len)) < 0) {
         send_as_error(conn, rc);
         return 413;
@@ -337,7 +358,14 @@ static int api_request(struct mg_connection *conn, web_ctx *c)
     if (rc < 0) {
         send_as_error(conn, rc);
     } else if (out) {
-        send_json(conn, r.status, out, r.set_cookie);
+        if ((text = as_json_dump(out)) == NULL) {
+            send_oom(conn);
+        } else {
+            if (cached && r.status == 200)
+                web_respcache_put(c->resp, key, gen, text, r.status);
+            send_text(conn, r.status, text, r.set_cookie);
+            free(text);
+        }
     } else {
         send_bytes(conn, r.status == 200 ? 204 : r.status, "application/json", NULL,
                    r.set_cookie, "", 0, "no-store");
@@ -459,7 +487,9 @@ int web_server_start(web_server **out, const web_config *cfg)
         rc = as_error_set(AS_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = store_open(&db, s->ctx.db_path, STORE_OPEN_MIGRATE)) < 0)
+    if ((rc = store_open(&db, s->ctx.db_path, STORE_OPEN_MIGRATE)) < 0 ||
+        (rc = web_summaries_new(&s->ctx.summaries)) < 0 ||
+        (rc = web_respcache_new(&s->ctx.resp)) < 0)
         goto fail;
     store_close(db);
 
@@ -512,6 +542,8 @@ void web_server_stop(web_server *s)
         mg_stop(s->mg);   /* waits for the workers, which finish their requests */
     web_pool_stop(s->ctx.pool);
     web_jobs_stop_all(&s->ctx);
+    web_summaries_free(s->ctx.summaries);
+    web_respcache_free(s->ctx.resp);
     pthread_mutex_destroy(&s->ctx.jobs_lock);
     free(s->ctx.data_dir);
     free(s->ctx.db_path);
