@@ -37,7 +37,7 @@ typedef struct tok_pairmap {
 } tok_pairmap;
 
 typedef struct tok_added {
-    const char *content; /* as written in the text; in the arena */
+    const char *content; /* as written in the text (a tok_keep copy) */
     size_t len;
     int32_t id;
     unsigned special : 1, lstrip : 1, rstrip : 1, single_word : 1, normalized : 1;
@@ -106,7 +106,7 @@ typedef struct tok_dec {
     size_t alen; /* REPLACE pattern; STRIP content; METASPACE replacement */
     const char *b;
     size_t blen;         /* REPLACE content */
-    int start, stop;     /* STRIP */
+    int start;           /* STRIP: leading characters to remove */
     tok_prepend prepend; /* METASPACE */
 } tok_dec;
 
