@@ -96,7 +96,7 @@ static int string_pattern(const json_t *o, const char *what, const json_t **str,
 
 static int add_norm(eng_tokenizer *t, const json_t *o, int depth)
 {
-    const char *type;
+    const char *type = NULL;
     int rc;
     if (depth > 4)
         return as_error_set(AS_EINVAL, "tokenizer.json: normalizer nested too deeply");
@@ -197,7 +197,7 @@ static int replacement(eng_tokenizer *t, const json_t *o, const char **s, size_t
 
 static int add_pre(eng_tokenizer *t, const json_t *o, int depth)
 {
-    const char *type;
+    const char *type = NULL;
     int rc;
     if (depth > 4)
         return as_error_set(AS_EINVAL, "tokenizer.json: pre_tokenizer nested too deeply");
@@ -274,7 +274,7 @@ static int add_pre(eng_tokenizer *t, const json_t *o, int depth)
 
 static int add_dec(eng_tokenizer *t, const json_t *o, int depth)
 {
-    const char *type;
+    const char *type = NULL;
     int rc;
     if (depth > 4)
         return as_error_set(AS_EINVAL, "tokenizer.json: decoder nested too deeply");
@@ -352,7 +352,7 @@ static int post_push(int32_t *v, size_t *n, int32_t id)
 
 static int add_post(eng_tokenizer *t, const json_t *o, int depth)
 {
-    const char *type;
+    const char *type = NULL;
     int rc;
     if (depth > 4)
         return as_error_set(AS_EINVAL, "tokenizer.json: post_processor nested too deeply");
