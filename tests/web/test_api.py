@@ -28,7 +28,8 @@ def shared():
         _shared["tokens"]["rater2"] = add_user(srv, "second-rater", "rater")
 
         def stop():
-            srv.stop()
+            if srv.proc.poll() is None:
+                srv.stop()
             shutil.rmtree(root, ignore_errors=True)
         atexit.register(stop)
     return _shared["srv"], _shared["tokens"]
@@ -582,10 +583,20 @@ def user_command_line(env):
     check(env.ok("user", "list", "--json").json() == [])
 
 
+def shared_server_stops_cleanly(env):
+    """Last: the server that served every test above stops on SIGTERM with
+    status 0 (under the sanitizers: no leak, no error reported)."""
+    srv, _ = shared()
+    code = srv.stop()
+    check(code == 0 and "ERROR" not in srv.stderr and "runtime error" not in srv.stderr,
+          (code, srv.stderr[-3000:]))
+
+
 main([health_needs_no_login, first_start_prints_admin_token_once, sigterm_and_sigint_stop_gracefully,
       missing_and_wrong_credentials, session_cookie_and_csrf, bad_json_and_media_type,
       oversized_bodies_are_413, unknown_routes_and_methods, every_route_enforces_roles,
       catalog_read_and_edit, models_api, runs_start_in_background_and_read,
       run_cancel_and_stop_leave_runs_resumable, leaderboard_policies,
       rating_single_blind_keyboard_flow, rating_sample_is_deterministic,
-      rating_pairwise_both_orders, run_queue_from_run_id, users_and_tokens, user_command_line])
+      rating_pairwise_both_orders, run_queue_from_run_id, users_and_tokens, user_command_line,
+      shared_server_stops_cleanly])
