@@ -97,6 +97,8 @@ static void send_bytes(struct mg_connection *conn, int status, const char *type,
                        const char *extra_header, const char *cookie, const void *data,
                        size_t len, const char *cache)
 {
+    int head = strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
+
     char clen[32];
 
     snprintf(clen, sizeof clen, "%zu", len);
@@ -113,7 +115,7 @@ static void send_bytes(struct mg_connection *conn, int status, const char *type,
     if (cookie)
         mg_response_header_add(conn, "Set-Cookie", cookie, -1);
     mg_response_header_send(conn);
-    if (len)
+    if (len && !head)
         mg_write(conn, data, len);
 }
 
@@ -454,8 +456,7 @@ static int static_handler(struct mg_connection *conn, void *cbdata)
         send_error(conn, 404, "not_found", "no such page", NULL);
         return 404;
     }
-    send_bytes(conn, 200, mime_for(a->name), NULL, NULL, a->data,
-               strcmp(ri->request_method, "HEAD") == 0 ? 0 : a->len, "no-cache");
+    send_bytes(conn, 200, mime_for(a->name), NULL, NULL, a->data, a->len, "no-cache");
     return 200;
 }
 

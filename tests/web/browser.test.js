@@ -208,6 +208,38 @@ async function main() {
     check(JSON.stringify(stored.map((r) => r.case_id)) === JSON.stringify(cases), 'the items shown');
     console.log('ok   three items rated with the keyboard are stored');
 
+    // 5. Every other page renders, and a prompt is edited and saved.
+    const lead2 = runs.find((r) => r.model === 'lead-2-article').id;
+    const pages = [
+      ['#/runs', '#runs-table tbody tr'],
+      [`#/runs/${lead1}?filter=lowest`, '#items-table tbody tr'],
+      [`#/compare?ids=${lead1},${lead2}`, '#compare-table tbody tr'],
+      [`#/diff?a=${lead1}&b=${lead2}`, '#diff-table tbody tr'],
+      ['#/catalog/prompts', '#catalog-list tbody tr'],
+      ['#/catalog/datasets/news', '#cases tbody tr'],
+      ['#/catalog/suites/news-summary', 'pre.text'],
+      ['#/rating', '#queues tbody tr'],
+      [`#/rating/q/${queue}/results`, '#human-table tbody tr'],
+      ['#/models', '#models-table tbody tr'],
+      ['#/users', '#users-table tbody tr'],
+    ];
+    for (const [hash, sel] of pages) {
+      await page.goto(`http://127.0.0.1:${srv.port}/${hash}`);
+      await page.waitForSelector(sel);
+    }
+    await page.goto(`http://127.0.0.1:${srv.port}/#/catalog/prompts/summarize-news`);
+    await page.waitForSelector('#prompt-editor');
+    const doc = JSON.parse(await page.inputValue('#prompt-editor'));
+    doc.description = 'Edited in the browser';
+    await page.fill('#prompt-editor', JSON.stringify(doc, null, 2));
+    await page.fill('#commit-message', 'browser edit');
+    await page.click('#save-prompt');
+    await waitFor(page, () => document.getElementById('save-status').textContent.startsWith('Saved as v2'));
+    const saved = await api(srv, 'GET', '/prompts/summarize-news');
+    check(saved.version.version === 2 && saved.doc.description === 'Edited in the browser' &&
+      saved.version.author.startsWith('admin'), 'prompt saved with the user as author');
+    console.log('ok   every page renders; a prompt edited in the browser is committed');
+
     check(errors.length === 0, 'no page errors: ' + errors.join('; '));
     console.log('ok   no script errors');
   } finally {
@@ -219,7 +251,7 @@ async function main() {
   }
 }
 
-main().then(() => { console.log('4 passed, 0 failed'); }, (e) => {
+main().then(() => { console.log('5 passed, 0 failed'); }, (e) => {
   console.error('FAIL', e.stack || e);
   process.exit(1);
 });

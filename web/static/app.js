@@ -163,6 +163,7 @@ function setUser(u) {
   assay.csrf = u.csrf;
   document.getElementById('whoami').textContent = `${u.name} (${u.role})`;
   document.getElementById('logout').hidden = false;
+  document.getElementById('nav-users').hidden = u.role !== 'admin';
 }
 
 async function render() {
