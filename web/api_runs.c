@@ -72,8 +72,13 @@ static int runs_start(web_req *r, json_t **out)
     o.limit = (long)limit;
     o.repeat = (int)repeat;
     o.no_cache = no_cache;
-    if ((rc = eval_prepare(&job, &o)) < 0)
+    if ((rc = eval_prepare(&job, &o)) < 0) {
+        /* A model's secret missing from the server's environment is the
+         * server's problem, not the caller's credentials: not a 401. */
+        if (rc == AS_EAUTH)
+            rc = as_error_wrap(AS_EINVAL, "cannot start the run");
         return rc;
+    }
     run_ids = eval_job_runs(job, &n);
     ids = json_array();
     for (i = 0; i < n; i++)
