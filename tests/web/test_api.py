@@ -370,8 +370,16 @@ def run_cancel_and_stop_leave_runs_resumable(env):
             r = srv.api("POST", "/models", {"name": "slow", "provider": "openai", "concurrency": 1,
                                             "settings": {"base_url": "http://127.0.0.1:%d/v1" % port, "model_id": "slow"}}, token=a)
             check(r.status == 201, r)
+            t0 = time.time()
             ids = srv.api("POST", "/runs", {"suite": "slow", "models": ["slow"]}, token=a).json()["runs"]
+            check(time.time() - t0 < 2, "POST /runs returns before the model answers (60 x 0.3 s)")
             time.sleep(1.0)
+            # the server keeps answering while the run waits on its model
+            t0 = time.time()
+            for _ in range(20):
+                check(srv.api("GET", "/health").status == 200)
+                check(srv.api("GET", "/runs?suite=slow", token=a).status == 200)
+            check(time.time() - t0 < 5, "requests are not held up by the run")
             check(srv.api("GET", "/runs/%d" % ids[0], token=a).json()["in_progress"])
             r = srv.api("POST", "/runs/%d/cancel" % ids[0], token=a)
             check(r.status == 202, r)
