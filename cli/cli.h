@@ -58,7 +58,7 @@ extern const char cli_tokenize_usage[];
 int cli_cmd_metrics(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_metrics_usage[];
 int cli_cmd_model(cli_ctx *ctx, int argc, char **argv);
-extern const char cli_model_usage[];
+extern char cli_model_usage[];      /* built at start-up from the provider registry */
 int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_eval_usage[];
 int cli_cmd_runs(cli_ctx *ctx, int argc, char **argv);

@@ -10,17 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char cli_model_usage[] =
+/* The fixed part of the usage text; model_usage_build appends the provider
+ * registry's names and summaries. */
+static const char usage_head[] =
     "usage: assay model add NAME --provider P [--SETTING VALUE]... [--price-in USD]\n"
-    "                       [--price-out USD] [--price-hour USD] [--concurrency N] [--rpm N]\n"
-    "                       [--timeout-s S] [--max-retries N] [--replace]\n"
+    "                       [--price-out USD] [--price-hour USD] [--instance-count N]\n"
+    "                       [--concurrency N] [--rpm N] [--timeout-s S] [--max-retries N]\n"
+    "                       [--replace]\n"
     "       assay model list [--json]\n"
     "       assay model show NAME [--json]\n"
     "       assay model rm NAME\n"
     "\n"
     "add   register a model: a provider and its settings. Prices are USD per 1M\n"
     "      prompt tokens (--price-in) and completion tokens (--price-out), or USD per\n"
-    "      hour of busy time (--price-hour, for self-hosted endpoints and GPUs).\n"
+    "      hour of busy time per instance (--price-hour, for self-hosted endpoints\n"
+    "      and GPUs; --instance-count, default 1, instances billed: cost = busy\n"
+    "      time x price per hour x instances).\n"
     "      Limits: requests in flight (--concurrency, default 4), requests per minute\n"
     "      (--rpm, default none), per-request timeout (--timeout-s, default 60) and\n"
     "      retries (--max-retries, default 2). --replace changes an existing model.\n"
@@ -28,12 +33,49 @@ const char cli_model_usage[] =
     "      variable read when a run starts.\n"
     "list  every model; show: one model; rm: remove a model (its runs stay)\n"
     "\n"
-    "Providers and their settings:\n"
-    "  openai    --base-url URL [--model-id ID] [--api chat|completions] [--stream]\n"
-    "            [--api-key-env VAR]: any OpenAI-compatible server\n"
-    "  baseline  --strategy majority|lead-N|copy [--var NAME]: no model at all\n"
-    "  replay    --file OUTPUTS.jsonl: outputs produced elsewhere\n"
-    "  (and the other registered providers: see their documentation)\n";
+    "Providers and their settings (docs/PROVIDERS.md for the cloud ones):\n";
+
+/* The whole usage text: usage_head, then each registered provider with its
+ * summary wrapped at 78 columns. Built once at start-up (the registry is
+ * constant data) because main.c prints it for --help before dispatching. */
+char cli_model_usage[8192];
+
+static void usage_add(size_t *at, const char *s, size_t n)
+{
+    if (*at + n >= sizeof(cli_model_usage))
+        n = sizeof(cli_model_usage) - 1 - *at;      /* cut, never overrun */
+    memcpy(cli_model_usage + *at, s, n);
+    *at += n;
+    cli_model_usage[*at] = 0;
+}
+
+__attribute__((constructor)) static void model_usage_build(void)
+{
+    const prov_vtable *const *all = prov_all();
+    size_t at = 0, i;
+
+    usage_add(&at, usage_head, strlen(usage_head));
+    for (i = 0; all[i]; i++) {
+        const char *s = all[i]->summary ? all[i]->summary : "";
+        size_t col = 6;
+        usage_add(&at, "  ", 2);
+        usage_add(&at, all[i]->name, strlen(all[i]->name));
+        usage_add(&at, "\n     ", 6);
+        while (*s) {                    /* one word at a time */
+            size_t w = strcspn(s, " ");
+            if (col + 1 + w > 78 && col > 6) {
+                usage_add(&at, "\n     ", 6);
+                col = 6;
+            }
+            usage_add(&at, " ", 1);
+            usage_add(&at, s, w);
+            col += 1 + w;
+            s += w;
+            s += strspn(s, " ");
+        }
+        usage_add(&at, "\n", 1);
+    }
+}
 
 static int open_store(cli_ctx *ctx, cat **c)
 {
@@ -146,6 +188,8 @@ static int model_add(cli_ctx *ctx, int argc, char **argv)
             bad = parse_num(o, v, &m.price_out);
         else if (strcmp(o, "--price-hour") == 0)
             bad = parse_num(o, v, &m.price_hour);
+        else if (strcmp(o, "--instance-count") == 0)
+            bad = parse_int(o, v, &m.instance_count);
         else if (strcmp(o, "--timeout-s") == 0)
             bad = parse_num(o, v, &m.timeout_s);
         else if (strcmp(o, "--concurrency") == 0)

@@ -18,7 +18,9 @@ const char cli_runs_usage[] =
     "      cost and latency\n"
     "show  one run: versions it was made from, metrics with bootstrap intervals,\n"
     "      classification report, judge, cost, latency and time to first token\n"
-    "      percentiles, tokens and throughput; --items adds every item\n"
+    "      percentiles (steady: calls that waited for a cold endpoint are reported\n"
+    "      apart as cold starts), server-reported latency, tokens and throughput;\n"
+    "      --items adds every item\n"
     "rm    delete a run with its items\n";
 
 static int parse_id(const char *v, int64_t *out)
@@ -60,6 +62,8 @@ static void print_show(const json_t *s)
     const char *k;
     json_t *v;
     const json_t *l = json_object_get(s, "latency_ms"), *t = json_object_get(s, "ttft_ms");
+    const json_t *cold = json_object_get(s, "cold_start_ms");
+    const json_t *srv = json_object_get(s, "server_latency_ms");
 
     printf("run          %lld\n", (long long)json_integer_value(json_object_get(s, "id")));
     printf("suite        %s @ %.12s\n", json_string_value(json_object_get(s, "suite")),
@@ -127,6 +131,17 @@ static void print_show(const json_t *s)
     if (json_is_number(json_object_get(t, "p50")))
         printf("ttft ms      p50 %.1f  p95 %.1f\n", json_number_value(json_object_get(t, "p50")),
                json_number_value(json_object_get(t, "p95")));
+    if (json_integer_value(json_object_get(cold, "count")) > 0)
+        printf("cold starts  %lld of %lld calls, wait p50 %.1f ms  max %.1f ms (left out of "
+               "the latency above)\n", (long long)json_integer_value(json_object_get(cold, "count")),
+               (long long)json_integer_value(json_object_get(cold, "checked")),
+               json_number_value(json_object_get(cold, "p50")),
+               json_number_value(json_object_get(cold, "max")));
+    if (json_is_number(json_object_get(srv, "p50")))
+        printf("server ms    p50 %.1f  p95 %.1f  p99 %.1f (latency reported by the server)\n",
+               json_number_value(json_object_get(srv, "p50")),
+               json_number_value(json_object_get(srv, "p95")),
+               json_number_value(json_object_get(srv, "p99")));
     printf("tokens       %lld prompt, %lld completion\n",
            (long long)json_integer_value(json_object_get(json_object_get(s, "tokens"), "prompt")),
            (long long)json_integer_value(json_object_get(json_object_get(s, "tokens"), "completion")));

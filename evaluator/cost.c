@@ -9,9 +9,11 @@ double eval_token_cost(const eval_model *m, int64_t prompt_tokens, int64_t compl
     return (in * m->price_in + out * m->price_out) / 1e6;
 }
 
-double eval_hour_cost(double price_hour, double busy_ms)
+double eval_hour_cost(double price_hour, int64_t instances, double busy_ms)
 {
-    return busy_ms > 0 ? price_hour * busy_ms / 3.6e6 : 0;
+    if (instances < 1)
+        instances = 1;
+    return busy_ms > 0 ? price_hour * (double)instances * busy_ms / 3.6e6 : 0;
 }
 
 double eval_hour_share(double run_cost, double latency_ms, double latency_sum_ms)

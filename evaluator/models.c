@@ -17,6 +17,7 @@ void eval_model_init(eval_model *m)
     m->concurrency = 4;
     m->timeout_s = 60;
     m->max_retries = 2;
+    m->instance_count = 1;
 }
 
 void eval_model_clear(eval_model *m)
@@ -65,6 +66,8 @@ int eval_model_validate(const eval_model *m)
         !(m->price_out >= 0 && isfinite(m->price_out)) ||
         !(m->price_hour >= 0 && isfinite(m->price_hour)))
         return as_error_set(AS_EINVAL, "prices must be finite and not negative");
+    if (m->instance_count < 1 || m->instance_count > 100000)
+        return as_error_set(AS_EINVAL, "instance count: %d is not in 1..100000", m->instance_count);
     if ((rc = prov_create(&p, m->provider, m->name, m->settings)) < 0)
         return as_error_wrap(rc, "model %s", m->name);
     prov_destroy(p);
@@ -73,7 +76,7 @@ int eval_model_validate(const eval_model *m)
 
 #define MODEL_COLS                                                                  \
     "id, name, provider, settings, price_in, price_out, price_hour, price_version, " \
-    "concurrency, rpm, timeout_s, max_retries, created_at, updated_at"
+    "concurrency, rpm, timeout_s, max_retries, created_at, updated_at, instance_count"
 
 static int read_row(eval_model *m, store_stmt *st)
 {
@@ -97,6 +100,7 @@ static int read_row(eval_model *m, store_stmt *st)
     m->max_retries = (int)store_col_int(st, 11);
     snprintf(m->created_at, sizeof(m->created_at), "%s", store_col_text(st, 12));
     snprintf(m->updated_at, sizeof(m->updated_at), "%s", store_col_text(st, 13));
+    m->instance_count = (int)store_col_int(st, 14);
     return 0;
 }
 
@@ -147,18 +151,18 @@ int eval_model_put(store *db, const eval_model *m, int replace)
     if (exists) {
         price_version = old.price_version;
         if (old.price_in != m->price_in || old.price_out != m->price_out ||
-            old.price_hour != m->price_hour)
+            old.price_hour != m->price_hour || old.instance_count != m->instance_count)
             price_version++;
         eval_model_clear(&old);
         rc = store_prepare(&st, db,
             "UPDATE models SET provider = ?2, settings = ?3, price_in = ?4, price_out = ?5, "
             "price_hour = ?6, price_version = ?7, concurrency = ?8, rpm = ?9, timeout_s = ?10, "
-            "max_retries = ?11, updated_at = ?12 WHERE name = ?1");
+            "max_retries = ?11, updated_at = ?12, instance_count = ?13 WHERE name = ?1");
     } else {
         rc = store_prepare(&st, db,
             "INSERT INTO models (name, provider, settings, price_in, price_out, price_hour, "
-            "price_version, concurrency, rpm, timeout_s, max_retries, updated_at, created_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)");
+            "price_version, concurrency, rpm, timeout_s, max_retries, updated_at, created_at, "
+            "instance_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)");
     }
     if (rc < 0)
         goto fail;
@@ -171,6 +175,7 @@ int eval_model_put(store *db, const eval_model *m, int replace)
         (rc = store_bind_int(st, 8, m->concurrency)) < 0 || (rc = store_bind_int(st, 9, m->rpm)) < 0 ||
         (rc = store_bind_double(st, 10, m->timeout_s)) < 0 ||
         (rc = store_bind_int(st, 11, m->max_retries)) < 0 || (rc = store_bind_text(st, 12, now)) < 0 ||
+        (rc = store_bind_int(st, 13, m->instance_count)) < 0 ||
         (rc = store_step_done(st)) < 0)
         goto fail;
     store_finalize(st);
@@ -211,6 +216,7 @@ json_t *eval_model_json(const eval_model *m)
     as_json_set_num(o, "price_in", m->price_in);
     as_json_set_num(o, "price_out", m->price_out);
     as_json_set_num(o, "price_hour", m->price_hour);
+    as_json_set_int(o, "instance_count", m->instance_count);
     as_json_set_int(o, "price_version", m->price_version);
     as_json_set_int(o, "concurrency", m->concurrency);
     as_json_set_int(o, "rpm", m->rpm);
@@ -297,7 +303,8 @@ int eval_model_from_json(eval_model *out, const json_t *obj)
         (rc = num_field(obj, "timeout_s", &out->timeout_s)) < 0 ||
         (rc = int_field(obj, "concurrency", &out->concurrency)) < 0 ||
         (rc = int_field(obj, "rpm", &out->rpm)) < 0 ||
-        (rc = int_field(obj, "max_retries", &out->max_retries)) < 0)
+        (rc = int_field(obj, "max_retries", &out->max_retries)) < 0 ||
+        (rc = int_field(obj, "instance_count", &out->instance_count)) < 0)
         return as_error_wrap(rc, "model %s", name);
     return eval_model_validate(out);
 }

@@ -18,7 +18,8 @@ typedef struct eval_model {
     char provider[33];
     json_t *settings;                   /* object, owned */
     double price_in, price_out;         /* USD per 1M tokens */
-    double price_hour;                  /* USD per hour of busy time */
+    double price_hour;                  /* USD per instance-hour of busy time */
+    int instance_count;                 /* instances billed by the hour (1..100000) */
     int64_t price_version;
     int concurrency;                    /* requests in flight at most */
     int rpm;                            /* requests per minute at most, 0 none */
@@ -27,7 +28,8 @@ typedef struct eval_model {
     char created_at[32], updated_at[32];
 } eval_model;
 
-/* Defaults: concurrency 4, rpm 0, timeout 60 s, 2 retries, prices 0. */
+/* Defaults: concurrency 4, rpm 0, timeout 60 s, 2 retries, prices 0,
+ * 1 instance. */
 void eval_model_init(eval_model *m);
 void eval_model_clear(eval_model *m);
 
@@ -55,7 +57,8 @@ json_t *eval_model_json(const eval_model *m);
 int eval_model_list(json_t **out, store *db);
 
 /* A suite's inline model object {"name","provider","settings"?,
- * "price_in"?,...} into *out (validated). */
+ * "price_in"?, "price_out"?, "price_hour"?, "instance_count"?, ...} into
+ * *out (validated). */
 int eval_model_from_json(eval_model *out, const json_t *obj);
 
 #endif

@@ -130,7 +130,10 @@ typedef struct prov_result {
     double cold_start_ms;    /* SageMaker async: the part of latency_ms spent waiting for
                                 an endpoint scaled to zero to start (from this call's
                                 invocation to the endpoint's first answer of the run);
-                                0 when the call met a running endpoint */
+                                0 when the call met a running endpoint; -1 when the
+                                provider cannot tell (every other provider) */
+    double server_latency_ms; /* the latency the server reported for the call
+                                (Bedrock's metrics.latencyMs), or -1 */
     char *finish_reason;     /* malloc'd, or NULL */
     /* error */
     int error;               /* 0, or an AS_E* code (AS_EUPSTREAM, AS_ETIMEOUT, ...) */

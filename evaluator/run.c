@@ -85,9 +85,9 @@ static int prepare_statements(eval_job *j)
              "INSERT INTO items (run_id, case_id, rep, status, prompt_text, output, "
              "output_truncated, label, out_of_labels, expected, scores, latency_ms, ttft_ms, "
              "prompt_tokens, completion_tokens, usage_estimated, cost_usd, busy_ms, cached, "
-             "attempts, finish_reason, error, request_hash, created_at) VALUES (?1, ?2, ?3, ?4, "
-             "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
-             "?22, ?23, ?24) ON CONFLICT (run_id, case_id, rep) DO UPDATE SET "
+             "attempts, finish_reason, error, request_hash, created_at, cold_start_ms, "
+             "server_latency_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+             "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) ON CONFLICT (run_id, case_id, rep) DO UPDATE SET "
              "status = excluded.status, prompt_text = excluded.prompt_text, "
              "output = excluded.output, output_truncated = excluded.output_truncated, "
              "label = excluded.label, out_of_labels = excluded.out_of_labels, "
@@ -99,7 +99,9 @@ static int prepare_statements(eval_job *j)
              "busy_ms = excluded.busy_ms, cached = excluded.cached, "
              "attempts = items.attempts + excluded.attempts, "
              "finish_reason = excluded.finish_reason, error = excluded.error, "
-             "request_hash = excluded.request_hash, created_at = excluded.created_at")) < 0 ||
+             "request_hash = excluded.request_hash, created_at = excluded.created_at, "
+             "cold_start_ms = excluded.cold_start_ms, "
+             "server_latency_ms = excluded.server_latency_ms")) < 0 ||
         (rc = store_prepare(&j->st_attempt, j->db,
              "INSERT INTO attempts (run_id, case_id, rep, kind, attempt, http_status, error, "
              "duration_ms, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")) < 0 ||
@@ -231,8 +233,9 @@ static int insert_run(eval_job *j, run_ctx *r)
              "dataset, dataset_version, dataset_commit, model, provider, model_settings, "
              "price_in, price_out, price_hour, price_version, assay_version, status, case_limit, "
              "repeat, use_cache, concurrency, items_total, created_at, metrics, primary_metric, "
-             "labels, judge) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-             "?14, ?15, ?16, 'running', ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)")) < 0)
+             "labels, judge, instance_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+             "?12, ?13, ?14, ?15, ?16, 'running', ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, "
+             "?26, ?27)")) < 0)
         goto out;
     if ((rc = store_bind_text(st, 1, j->suite_ver.name)) < 0 ||
         (rc = store_bind_text(st, 2, j->suite_ver.commit)) < 0 ||
@@ -260,6 +263,7 @@ static int insert_run(eval_job *j, run_ctx *r)
         (rc = store_bind_text(st, 24, j->suite->primary_metric)) < 0 ||
         (rc = store_bind_text(st, 25, labels)) < 0 ||
         (rc = judge ? store_bind_text(st, 26, judge) : store_bind_null(st, 26)) < 0 ||
+        (rc = store_bind_int(st, 27, r->model.instance_count)) < 0 ||
         (rc = store_step_done(st)) < 0)
         goto out;
     r->id = store_last_id(j->db);
@@ -598,7 +602,9 @@ static int put_item(eval_job *j, item_job *ij, const prov_result *res, int attem
         (rc = res->finish_reason ? store_bind_text(st, 21, res->finish_reason) : store_bind_null(st, 21)) < 0 ||
         (rc = !ok ? store_bind_text(st, 22, res->error_msg ? res->error_msg : "failed") : store_bind_null(st, 22)) < 0 ||
         (rc = store_bind_text(st, 23, ij->cache_key)) < 0 ||
-        (rc = store_bind_text(st, 24, now)) < 0)
+        (rc = store_bind_text(st, 24, now)) < 0 ||
+        (rc = res->cold_start_ms >= 0 ? store_bind_double(st, 25, res->cold_start_ms) : store_bind_null(st, 25)) < 0 ||
+        (rc = res->server_latency_ms >= 0 ? store_bind_double(st, 26, res->server_latency_ms) : store_bind_null(st, 26)) < 0)
         goto out;
     rc = store_step_done(st);
 out:

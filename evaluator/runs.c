@@ -265,6 +265,9 @@ typedef struct acc {
     size_t nspec;
     dvec lat, ttft;         /* answers from the model in this run */
     dvec lat_c, ttft_c;     /* answers from the cache: their recorded figures */
+    dvec cold;              /* cold_start_ms of the calls that met a cold endpoint */
+    dvec srv;               /* server-reported latencies of the calls */
+    int64_t cold_checked;   /* calls whose provider told cold from warm */
     cls_pairs pairs;
     int64_t n, ok, failed, cached, truncated, oob, estimated, pt, ct;
     int64_t ct_model, pt_c, ct_c;
@@ -282,6 +285,8 @@ static void acc_free(acc *a)
     free(a->ttft.v);
     free(a->lat_c.v);
     free(a->ttft_c.v);
+    free(a->cold.v);
+    free(a->srv.v);
     pairs_free(&a->pairs);
     json_decref(a->specs);
     json_decref(a->labels);
@@ -296,12 +301,17 @@ static int read_items(acc *a, store *db, int64_t id)
     if ((rc = store_prepare(&st, db,
              "SELECT status, scores, label, out_of_labels, expected, latency_ms, ttft_ms, "
              "prompt_tokens, completion_tokens, usage_estimated, cost_usd, busy_ms, cached, "
-             "output_truncated FROM items WHERE run_id = ?1 ORDER BY id")) < 0 ||
+             "output_truncated, cold_start_ms, server_latency_ms FROM items WHERE run_id = ?1 "
+             "ORDER BY id")) < 0 ||
         (rc = store_bind_int(st, 1, id)) < 0)
         goto out;
     while ((rc = store_step(st)) == STORE_ROW) {
         int ok = strcmp(store_col_text(st, 0), "ok") == 0;
         int cached = (int)store_col_int(st, 12);
+        /* a call that waited for a cold endpoint is left out of the steady
+         * speed figures; its wait is reported under cold_start_ms */
+        double cold_ms = store_col_type(st, 14) == STORE_NULL ? -1 : store_col_double(st, 14);
+        int cold = !cached && cold_ms > 0;
         json_t *scores = NULL;
         const char *sc = store_col_text(st, 1), *expected = store_col_text(st, 4);
         a->n++;
@@ -320,10 +330,18 @@ static int read_items(acc *a, store *db, int64_t id)
             if (cached) {
                 a->pt_c += store_col_int(st, 7);
                 a->ct_c += store_col_int(st, 8);
-            } else {
+            } else if (!cold) {
                 a->ct_model += store_col_int(st, 8);
             }
-            if (store_col_type(st, 5) != STORE_NULL) {
+            if (!cached && cold_ms >= 0) {
+                a->cold_checked++;
+                if (cold && (rc = dvec_push(&a->cold, cold_ms)) < 0)
+                    goto out;
+            }
+            if (!cached && store_col_type(st, 15) != STORE_NULL &&
+                (rc = dvec_push(&a->srv, store_col_double(st, 15))) < 0)
+                goto out;
+            if (!cold && store_col_type(st, 5) != STORE_NULL) {
                 double l = store_col_double(st, 5);
                 if ((rc = dvec_push(cached ? &a->lat_c : &a->lat, l)) < 0)
                     goto out;
@@ -448,6 +466,7 @@ int eval_run_summary(json_t **out, store *db, int64_t id)
     size_t nlabels = 0, k;
     const char *t;
     double price_hour, price_in, price_out, busy_ms, cost, secs, lat_sum;
+    int64_t instances;
     int64_t ct_speed;
     dvec *lat, *ttft;
     int from_cache;
@@ -462,7 +481,7 @@ int eval_run_summary(json_t **out, store *db, int64_t id)
              "dataset_version, dataset_commit, model, provider, model_settings, price_in, "
              "price_out, price_hour, price_version, assay_version, status, error, created_at, "
              "finished_at, items_total, busy_ms, concurrency, metrics, primary_metric, labels, "
-             "judge, repeat, case_limit FROM runs WHERE id = ?1")) < 0 ||
+             "judge, repeat, case_limit, instance_count FROM runs WHERE id = ?1")) < 0 ||
         (rc = store_bind_int(st, 1, id)) < 0)
         goto out;
     if ((rc = store_step(st)) != STORE_ROW) {
@@ -489,9 +508,10 @@ int eval_run_summary(json_t **out, store *db, int64_t id)
     price_in = store_col_double(st, 12);
     price_out = store_col_double(st, 13);
     price_hour = store_col_double(st, 14);
-    json_object_set_new(sum, "price", json_pack("{s:f,s:f,s:f,s:I}", "in", store_col_double(st, 12),
-                        "out", store_col_double(st, 13), "hour", price_hour, "version",
-                        (json_int_t)store_col_int(st, 15)));
+    instances = store_col_int(st, 30);
+    json_object_set_new(sum, "price", json_pack("{s:f,s:f,s:f,s:I,s:I}", "in", store_col_double(st, 12),
+                        "out", store_col_double(st, 13), "hour", price_hour, "instances",
+                        (json_int_t)instances, "version", (json_int_t)store_col_int(st, 15)));
     as_json_set_str(sum, "assay_version", store_col_text(st, 16));
     as_json_set_str(sum, "status", store_col_text(st, 17));
     json_object_set_new(sum, "error", (t = store_col_text(st, 18)) ? json_string(t) : json_null());
@@ -560,7 +580,7 @@ int eval_run_summary(json_t **out, store *db, int64_t id)
     /* cost: tokens x price, or busy time x price per hour (the engine's
      * measured device time when it reports one) */
     if (price_hour > 0)
-        cost = eval_hour_cost(price_hour, a.busy_items > 0 ? a.busy_items : busy_ms);
+        cost = eval_hour_cost(price_hour, instances, a.busy_items > 0 ? a.busy_items : busy_ms);
     else
         cost = a.cost;
     as_json_set_num(sum, "cost_usd", cost);
@@ -591,6 +611,17 @@ int eval_run_summary(json_t **out, store *db, int64_t id)
         json_object_set_new(sum, "latency_ms", l);
     }
     json_object_set_new(sum, "ttft_ms", percentiles(ttft, tq, tn, 2));
+    {
+        static const double cq[] = {50, 100};
+        static const char *const cn[] = {"p50", "max"};
+        json_t *c = percentiles(&a.cold, cq, cn, 2);
+        as_json_set_int(c, "count", (int64_t)a.cold.n);
+        as_json_set_int(c, "checked", a.cold_checked);
+        json_object_set_new(sum, "cold_start_ms", c);
+        c = percentiles(&a.srv, lq, ln, 3);
+        as_json_set_int(c, "n", (int64_t)a.srv.n);
+        json_object_set_new(sum, "server_latency_ms", c);
+    }
     json_object_set_new(sum, "tokens", json_pack("{s:I,s:I,s:I}", "prompt", (json_int_t)a.pt,
                         "completion", (json_int_t)a.ct, "estimated_items", (json_int_t)a.estimated));
     secs = lat_sum / 1000.0;
@@ -663,7 +694,7 @@ int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t 
         "id", "case_id", "rep", "status", "output", "output_truncated", "label", "out_of_labels",
         "expected", "scores", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
         "usage_estimated", "cost_usd", "cached", "attempts", "finish_reason", "error",
-        "judge_score", "judge_rationale", "judge_error"};
+        "judge_score", "judge_rationale", "judge_error", "cold_start_ms", "server_latency_ms"};
     store_stmt *st = NULL;
     json_t *list = json_array(), *sum = NULL;
     double run_cost = 0, lat_sum = 0, price_hour;
@@ -690,7 +721,8 @@ int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t 
              "SELECT i.id, i.case_id, i.rep, i.status, i.output, i.output_truncated, i.label, "
              "i.out_of_labels, i.expected, i.scores, i.latency_ms, i.ttft_ms, i.prompt_tokens, "
              "i.completion_tokens, i.usage_estimated, i.cost_usd, i.cached, i.attempts, "
-             "i.finish_reason, i.error, g.score, g.rationale, g.error FROM items i LEFT JOIN "
+             "i.finish_reason, i.error, g.score, g.rationale, g.error, i.cold_start_ms, "
+             "i.server_latency_ms FROM items i LEFT JOIN "
              "judgments g ON g.run_id = i.run_id AND g.case_id = i.case_id AND g.rep = i.rep "
              "AND g.judge_model = (SELECT json_extract(judge, '$.model') FROM runs WHERE id = ?1) "
              "WHERE i.run_id = ?1 ORDER BY i.id LIMIT ?2 OFFSET ?3")) < 0 ||

@@ -4,7 +4,8 @@
  *
  * Summary fields: id, suite, suite_commit, prompt{name,version,commit},
  * dataset{name,version,commit}, model, provider, model_settings, price{in,
- * out, hour, version}, assay_version, status, error, created_at,
+ * out, hour, instances, version} (cost: tokens x price, or busy time x price.hour x
+ * price.instances), assay_version, status, error, created_at,
  * finished_at, items_total, items_done (answered, ok or failed), items_ok,
  * items_failed, items_cached, items_truncated, out_of_labels,
  * metrics{NAME:{mean, ci_low, ci_high, n}} (per-case metrics: a failed item
@@ -15,13 +16,24 @@
  * classification (per-label report) when the prompt has labels,
  * judge{model, mode, ...}, cost_usd, cost_per_1k (per 1,000 answered
  * cases), judge_cost_usd, busy_s, latency_ms{mean,p50,p95,p99},
- * ttft_ms{p50,p95} (streamed items), tokens{prompt, completion,
+ * ttft_ms{p50,p95} (streamed items), cold_start_ms{count, checked, p50,
+ * max}, server_latency_ms{n, p50, p95, p99}, tokens{prompt, completion,
  * estimated_items}, output_tokens_per_s (completion tokens / model time),
  * cases_per_s (answered cases / busy time), concurrency. Cached items
  * cost nothing and are left out of speed figures and cost_per_1k, except
  * when every item came from the cache: then those come from the cached
  * answers' recorded latencies and tokens (speed_basis "cache", else
- * "calls"). */
+ * "calls").
+ *
+ * Cold starts (SageMaker async endpoints scaled to zero): a call whose
+ * item has cold_start_ms > 0 waited for an instance to start. Such calls
+ * are left out of latency_ms, ttft_ms and output_tokens_per_s, which are
+ * the steady figures; cold_start_ms gives how many calls were cold
+ * ('count', out of 'checked' calls whose provider told cold from warm) and
+ * the p50 and max of their wait. server_latency_ms is the latency the
+ * server reported itself (Bedrock's metrics.latencyMs) over the calls that
+ * carried one; latency_ms stays what assay measured. Cost and cases_per_s
+ * count every call, cold or not. */
 #ifndef AS_EVAL_RUNS_H
 #define AS_EVAL_RUNS_H
 
@@ -48,7 +60,8 @@ int eval_runs_list(json_t **out, store *db, const eval_runs_filter *f);
  * status, output, output_truncated, label, out_of_labels, expected,
  * scores, latency_ms, ttft_ms, prompt_tokens, completion_tokens,
  * usage_estimated, cost_usd (hour-priced: the attributed share), cached,
- * attempts, finish_reason, error, judgment?}. */
+ * attempts, finish_reason, error, judge_score, judge_rationale,
+ * judge_error, cold_start_ms, server_latency_ms} (null when unknown). */
 int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t limit);
 
 /* Delete run 'id' with its items, attempts and judgments. */

@@ -2,7 +2,8 @@
  * (reference/PROVIDERS.md A2b). POST /model/{modelId}/converse[-stream]
  * with the model id percent-encoded in the path (':' as %3A, which SigV4
  * signs as %253A), system prompts as "system", generation params as
- * "inferenceConfig"; the answer's usage and stop reason; the stream's
+ * "inferenceConfig"; the answer's usage, stop reason and metrics.latencyMs
+ * (the server-side latency, kept apart from the latency assay measures); the stream's
  * events (messageStart, contentBlockDelta, messageStop, metadata) in order
  * and its exceptions. Signed with SigV4, signing name "bedrock". */
 #include <stdlib.h>
@@ -36,6 +37,7 @@ typedef struct br_state {
     char *stream_error;
     int stream_error_retry;
     int64_t in_tokens, out_tokens;
+    double server_latency_ms;   /* metadata.metrics.latencyMs, or -1 */
     char *stop_reason;
 } br_state;
 
@@ -124,6 +126,7 @@ static void state_reset(br_state *st)
     st->first_seen = st->started = st->stopped = 0;
     st->stream_error_retry = PROV_RETRY_YES;
     st->in_tokens = st->out_tokens = -1;
+    st->server_latency_ms = -1;
 }
 
 static int br_begin(prov *p, const prov_call *call, void **state)
@@ -288,6 +291,14 @@ static void take_usage(const json_t *usage, int64_t *in, int64_t *out)
         *out = json_integer_value(o);
 }
 
+/* metrics.latencyMs: the latency Bedrock measured itself, or -1. */
+static double take_latency(const json_t *metrics)
+{
+    json_t *l = json_object_get(metrics, "latencyMs");
+
+    return json_is_number(l) && json_number_value(l) >= 0 ? json_number_value(l) : -1;
+}
+
 static void fill_tokens(prov_result *res, const prov_call *call, int64_t in, int64_t out)
 {
     res->prompt_tokens = in;
@@ -386,6 +397,7 @@ static int on_event(void *ctx, const aws_ev_message *m)
         }
     } else if (tn == 8 && memcmp(type, "metadata", tn) == 0) {
         take_usage(json_object_get(root, "usage"), &st->in_tokens, &st->out_tokens);
+        st->server_latency_ms = take_latency(json_object_get(root, "metrics"));
     }
     json_decref(root);
     return rc;
@@ -447,6 +459,7 @@ static int parse_plain(const prov_call *call, const prov_response *resp, prov_re
         res->finish_reason = strdup(r);
     take_usage(json_object_get(root, "usage"), &in, &out);
     fill_tokens(res, call, in, out);
+    res->server_latency_ms = take_latency(json_object_get(root, "metrics"));
     json_decref(root);
     return PROV_STEP_DONE;
 }
@@ -486,6 +499,7 @@ static int br_parse_response(prov *p, const prov_call *call, void *state,
     if (st->stop_reason)
         res->finish_reason = strdup(st->stop_reason);
     fill_tokens(res, call, st->in_tokens, st->out_tokens);
+    res->server_latency_ms = st->server_latency_ms;
     return PROV_STEP_DONE;
 }
 

@@ -208,8 +208,9 @@ static int got_output(sm_prov *s, const prov_call *call, sm_state *st, const pro
     }
     step = sm_parse_body(s, call, resp->body, resp->body_len, res);
     res->latency_ms = now - st->t_start;
-    if (s->cold && st->t_invoked <= s->t_first_output)
-        res->cold_start_ms = s->t_first_output - st->t_invoked;
+    if (s->capacity_known)
+        res->cold_start_ms = s->cold && st->t_invoked <= s->t_first_output
+                                 ? s->t_first_output - st->t_invoked : 0;
     return step;
 }
 
@@ -240,6 +241,7 @@ int sm_async_parse(sm_prov *s, const prov_call *call, sm_state *st, const prov_r
                         n += json_integer_value(c);
                 }
                 s->cold = n == 0;
+                s->capacity_known = 1;
                 as_log_debug("sagemaker %s: %lld instances at the start of the run", s->endpoint, n);
             }
             json_decref(root);

@@ -36,6 +36,7 @@ typedef struct sm_prov {
     int started;
     /* cold start bookkeeping across the cases of one run (async) */
     int capacity_checked;       /* a case took on the DescribeEndpoint step */
+    int capacity_known;         /* DescribeEndpoint answered: cold starts are told apart */
     int cold;                   /* 1: the endpoint had 0 instances at the start */
     double t_first_output;      /* monotonic ms of the run's first async output, 0 none */
     double t_first_invoked;     /* monotonic ms of the run's first accepted invocation */

@@ -71,6 +71,8 @@ void prov_result_init(prov_result *res)
     res->latency_ms = -1;
     res->ttft_ms = -1;
     res->busy_ms = -1;
+    res->cold_start_ms = -1;
+    res->server_latency_ms = -1;
     res->retry_after_s = -1;
 }
 

@@ -27,6 +27,21 @@ def test_model_commands(env):
                "--price-in", "0.2", "--replace")
         m = env.ok("model", "show", "m1", "--json").json()
         check(m["price_version"] == 2 and m["price_in"] == 0.2, m)
+        check(m["instance_count"] == 1, m)
+        # several instances billed by the hour: a price change like any other
+        env.ok("model", "add", "m1", "--provider", "openai", "--base-url", srv.base_url,
+               "--price-in", "0.2", "--price-hour", "7.09", "--instance-count", "3", "--replace")
+        m = env.ok("model", "show", "m1", "--json").json()
+        check(m["price_version"] == 3 and m["instance_count"] == 3 and m["price_hour"] == 7.09, m)
+        env.fails("model", "add", "x", "--provider", "openai", "--base-url", srv.base_url,
+                  "--instance-count", "0", contains="instance count")
+        # --help lists every registered provider with its summary
+        h = env.ok("model", "add", "--help").out
+        for name, words in (("openai", "OpenAI-compatible"), ("baseline", "--strategy"),
+                            ("replay", "--file"), ("sagemaker", "--endpoint NAME"),
+                            ("bedrock", "Converse/ConverseStream"), ("anthropic", "Messages API"),
+                            ("local", "--path DIR")):
+            check("\n  %s\n" % name in h and words in h, (name, h))
         env.ok("model", "add", "b1", "--provider", "baseline", "--strategy", "majority")
         names = [x["name"] for x in env.ok("model", "list", "--json").json()]
         check(names == ["b1", "m1"], names)

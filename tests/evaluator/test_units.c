@@ -25,7 +25,7 @@ static void cost__tokens_times_price_per_million(void)
 static void cost__hour_priced_attribution(void)
 {
     /* ml.g5.2xlarge at $1.515/h busy for 90 s */
-    double run = eval_hour_cost(1.515, 90000);
+    double run = eval_hour_cost(1.515, 1, 90000);
 
     T_NEAR(run, 1.515 * 90 / 3600, 1e-12);
     /* three items of 100, 200, 700 ms share it in proportion */
@@ -33,7 +33,31 @@ static void cost__hour_priced_attribution(void)
     T_NEAR(eval_hour_share(run, 700, 1000), run * 0.7, 1e-12);
     T_NEAR(eval_hour_share(run, 100, 100) + 0, run, 1e-12);
     T_NEAR(eval_hour_share(run, 100, 0), 0, 0);
-    T_NEAR(eval_hour_cost(2.0, 0), 0, 0);
+    T_NEAR(eval_hour_cost(2.0, 1, 0), 0, 0);
+}
+
+static void cost__hour_priced_instances(void)
+{
+    eval_model m;
+
+    /* ml.g5.12xlarge at $7.09/h x 3 instances busy for 20 minutes:
+     * every instance is billed for the whole busy time */
+    T_NEAR(eval_hour_cost(7.09, 3, 20 * 60000.0), 7.09 * 3 / 3, 1e-12);
+    T_NEAR(eval_hour_cost(7.09, 3, 90000), 3 * eval_hour_cost(7.09, 1, 90000), 1e-12);
+    T_NEAR(eval_hour_cost(7.09, 0, 90000), eval_hour_cost(7.09, 1, 90000), 0);  /* < 1 is 1 */
+    T_NEAR(eval_hour_cost(7.09, 3, -5), 0, 0);
+    /* the model setting: default 1, validated 1..100000 */
+    eval_model_init(&m);
+    T_EQ_INT(m.instance_count, 1);
+    snprintf(m.name, sizeof(m.name), "ep");
+    snprintf(m.provider, sizeof(m.provider), "baseline");
+    m.settings = json_pack("{s:s}", "strategy", "majority");
+    T_OK(eval_model_validate(&m));
+    m.instance_count = 0;
+    T_ERR(eval_model_validate(&m), AS_EINVAL);
+    m.instance_count = 100001;
+    T_ERR(eval_model_validate(&m), AS_EINVAL);
+    eval_model_clear(&m);
 }
 
 static void backoff__exponential_capped_with_jitter(void)
@@ -283,6 +307,7 @@ int main(void)
 {
     T_RUN(cost__tokens_times_price_per_million);
     T_RUN(cost__hour_priced_attribution);
+    T_RUN(cost__hour_priced_instances);
     T_RUN(backoff__exponential_capped_with_jitter);
     T_RUN(sse__any_split);
     T_RUN(sse__line_cap);

@@ -122,6 +122,14 @@ static void bedrock__converse_answer_and_errors(void)
     T_EQ_INT(res.prompt_tokens, 12);
     T_EQ_INT(res.completion_tokens, 2);
     T_EQ_INT(res.usage_estimated, 0);
+    T_NEAR(res.server_latency_ms, 321, 0);     /* metrics.latencyMs */
+    prov_result_clear(&res);
+    /* an answer without metrics: the server latency is unknown */
+    parse(p, &c, st, 200, NULL,
+          "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":\"x\"}]}},"
+          "\"stopReason\":\"end_turn\",\"usage\":{\"inputTokens\":1,\"outputTokens\":1}}", &res);
+    T_EQ_INT(res.error, 0);
+    T_NEAR(res.server_latency_ms, -1, 0);
     prov_result_clear(&res);
     parse(p, &c, st, 429, "x-amzn-ErrorType: ThrottlingException:http://internal.amazon.com/coral/\r\n",
           "{\"message\":\"Too many requests, please wait before trying again.\"}", &res);
@@ -209,6 +217,7 @@ static void bedrock__converse_stream(void)
         T_EQ_STR(res.finish_reason, "max_tokens");
         T_EQ_INT(res.prompt_tokens, 5);
         T_EQ_INT(res.completion_tokens, 2);
+        T_NEAR(res.server_latency_ms, 99, 0);  /* the metadata event's metrics */
         T_EQ_INT(firsts, 1);
         prov_result_clear(&res);
     }

@@ -2,6 +2,8 @@
 then `assay eval` against the fake Bedrock Runtime (real HTTP, real
 event-stream frames, SigV4 recomputed by the server with the model id's
 ':' double-encoded), with throttling and stream exceptions."""
+import json
+
 from assaytest import check, main
 from cloudtest import CASES, attempts, aws_env, catalog, expected, items
 from fake_aws import FakeAWS
@@ -28,6 +30,13 @@ def check_items(env, model, fake):
     return rows
 
 
+def con_last_run(env, model):
+    con = env.db()
+    run = con.execute("SELECT max(id) FROM runs WHERE model = ?", (model,)).fetchone()[0]
+    con.close()
+    return run
+
+
 def test_converse_with_colon_model_id(env):
     fake = FakeAWS()
     try:
@@ -35,7 +44,18 @@ def test_converse_with_colon_model_id(env):
         add_model(env, "br", "--region", "eu-west-1")
         env.ok("eval", "qa-suite", env=aws_env(AWS_ENDPOINT_URL_BEDROCK_RUNTIME=fake.url,
                                                AWS_SESSION_TOKEN="FwoGZXIvYXdzEXAMPLETOKEN"))
-        check_items(env, "br", fake)
+        rows = check_items(env, "br", fake)
+        # Bedrock's own metrics.latencyMs is kept next to the measured latency
+        check(all(r["server_latency_ms"] == 50 and r["latency_ms"] >= 50 for r in rows.values()),
+              rows)
+        check(all(r["cold_start_ms"] is None for r in rows.values()), rows)
+        run = con_last_run(env, "br")
+        s = json.loads(env.ok("runs", "show", str(run), "--json").out)
+        check(s["server_latency_ms"]["n"] == 3 and s["server_latency_ms"]["p50"] == 50 and
+              s["server_latency_ms"]["p99"] == 50, s["server_latency_ms"])
+        check(s["latency_ms"]["p50"] >= 50, s["latency_ms"])
+        check(s["cold_start_ms"] == {"count": 0, "checked": 0, "p50": None, "max": None},
+              s["cold_start_ms"])
         for h in fake.headers:      # temporary credentials: the token is sent and signed
             check(h.get("X-Amz-Security-Token") == "FwoGZXIvYXdzEXAMPLETOKEN" and
                   "x-amz-security-token" in h["Authorization"] and
@@ -57,6 +77,7 @@ def test_converse_stream_and_faults(env):
         rows = check_items(env, "br-stream", fake)
         for r in rows.values():
             check(r["ttft_ms"] is not None and 100 <= r["ttft_ms"] < r["latency_ms"], r)
+            check(r["server_latency_ms"] == 5, "the metadata event's latencyMs: %r" % r)
         errs = [a for a in attempts(env, "c1")]
         check(errs[0][0] == 429 and "ThrottlingException" in errs[0][1], errs)
         check("throttlingException: Too many tokens" in errs[1][1], errs)

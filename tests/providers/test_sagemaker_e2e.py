@@ -2,6 +2,8 @@
 then `assay eval`, against the fake SageMaker/S3 server on 127.0.0.1 (real
 HTTP, real event-stream frames, SigV4 checked independently), with faults:
 throttling, model errors, broken streams, async failures and timeouts."""
+import json
+
 from assaytest import check, main
 from cloudtest import CASES, attempts, aws_env, catalog, expected, items
 from fake_aws import SECRET_KEY, FakeAWS
@@ -119,7 +121,8 @@ def test_async_cold_start(env):
     try:
         catalog(env, ["sm-async"])
         add_model(env, fake, "sm-async", "--endpoint", "tgi-ep", "--async", "--s3-input",
-                  "s3://in-bucket/assay/inputs", "--async-poll", "0.05", "--concurrency", "1")
+                  "s3://in-bucket/assay/inputs", "--async-poll", "0.05", "--concurrency", "1",
+                  "--instance-count", "2")
         r = env.ok("--verbose", "eval", "qa-suite", env=aws_env(AWS_ENDPOINT_URL=fake.url))
         check("sagemaker tgi-ep: cold start: the endpoint had no instance" in r.err, r.err)
         check(SECRET_KEY not in r.err + r.out, "the secret key was logged")
@@ -127,6 +130,25 @@ def test_async_cold_start(env):
         first, rest = rows["c1"], [rows["c2"], rows["c3"]]
         check(first["latency_ms"] >= 1500, "the first answer waited for the scale-up: %r" % first)
         check(all(r["latency_ms"] < 1000 for r in rest), "later answers are warm: %r" % rest)
+        # the cold start is stored per item: the first call waited, the others met a
+        # running endpoint (concurrency 1: invoked after the first answer)
+        check(1400 <= first["cold_start_ms"] <= first["latency_ms"], first)
+        check(all(r["cold_start_ms"] == 0 for r in rest), rest)
+        # ... and reported apart from the steady latency
+        s = json.loads(env.ok("runs", "show", str(first["run_id"]), "--json").out)
+        cold = s["cold_start_ms"]
+        check(cold["count"] == 1 and cold["checked"] == 3 and
+              cold["p50"] == cold["max"] == first["cold_start_ms"], cold)
+        steady = sorted(r["latency_ms"] for r in rest)
+        check(s["latency_ms"]["p99"] <= steady[-1] and s["latency_ms"]["p50"] >= steady[0] and
+              s["latency_ms"]["p99"] < 1000, "steady latency leaves the cold call out: %r" % s)
+        item_cold = {i["case_id"]: i["cold_start_ms"] for i in
+                     json.loads(env.ok("runs", "show", str(first["run_id"]), "--items",
+                                       "--json").out)["items"]}
+        check(item_cold == {"c1": first["cold_start_ms"], "c2": 0, "c3": 0}, item_cold)
+        # two instances billed by the hour: busy time x price x 2
+        want = s["busy_s"] * 1.515 * 2 / 3600
+        check(s["price"]["instances"] == 2 and abs(s["cost_usd"] - want) < 1e-12, s["price"])
         # the payloads went to S3 under the prefix, with the TGI parameters
         keys = [k for (b, k) in fake.objects if b == "in-bucket"]
         check(len(keys) == 3 and all(k.startswith("assay/inputs/assay-tgi-ep-") for k in keys), keys)
