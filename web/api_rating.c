@@ -201,40 +201,114 @@ static int cmp_slot(const void *a, const void *b)
     return 0;
 }
 
-/* Counts of ratings (or votes) per unit in a queue, and whether the rater
- * has one or skipped it. */
-static int unit_state(store *db, const web_queue *q, const char *unit, int64_t rater, int pairwise,
-                      int64_t *count, int *mine, int *skipped)
+/* What a queue holds for one rater, read in two queries: per unit (item id
+ * or, pairwise, case id) how many ratings or votes it has, whether one is
+ * this rater's, and whether this rater skipped it; sorted by unit. */
+typedef struct unit_row {
+    char *unit;
+    int64_t count;
+    int mine, skipped;
+} unit_row;
+
+typedef struct queue_state {
+    unit_row *rows;
+    size_t n, cap;
+} queue_state;
+
+static void state_free(queue_state *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++)
+        free(s->rows[i].unit);
+    free(s->rows);
+}
+
+static int state_add(queue_state *s, const char *unit, int64_t count, int mine, int skipped)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 64;
+        unit_row *nr = realloc(s->rows, nc * sizeof *nr);
+        if (nr == NULL)
+            return as_error_set(AS_ENOMEM, "out of memory");
+        s->rows = nr;
+        s->cap = nc;
+    }
+    if ((s->rows[s->n].unit = strdup(unit)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    s->rows[s->n].count = count;
+    s->rows[s->n].mine = mine;
+    s->rows[s->n].skipped = skipped;
+    s->n++;
+    return 0;
+}
+
+static int cmp_unit(const void *a, const void *b)
+{
+    return strcmp(((const unit_row *)a)->unit, ((const unit_row *)b)->unit);
+}
+
+static const unit_row *state_find(const queue_state *s, const char *unit)
+{
+    unit_row key;
+
+    key.unit = (char *)unit;
+    return s->n ? bsearch(&key, s->rows, s->n, sizeof key, cmp_unit) : NULL;
+}
+
+static int state_load(queue_state *s, store *db, const web_queue *q, int64_t rater, int pairwise)
 {
     store_stmt *st = NULL;
+    size_t i, counted;
     int rc;
 
-    *count = 0;
-    *mine = *skipped = 0;
+    memset(s, 0, sizeof *s);
     if ((rc = store_prepare(&st, db,
-                            pairwise ? "SELECT count(*), coalesce(sum(rater_id = ?3), 0) FROM votes "
-                                       "WHERE queue_id = ?1 AND case_id = ?2"
-                                     : "SELECT count(*), coalesce(sum(rater_id = ?3), 0) FROM ratings "
-                                       "WHERE queue_id = ?1 AND item_id = CAST(?2 AS INTEGER)")) < 0)
+                            pairwise ? "SELECT case_id, count(*), coalesce(sum(rater_id = ?2), 0) "
+                                       "FROM votes WHERE queue_id = ?1 GROUP BY case_id"
+                                     : "SELECT CAST(item_id AS TEXT), count(*), "
+                                       "coalesce(sum(rater_id = ?2), 0) FROM ratings "
+                                       "WHERE queue_id = ?1 GROUP BY item_id")) < 0)
         return rc;
-    if ((rc = store_bind_int(st, 1, q->id)) < 0 || (rc = store_bind_text(st, 2, unit)) < 0 ||
-        (rc = store_bind_int(st, 3, rater)) < 0 || (rc = store_step(st)) < 0)
+    if ((rc = store_bind_int(st, 1, q->id)) < 0 || (rc = store_bind_int(st, 2, rater)) < 0)
         goto out;
-    *count = store_col_int(st, 0);
-    *mine = store_col_int(st, 1) > 0;
+    while ((rc = store_step(st)) == STORE_ROW)
+        if ((rc = state_add(s, store_col_text(st, 0), store_col_int(st, 1),
+                            store_col_int(st, 2) > 0, 0)) < 0)
+            goto out;
+    if (rc < 0)
+        goto out;
     store_finalize(st);
     st = NULL;
+    counted = s->n;
+    qsort(s->rows, counted, sizeof *s->rows, cmp_unit);
     if ((rc = store_prepare(&st, db,
-                            "SELECT 1 FROM rating_skips WHERE queue_id = ?1 AND unit = ?2 AND "
-                            "rater_id = ?3")) < 0)
-        return rc;
-    if ((rc = store_bind_int(st, 1, q->id)) < 0 || (rc = store_bind_text(st, 2, unit)) < 0 ||
-        (rc = store_bind_int(st, 3, rater)) < 0 || (rc = store_step(st)) < 0)
+                            "SELECT unit FROM rating_skips WHERE queue_id = ?1 AND rater_id = ?2")) < 0)
         goto out;
-    *skipped = rc == STORE_ROW;
+    if ((rc = store_bind_int(st, 1, q->id)) < 0 || (rc = store_bind_int(st, 2, rater)) < 0)
+        goto out;
+    while ((rc = store_step(st)) == STORE_ROW) {
+        const char *u = store_col_text(st, 0);
+        unit_row key, *hit;
+        key.unit = (char *)u;
+        hit = counted ? bsearch(&key, s->rows, counted, sizeof key, cmp_unit) : NULL;
+        if (hit)
+            hit->skipped = 1;
+        else if ((rc = state_add(s, u, 0, 0, 1)) < 0)
+            goto out;
+    }
+    if (rc < 0)
+        goto out;
+    qsort(s->rows, s->n, sizeof *s->rows, cmp_unit);
     rc = 0;
 out:
     store_finalize(st);
+    if (rc < 0) {
+        for (i = 0; i < s->n; i++)
+            free(s->rows[i].unit);
+        free(s->rows);
+        memset(s, 0, sizeof *s);
+    }
     return rc;
 }
 
@@ -287,11 +361,16 @@ static int next_single(web_req *r, const web_queue *q, json_t **out)
     slot *slots = NULL;
     size_t n = 0, ns = 0, i, mine_done = 0;
     json_t *found = NULL;
+    queue_state qs;
     char unit[32];
     int rc;
 
-    if ((rc = web_items_of_runs(&items, &n, r->db, q->runs, q->nruns)) < 0)
+    if ((rc = state_load(&qs, r->db, q, r->user.id, 0)) < 0)
         return rc;
+    if ((rc = web_items_of_runs(&items, &n, r->db, q->runs, q->nruns)) < 0) {
+        state_free(&qs);
+        return rc;
+    }
     if (n && (slots = malloc(n * sizeof *slots)) == NULL) {
         rc = as_error_set(AS_ENOMEM, "out of memory");
         goto out;
@@ -309,16 +388,14 @@ static int next_single(web_req *r, const web_queue *q, json_t **out)
         qsort(slots, ns, sizeof *slots, cmp_slot);
     for (i = 0; i < ns; i++) {
         const web_item *it = &items[slots[i].item];
-        int64_t count;
-        int mine, skipped;
+        const unit_row *u;
         snprintf(unit, sizeof unit, "%lld", (long long)it->id);
-        if ((rc = unit_state(r->db, q, unit, r->user.id, 0, &count, &mine, &skipped)) < 0)
-            goto out;
-        if (mine || skipped) {
+        u = state_find(&qs, unit);
+        if (u && (u->mine || u->skipped)) {
             mine_done++;
             continue;
         }
-        if (found == NULL && count < q->raters)
+        if (found == NULL && (u == NULL || u->count < q->raters))
             found = item_view(r, it);
     }
     *out = json_pack("{s:o,s:b,s:{s:I,s:I}}", "queue", web_queue_json(q), "done", found == NULL,
@@ -328,6 +405,7 @@ static int next_single(web_req *r, const web_queue *q, json_t **out)
 out:
     free(slots);
     web_items_free(items, n);
+    state_free(&qs);
     return rc;
 }
 
@@ -339,8 +417,11 @@ static int next_pairwise(web_req *r, const web_queue *q, json_t **out)
     size_t na = 0, nb = 0, i, j = 0, ns = 0, mine_done = 0;
     slot *slots = NULL;
     json_t *found = NULL;
+    queue_state qs;
     int rc;
 
+    if ((rc = state_load(&qs, r->db, q, r->user.id, 1)) < 0)
+        return rc;
     if ((rc = web_items_of_runs(&a, &na, r->db, &q->runs[0], 1)) < 0 ||
         (rc = web_items_of_runs(&b, &nb, r->db, &q->runs[1], 1)) < 0)
         goto out;
@@ -364,15 +445,12 @@ static int next_pairwise(web_req *r, const web_queue *q, json_t **out)
         qsort(slots, ns, sizeof *slots, cmp_slot);
     for (i = 0; i < ns; i++) {
         const web_item *ia = &a[slots[i].item], *ib = &b[slots[i].key2];
-        int64_t count;
-        int mine, skipped;
-        if ((rc = unit_state(r->db, q, ia->case_id, r->user.id, 1, &count, &mine, &skipped)) < 0)
-            goto out;
-        if (mine || skipped) {
+        const unit_row *u = state_find(&qs, ia->case_id);
+        if (u && (u->mine || u->skipped)) {
             mine_done++;
             continue;
         }
-        if (found == NULL && count < q->raters) {
+        if (found == NULL && (u == NULL || u->count < q->raters)) {
             char key[300];
             json_t *va, *vb;
             snprintf(key, sizeof key, "%s#%lld", ia->case_id, (long long)r->user.id);
@@ -398,6 +476,7 @@ out:
     free(slots);
     web_items_free(a, na);
     web_items_free(b, nb);
+    state_free(&qs);
     return rc;
 }
 

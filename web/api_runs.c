@@ -64,6 +64,9 @@ static int runs_start(web_req *r, json_t **out)
             models[n++] = json_string_value(m);
         }
     }
+    /* Checked before the runs are made, so a busy server makes none. */
+    if (!web_jobs_room(r->ctx))
+        return as_error_set(AS_EBUSY, "too many runs in progress; try again when one ends");
     memset(&o, 0, sizeof o);
     o.data_dir = web_ctx_data_dir(r->ctx);
     o.suite = suite;

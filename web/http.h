@@ -117,6 +117,8 @@ int web_status_for(int code);
  * from the call on, even when starting fails. */
 int web_jobs_start(web_ctx *c, const int64_t *keys, size_t nkeys, void (*run)(void *),
                    void (*cancel)(void *), void (*free_arg)(void *), void *arg);
+/* 1 when another job may start now (at most 32 run at once). */
+int web_jobs_room(web_ctx *c);
 /* Ask the job working on 'key' to stop; AS_ENOTFOUND when none runs. */
 int web_jobs_cancel(web_ctx *c, int64_t key);
 /* Is a job working on 'key' running? */

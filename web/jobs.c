@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define MAX_KEYS 64
+#define MAX_JOBS 32     /* jobs running at once; more is AS_EBUSY (503) */
 
 struct web_job {
     struct web_job *next;
@@ -88,6 +89,18 @@ int web_jobs_start(web_ctx *c, const int64_t *keys, size_t nkeys, void (*run)(vo
     j->arg = arg;
     pthread_mutex_lock(lock);
     reap(web_ctx_jobs(c));
+    {
+        web_job *o;
+        int running = 0;
+        for (o = *web_ctx_jobs(c); o; o = o->next)
+            running++;
+        if (running >= MAX_JOBS) {
+            pthread_mutex_unlock(lock);
+            job_free(j);
+            return as_error_set(AS_EBUSY, "%d jobs are running; try again when one ends",
+                                running);
+        }
+    }
     if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
         pthread_mutex_unlock(lock);
         job_free(j);
@@ -98,6 +111,18 @@ int web_jobs_start(web_ctx *c, const int64_t *keys, size_t nkeys, void (*run)(vo
     __atomic_add_fetch(&jobs_generation, 1, __ATOMIC_ACQ_REL);
     pthread_mutex_unlock(lock);
     return 0;
+}
+
+int web_jobs_room(web_ctx *c)
+{
+    web_job *j;
+    int running = 0;
+
+    pthread_mutex_lock(web_ctx_jobs_lock(c));
+    for (j = *web_ctx_jobs(c); j; j = j->next)
+        running += !__atomic_load_n(&j->done, __ATOMIC_ACQUIRE);
+    pthread_mutex_unlock(web_ctx_jobs_lock(c));
+    return running < MAX_JOBS;
 }
 
 /* The unfinished job working on 'key'; the caller holds the lock. */
