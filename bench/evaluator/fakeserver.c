@@ -142,7 +142,7 @@ int main(int argc, char **argv)
     epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
     for (;;) {
         double t = now_ms(), next = -1;
-        int timeout, n;
+        int n;
         for (i = 0; i < MAX_CONN; i++) {
             conn *c = &conns[i];
             if (c->fd < 0 || c->due_ms <= 0)
@@ -158,10 +158,17 @@ int main(int argc, char **argv)
             if (c->due_ms > 0 && (next < 0 || c->due_ms < next))
                 next = c->due_ms;
         }
-        timeout = next < 0 ? 1000 : (int)(next - now_ms() + 0.999);
-        if (timeout < 0)
-            timeout = 0;
-        n = epoll_wait(ep, evs, 256, timeout);
+        {
+            /* wait exactly until the next answer is due (epoll_wait's
+             * millisecond timeout would add up to 1 ms to each answer) */
+            double wait_ms = next < 0 ? 1000 : next - now_ms();
+            struct timespec ts;
+            if (wait_ms < 0)
+                wait_ms = 0;
+            ts.tv_sec = (time_t)(wait_ms / 1000);
+            ts.tv_nsec = (long)((wait_ms - (double)ts.tv_sec * 1000) * 1e6);
+            n = epoll_pwait2(ep, evs, 256, &ts, NULL);
+        }
         for (i = 0; i < n; i++) {
             conn *c = evs[i].data.ptr;
             if (c == NULL) {
