@@ -281,7 +281,8 @@ static int state_load(queue_state *s, store *db, const web_queue *q, int64_t rat
     store_finalize(st);
     st = NULL;
     counted = s->n;
-    qsort(s->rows, counted, sizeof *s->rows, cmp_unit);
+    if (counted)
+        qsort(s->rows, counted, sizeof *s->rows, cmp_unit);
     if ((rc = store_prepare(&st, db,
                             "SELECT unit FROM rating_skips WHERE queue_id = ?1 AND rater_id = ?2")) < 0)
         goto out;
@@ -299,7 +300,8 @@ static int state_load(queue_state *s, store *db, const web_queue *q, int64_t rat
     }
     if (rc < 0)
         goto out;
-    qsort(s->rows, s->n, sizeof *s->rows, cmp_unit);
+    if (s->n)
+        qsort(s->rows, s->n, sizeof *s->rows, cmp_unit);
     rc = 0;
 out:
     store_finalize(st);
