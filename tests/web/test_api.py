@@ -422,7 +422,7 @@ def leaderboard_policies(env):
     srv, tok = shared()
     v = tok["viewer"]
     lb = srv.api("GET", "/leaderboard?suite=news-summary", token=v).json()
-    check(lb["policy"].startswith("weighted:quality=0.6"), lb["policy"])
+    check(lb["policy"].startswith("weighted:quality=0.8"), lb["policy"])
     check([m["rank"] for m in lb["models"]] == [1, 2, 3], lb)
     check({m["model"] for m in lb["models"]} == {"lead-1-article", "lead-2-article", "lead-3-article"})
     # baselines answer in microseconds, so speed is noise: rank by quality alone
