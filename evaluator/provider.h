@@ -12,9 +12,10 @@
  *    and the recording of every attempt. A provider never touches libcurl.
  *
  *  - Direct providers (baseline, replay, the local GPU engine) fill
- *    'invoke', which answers a batch of calls synchronously on the
- *    scheduler's thread; the scheduler hands it up to the model's
- *    concurrency limit of calls at once (the engine batches them).
+ *    'invoke', which answers a batch of calls synchronously; the scheduler
+ *    hands it up to the model's concurrency limit of calls at once and
+ *    runs it on a worker thread of the lane, one batch at a time, so the
+ *    HTTP requests of the same run go on meanwhile.
  *
  * Life of one case on an HTTP provider:
  *
@@ -36,8 +37,10 @@
  *      step (and reset whatever on_data accumulated).
  *    state_free(state)
  *
- * Threads: one provider instance is used by one thread at a time (the
- * scheduler's). Secrets: read from the environment in 'start' (the names
+ * Threads: one provider instance is used by one thread at a time: the
+ * scheduler's, except 'invoke', which runs on the lane's worker thread
+ * while nothing else touches the instance ('start' happened before on
+ * another thread). Secrets: read from the environment in 'start' (the names
  * come from the model settings, e.g. "api_key_env"), kept in memory only,
  * never written to the database, the cache, a log or an error message. */
 #ifndef AS_EVAL_PROVIDER_H

@@ -1,7 +1,16 @@
 /* The run scheduler (scheduler.h): lanes of jobs over one libcurl multi
  * handle on one thread. A job is in one of three places: in flight (an easy
- * handle on the multi handle), waiting (a retry backoff, a follow-up step's
- * delay, or the lane's rate limit), or done. */
+ * handle on the multi handle, or in a direct lane's batch), waiting (a
+ * retry backoff, a follow-up step's delay, or the lane's rate limit), or
+ * done.
+ *
+ * Direct providers (baseline, replay, the local engine) answer a batch
+ * synchronously: each direct lane runs its batch's 'invoke' on a worker
+ * thread of its own, one batch at a time, so the loop keeps sending and
+ * reading the HTTP lanes' requests meanwhile. The worker touches nothing
+ * but the batch and the provider instance (used by that one thread while
+ * the batch runs) and wakes the loop when it is over; the results are
+ * handed to the lane's owner on the loop's thread, as every other. */
 #include "evaluator/scheduler.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -10,11 +19,31 @@
 
 #include <curl/curl.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 typedef struct lane lane;
+
+#define BATCH_MAX 256
+
+/* A direct lane's batch, answered by 'invoke' on a worker thread. */
+typedef struct batch {
+    lane *ln;
+    CURLM *multi;               /* to wake the loop (curl_multi_wakeup is thread-safe) */
+    sched_job *jobs[BATCH_MAX];
+    prov_call calls[BATCH_MAX];
+    prov_result res[BATCH_MAX];
+    size_t n;
+    int rc;                     /* invoke's return */
+    char err[512];              /* its error message, from the worker's thread */
+    pthread_t th;
+    int threaded;               /* th was started (else the batch ran inline) */
+    atomic_int over;            /* the worker is done with the batch */
+} batch;
 
 typedef struct xfer {
     lane *ln;
@@ -50,6 +79,7 @@ struct lane {
     void *arg;
     int active;                 /* jobs taken and not done */
     int ended;                  /* next() said SCHED_END */
+    batch *batch;               /* direct lanes: the batch being answered, or NULL */
     double next_start_ms;       /* rate limit: no request starts before */
     struct lane *next;
 };
@@ -506,45 +536,103 @@ static int launch(sched *s, xfer *x)
     return 0;
 }
 
-/* Direct providers: one batch of up to the free concurrency. */
+static void *batch_main(void *arg)
+{
+    batch *b = arg;
+
+    b->rc = b->ln->p->vt->invoke(b->ln->p, b->calls, b->n, b->res);
+    if (b->rc < 0)
+        snprintf(b->err, sizeof(b->err), "%s", as_error_msg());
+    atomic_store(&b->over, 1);
+    curl_multi_wakeup(b->multi);
+    return NULL;
+}
+
+/* Hand a finished batch's results to the lane's owner (all of them, even
+ * after a failing callback: each job goes back to its owner) and free it.
+ * Returns the first callback failure, or the number of results. */
+static int batch_deliver(lane *ln)
+{
+    batch *b = ln->batch;
+    size_t i;
+    int rc = 0;
+
+    if (b->threaded)
+        pthread_join(b->th, NULL);
+    ln->batch = NULL;
+    ln->active -= (int)b->n;
+    if (b->rc < 0)
+        for (i = 0; i < b->n; i++)
+            prov_result_fail(&b->res[i], b->rc, PROV_RETRY_NO, "%s", b->err);
+    for (i = 0; i < b->n; i++) {
+        int r = 0;
+        if (rc == 0 && ln->ops.attempt)
+            r = ln->ops.attempt(ln->arg, b->jobs[i], 0, 0,
+                                b->res[i].error ? b->res[i].error_msg : NULL,
+                                b->res[i].latency_ms > 0 ? b->res[i].latency_ms : 0);
+        if (r == 0)
+            r = ln->ops.done(ln->arg, b->jobs[i], &b->res[i], 1);
+        if (r < 0 && rc == 0)
+            rc = r;
+        prov_result_clear(&b->res[i]);
+    }
+    i = b->n;
+    free(b);
+    return rc < 0 ? rc : (int)i;
+}
+
+/* Direct providers: deliver the lane's batch once its worker is over, then
+ * start the next one of up to the lane's concurrency. Returns > 0 when
+ * results were delivered, 0 when nothing changed, or a negative error. */
 static int run_direct(sched *s, lane *ln)
 {
-    sched_job *jobs[256];
-    prov_call calls[256];
-    prov_result res[256];
-    size_t n = 0, i, want = (size_t)ln->lim.concurrency;
-    int rc = 0, got = SCHED_NONE;
+    size_t want = (size_t)ln->lim.concurrency;
+    int got = SCHED_NONE, delivered = 0;
+    batch *b;
 
-    (void)s;
-    if (want > 256)
-        want = 256;
-    while (n < want && (got = ln->ops.next(ln->arg, &jobs[n])) == SCHED_JOB) {
-        calls[n] = jobs[n]->call;
-        prov_result_init(&res[n]);
-        n++;
+    if (ln->batch) {
+        if (!atomic_load(&ln->batch->over))
+            return 0;
+        if ((delivered = batch_deliver(ln)) < 0)
+            return delivered;
     }
-    if (n < want && got == SCHED_END)
+    if (ln->ended)
+        return delivered;
+    if ((b = calloc(1, sizeof(*b))) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    b->ln = ln;
+    b->multi = s->multi;
+    if (want > BATCH_MAX)
+        want = BATCH_MAX;
+    while (b->n < want && (got = ln->ops.next(ln->arg, &b->jobs[b->n])) == SCHED_JOB) {
+        b->calls[b->n] = b->jobs[b->n]->call;
+        prov_result_init(&b->res[b->n]);
+        b->n++;
+    }
+    if (b->n < want && got == SCHED_END)
         ln->ended = 1;
-    else if (n < want && got < 0)
-        return got;
-    if (n == 0)
-        return 0;
-    if ((rc = ln->p->vt->invoke(ln->p, calls, n, res)) < 0) {
-        for (i = 0; i < n; i++)
-            prov_result_fail(&res[i], rc, PROV_RETRY_NO, "%s", as_error_msg());
-    }
-    rc = 0;
-    for (i = 0; i < n; i++) {
-        if (rc == 0) {
-            if (ln->ops.attempt)
-                rc = ln->ops.attempt(ln->arg, jobs[i], 0, 0, res[i].error ? res[i].error_msg : NULL,
-                                     res[i].latency_ms > 0 ? res[i].latency_ms : 0);
-            if (rc == 0)
-                rc = ln->ops.done(ln->arg, jobs[i], &res[i], 1);
+    if (b->n < want && got < 0) {
+        /* the owner failed: what it handed out goes back unanswered */
+        size_t i;
+        for (i = 0; i < b->n; i++) {
+            prov_result_fail(&b->res[i], AS_ECANCELED, PROV_RETRY_NO, "canceled");
+            ln->ops.done(ln->arg, b->jobs[i], &b->res[i], 1);
+            prov_result_clear(&b->res[i]);
         }
-        prov_result_clear(&res[i]);
+        free(b);
+        return got;
     }
-    return rc < 0 ? rc : (int)n;
+    if (b->n == 0) {
+        free(b);
+        return delivered;
+    }
+    ln->batch = b;
+    ln->active += (int)b->n;
+    if (pthread_create(&b->th, NULL, batch_main, b) == 0)
+        b->threaded = 1;
+    else
+        batch_main(b);          /* no thread to be had: answer it here */
+    return delivered;
 }
 
 /* Take new jobs from a lane while it has room. */
@@ -578,11 +666,18 @@ static int fill_lane(sched *s, lane *ln)
 }
 
 /* Stop: every job still held is handed back to its owner with
- * AS_ECANCELED (the owner records nothing for it). */
+ * AS_ECANCELED (the owner records nothing for it), except the answers of a
+ * direct batch being answered: its worker is waited for and its answers,
+ * real ones, are handed over. */
 static void abandon_all(sched *s)
 {
     xfer *x;
     prov_result res;
+    lane *ln;
+
+    for (ln = s->lanes; ln; ln = ln->next)
+        if (ln->batch)
+            batch_deliver(ln);
 
     while ((x = s->waiting) != NULL || (x = s->flying) != NULL) {
         if (x == s->waiting)
@@ -606,7 +701,7 @@ int sched_run(sched *s, atomic_int *cancel)
 
     for (;;) {
         double now = as_clock_ms(), next_due = -1;
-        int all_ended = 1, direct_work = 0, completed = 0, timeout_ms;
+        int all_ended = 1, direct_work = 0, completed = 0, batches = 0, timeout_ms;
         xfer **pp, *x;
         CURLMsg *msg;
         int left;
@@ -630,12 +725,13 @@ int sched_run(sched *s, atomic_int *cancel)
         }
         for (ln = s->lanes; ln; ln = ln->next) {
             if (ln->p->vt->invoke) {
-                if (!ln->ended) {
+                if (!ln->ended || ln->batch) {
                     if ((rc = run_direct(s, ln)) < 0)
                         goto out;
-                    if (rc > 0 && !ln->ended)
-                        direct_work = 1;
+                    if (rc > 0)
+                        direct_work = 1;    /* answers delivered: other lanes may go on */
                     rc = 0;
+                    batches += ln->batch != NULL;
                 }
             } else if ((rc = fill_lane(s, ln)) < 0) {
                 goto out;
@@ -668,8 +764,9 @@ int sched_run(sched *s, atomic_int *cancel)
                 timeout_ms = d > 0 ? (int)d + 1 : 0;
         }
         if (s->inflight > 0 || timeout_ms > 0) {
-            if (s->inflight == 0 && s->waiting == NULL) {
-                /* lanes waiting on other lanes (judges): poll briefly */
+            if (s->inflight == 0 && s->waiting == NULL && batches == 0) {
+                /* lanes waiting on other lanes (judges): poll briefly
+                 * (a batch's worker wakes the poll when it is over) */
                 timeout_ms = timeout_ms > 10 ? 10 : timeout_ms;
             }
             if (curl_multi_poll(s->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK) {

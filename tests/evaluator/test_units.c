@@ -1,5 +1,6 @@
 /* Evaluator units: cost arithmetic, retry backoff, SSE framing, label
- * normalization, the openai provider's request and response handling. */
+ * normalization, the openai provider's request and response handling, the
+ * scheduler serving other lanes while a direct provider answers. */
 #include "evaluator/cost.h"
 #include "evaluator/provider.h"
 #include "evaluator/scheduler.h"
@@ -7,7 +8,10 @@
 #include "common/json.h"
 #include "tests/test.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 static void cost__tokens_times_price_per_million(void)
 {
@@ -58,6 +62,95 @@ static void cost__hour_priced_instances(void)
     m.instance_count = 100001;
     T_ERR(eval_model_validate(&m), AS_EINVAL);
     eval_model_clear(&m);
+}
+
+/* A direct provider standing for a slow local engine: lane "a" waits (up
+ * to 3 s) inside invoke until lane "b" has been answered, which happens
+ * only if the scheduler keeps running while a's batch is answered. */
+typedef struct slow_prov {
+    prov base;
+    int wait_for_other;
+    atomic_int *other_done;
+} slow_prov;
+
+static int slow_invoke(prov *p, const prov_call *calls, size_t n, prov_result *res)
+{
+    slow_prov *sp = (slow_prov *)p;
+    struct timespec ms = {0, 1000000};
+    size_t i;
+    int k;
+
+    for (i = 0; i < n; i++) {
+        const char *out = "answered";
+        if (sp->wait_for_other) {
+            for (k = 0; k < 3000 && !atomic_load(sp->other_done); k++)
+                nanosleep(&ms, NULL);
+            out = atomic_load(sp->other_done) ? "overlapped" : "blocked";
+        }
+        if (prov_result_set_output(&res[i], out, strlen(out)) < 0)
+            return AS_ENOMEM;
+        res[i].latency_ms = 1;
+        (void)calls;
+    }
+    return 0;
+}
+
+static const prov_vtable slow_vt = {.name = "slow", .summary = "test", .invoke = slow_invoke};
+
+typedef struct slow_lane {
+    sched_job job;
+    int handed;             /* the one job was given out */
+    char out[32];
+    atomic_int *done_flag;  /* set when its answer arrives, or NULL */
+} slow_lane;
+
+static int slow_next(void *arg, sched_job **out)
+{
+    slow_lane *l = arg;
+
+    if (l->handed)
+        return SCHED_END;
+    l->handed = 1;
+    *out = &l->job;
+    return SCHED_JOB;
+}
+
+static int slow_done(void *arg, sched_job *job, prov_result *res, int attempts)
+{
+    slow_lane *l = arg;
+
+    (void)job;
+    (void)attempts;
+    snprintf(l->out, sizeof(l->out), "%s", res->output ? res->output : "error");
+    if (l->done_flag)
+        atomic_store(l->done_flag, 1);
+    return 0;
+}
+
+static void sched__direct_batch_does_not_hold_the_loop(void)
+{
+    static const sched_lane_ops ops = {slow_next, NULL, slow_done, NULL};
+    atomic_int b_done = 0;
+    slow_prov pa = {{&slow_vt}, 1, &b_done}, pb = {{&slow_vt}, 0, NULL};
+    slow_lane la, lb;
+    sched_limits lim = {1, 0, 10, 0, 0};
+    sched *s = NULL;
+    atomic_int cancel = 0;
+
+    memset(&la, 0, sizeof(la));
+    memset(&lb, 0, sizeof(lb));
+    la.job.call.case_id = "a";
+    la.job.call.prompt = "a";
+    lb.job.call.case_id = "b";
+    lb.job.call.prompt = "b";
+    lb.done_flag = &b_done;
+    T_OK(sched_new(&s));
+    T_OK(sched_add_lane(s, &pa.base, &lim, &ops, &la));
+    T_OK(sched_add_lane(s, &pb.base, &lim, &ops, &lb));
+    T_OK(sched_run(s, &cancel));
+    sched_free(s);
+    T_EQ_STR(lb.out, "answered");
+    T_EQ_STR(la.out, "overlapped");     /* b was answered while a's batch ran */
 }
 
 static void backoff__exponential_capped_with_jitter(void)
@@ -309,6 +402,7 @@ int main(void)
     T_RUN(cost__hour_priced_attribution);
     T_RUN(cost__hour_priced_instances);
     T_RUN(backoff__exponential_capped_with_jitter);
+    T_RUN(sched__direct_batch_does_not_hold_the_loop);
     T_RUN(sse__any_split);
     T_RUN(sse__line_cap);
     T_RUN(labels__normalized_to_the_set);
