@@ -54,6 +54,9 @@ def test_converse_with_colon_model_id(env):
         check(s["server_latency_ms"]["n"] == 3 and s["server_latency_ms"]["p50"] == 50 and
               s["server_latency_ms"]["p99"] == 50, s["server_latency_ms"])
         check(s["latency_ms"]["p50"] >= 50, s["latency_ms"])
+        text = env.ok("runs", "show", str(run)).out
+        check("server ms    p50 50.0  p95 50.0  p99 50.0" in text and "cold starts" not in text,
+              text)
         check(s["cold_start_ms"] == {"count": 0, "checked": 0, "p50": None, "max": None},
               s["cold_start_ms"])
         for h in fake.headers:      # temporary credentials: the token is sent and signed

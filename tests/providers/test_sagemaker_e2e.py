@@ -142,6 +142,8 @@ def test_async_cold_start(env):
         steady = sorted(r["latency_ms"] for r in rest)
         check(s["latency_ms"]["p99"] <= steady[-1] and s["latency_ms"]["p50"] >= steady[0] and
               s["latency_ms"]["p99"] < 1000, "steady latency leaves the cold call out: %r" % s)
+        text = env.ok("runs", "show", str(first["run_id"])).out
+        check("cold starts  1 of 3 calls, wait p50 %.1f ms" % first["cold_start_ms"] in text, text)
         item_cold = {i["case_id"]: i["cold_start_ms"] for i in
                      json.loads(env.ok("runs", "show", str(first["run_id"]), "--items",
                                        "--json").out)["items"]}
