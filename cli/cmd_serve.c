@@ -1,6 +1,5 @@
 /* assay serve: the web dashboard, the rating UI and the JSON API. */
 #include "cli/cli.h"
-#include "catalog/catalog.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -94,23 +93,17 @@ int cli_cmd_serve(cli_ctx *ctx, int argc, char **argv)
     }
     if (as_mkdir_p(ctx->data_dir) < 0)
         return cli_fail();
-    /* libgit2 is set up once here, before any thread starts. */
-    if (cat_global_init() < 0)
+    /* libgit2 and libcurl were started by main, before any thread. */
+    if (web_prepare_data(ctx->data_dir, demo) < 0 || first_admin(ctx->data_dir) < 0)
         return cli_fail();
-    if (web_prepare_data(ctx->data_dir, demo) < 0 || first_admin(ctx->data_dir) < 0) {
-        cat_global_shutdown();
-        return cli_fail();
-    }
     /* Block the stop signals before any thread starts so that every thread
      * inherits the mask and only sigwait below receives them. */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    if (web_server_start(&srv, &cfg) < 0) {
-        cat_global_shutdown();
+    if (web_server_start(&srv, &cfg) < 0)
         return cli_fail();
-    }
     if (strchr(cfg.bind, ':'))
         printf("assay: serving on http://[%s]:%d/\n", cfg.bind, web_server_port(srv));
     else
@@ -120,7 +113,6 @@ int cli_cmd_serve(cli_ctx *ctx, int argc, char **argv)
         sig = 0;
     as_log_info("serve: signal %d, stopping", sig);
     web_server_stop(srv);
-    cat_global_shutdown();
     fprintf(stderr, "assay: server stopped\n");
     return CLI_OK;
 }

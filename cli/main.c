@@ -1,6 +1,8 @@
 /* assay's entry point: global options, library start-up, dispatch to a
  * command group. */
 #include "cli/cli.h"
+#include "catalog/catalog.h"
+#include "evaluator/eval.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/version.h"
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
     cli_ctx ctx = {0};
     const cli_command *c;
     const char *env;
+    int rc;
 
     ctx.argv0 = argv[0];
     if ((argc = take_global_options(&ctx, argc, argv)) < 0)
@@ -161,5 +164,16 @@ int main(int argc, char **argv)
         fputs(c->usage, stdout);
         return CLI_OK;
     }
-    return c->fn(&ctx, argc - 1, argv + 1);
+    /* The libraries that must start before any thread (libgit2, libcurl)
+     * start here, for every command, and stop after it. */
+    if (cat_global_init() < 0)
+        return cli_fail();
+    if (eval_global_init() < 0) {
+        cat_global_shutdown();
+        return cli_fail();
+    }
+    rc = c->fn(&ctx, argc - 1, argv + 1);
+    eval_global_shutdown();
+    cat_global_shutdown();
+    return rc;
 }

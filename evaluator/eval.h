@@ -69,4 +69,17 @@ void eval_job_cancel(eval_job *job);
 
 void eval_job_free(eval_job *job);
 
+/* Process-wide start-up of the evaluator's libraries (libcurl's
+ * curl_global_init, which is not thread-safe): call once from main before
+ * any thread starts, and eval_global_shutdown once at exit, after every
+ * thread has ended. The scheduler and the gate's --server client refuse to
+ * start (AS_EINVAL) before it, so a missing call fails loudly instead of
+ * letting libcurl initialise itself lazily on whichever thread comes first.
+ * Errors: AS_ERROR (libcurl could not start). */
+int eval_global_init(void);
+void eval_global_shutdown(void);
+
+/* 0 when eval_global_init has run, else AS_EINVAL with the error set. */
+int eval_global_check(void);
+
 #endif

@@ -10,6 +10,7 @@
  * AS_ENOTFOUND, 409 AS_ECONFLICT, 413 AS_ETOOBIG); an unreachable server or
  * a 5xx is AS_EUPSTREAM. Every response is capped. */
 #include "evaluator/gate_int.h"
+#include "evaluator/eval.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -425,6 +426,8 @@ int gate_remote_open(gate *g)
         return as_error_set(AS_EINVAL, "--server %s: expected an http:// or https:// URL", url);
     if (token == NULL || token[0] == '\0' || strpbrk(token, "\r\n") != NULL)
         return as_error_set(AS_EINVAL, "--server: no API token (or one with a line break)");
+    if (eval_global_check() < 0)
+        return AS_EINVAL;
     if ((b = calloc(1, sizeof(*b))) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     g->be = b;

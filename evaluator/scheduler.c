@@ -12,6 +12,7 @@
  * the batch runs) and wakes the loop when it is over; the results are
  * handed to the lane's owner on the loop's thread, as every other. */
 #include "evaluator/scheduler.h"
+#include "evaluator/eval.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -120,10 +121,12 @@ static double rand_unit(void)
 
 int sched_new(sched **out)
 {
-    sched *s = calloc(1, sizeof(*s));
+    sched *s;
 
     *out = NULL;
-    if (s == NULL)
+    if (eval_global_check() < 0)
+        return AS_EINVAL;
+    if ((s = calloc(1, sizeof(*s))) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     if ((s->multi = curl_multi_init()) == NULL) {
         free(s);

@@ -2,6 +2,7 @@
  * normalization, the openai provider's request and response handling, the
  * scheduler serving other lanes while a direct provider answers. */
 #include "evaluator/cost.h"
+#include "evaluator/eval.h"
 #include "evaluator/provider.h"
 #include "evaluator/scheduler.h"
 #include "evaluator/score.h"
@@ -151,6 +152,22 @@ static void sched__direct_batch_does_not_hold_the_loop(void)
     sched_free(s);
     T_EQ_STR(lb.out, "answered");
     T_EQ_STR(la.out, "overlapped");     /* b was answered while a's batch ran */
+}
+
+/* Runs first: nothing may create a libcurl handle before eval_global_init
+ * (main calls it before any thread starts). */
+static void global__scheduler_waits_for_init(void)
+{
+    sched *s = NULL;
+
+    T_ERR(sched_new(&s), AS_EINVAL);
+    T_OK(s == NULL ? 0 : -1);
+    T_ERR(eval_global_check(), AS_EINVAL);
+    T_OK(eval_global_init());
+    T_OK(eval_global_init());           /* a second call changes nothing */
+    T_OK(eval_global_check());
+    T_OK(sched_new(&s));
+    sched_free(s);
 }
 
 static void backoff__exponential_capped_with_jitter(void)
@@ -398,6 +415,7 @@ static void baseline__lead_and_copy(void)
 
 int main(void)
 {
+    T_RUN(global__scheduler_waits_for_init);
     T_RUN(cost__tokens_times_price_per_million);
     T_RUN(cost__hour_priced_attribution);
     T_RUN(cost__hour_priced_instances);
@@ -410,5 +428,6 @@ int main(void)
     T_RUN(openai__settings_validated);
     T_RUN(openai__missing_key_variable_stops_start);
     T_RUN(baseline__lead_and_copy);
+    eval_global_shutdown();
     return t_done();
 }
