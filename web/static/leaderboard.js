@@ -18,7 +18,7 @@
         if (k in st.weights) st.weights[k] = Number(v);
       }
     } else if (mode === 'priority' && rest) {
-      const parts = rest.split(',');
+      const parts = rest.split(/[,;]/);
       const tol = parts.find((x) => x.startsWith('tolerance='));
       if (tol) st.tolerance = Number(tol.slice(10));
       const order = parts.filter((x) => DIMS.includes(x));
@@ -84,7 +84,9 @@
           { label: 'models', data: rows.map((m) => ({ x: m.cost_per_1k || 0, y: m.quality, model: m.model })),
             pointRadius: 6, backgroundColor: '#2457c5' },
           { label: 'Pareto front', data: front.map((m) => ({ x: m.cost_per_1k || 0, y: m.quality, model: m.model })),
-            showLine: true, borderColor: '#b3261e', backgroundColor: '#b3261e', pointRadius: 3 },
+            /* Drawn on top as rings, so a front point stays visible over its model's dot. */
+            showLine: true, borderColor: '#b3261e', backgroundColor: 'rgba(0,0,0,0)', pointRadius: 9,
+            pointBorderWidth: 2, order: -1 },
         ],
       },
       options: {
