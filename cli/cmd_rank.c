@@ -18,7 +18,7 @@ const char cli_rank_usage[] =
     "  weighted[:quality=0.5,cost=0.3,speed=0.2]\n"
     "            each dimension min-max normalized over the models (1 = best),\n"
     "            ranked by the weighted sum\n"
-    "  priority:cost,quality,speed[,tolerance=0.02]\n"
+    "  priority:cost,quality,speed[,tolerance=0.02]   (';' also separates)\n"
     "            lexicographic; values within the tolerance band (2% by default),\n"
     "            or quality means inside each other's 95% interval, are near-ties\n"
     "            that fall through to the next criterion\n"

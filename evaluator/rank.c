@@ -100,9 +100,10 @@ static int parse_policy(policy *p, const char *text)
     }
     if (strncmp(text, "priority:", 9) == 0) {
         p->kind = 1;
+        /* items split at ',' (the documented form) or ';' (also accepted) */
         for (s = text + 9; *s; s = *e ? e + 1 : e) {
             int d, k;
-            e = strchr(s, ',');
+            e = strpbrk(s, ",;");
             if (e == NULL)
                 e = s + strlen(s);
             if ((size_t)(e - s) > 10 && strncmp(s, "tolerance=", 10) == 0) {

@@ -11,7 +11,8 @@
  *     each dimension is min-max normalized over the ranked models to
  *     [0, 1] with 1 the best (all equal: 1 for everyone), score = the sum
  *     of weight x normalized value; higher ranks first.
- *   priority:cost,quality,speed[;tolerance=0.02]
+ *   priority:cost,quality,speed[,tolerance=0.02]
+ *     (a ';' is accepted wherever a ',' separates the items)
  *     lexicographic: the first criterion decides unless the two values are
  *     within the tolerance band (relative difference <= 2% of the larger
  *     magnitude) — and for quality also when each mean lies inside the

@@ -75,6 +75,16 @@ static void rank__priority_cost_first(void)
     T_CHECK(strstr(json_string_value(json_object_get(json_array_get(json_object_get(r, "models"), 0),
                                                      "why")), "near-tie on cost") != NULL);
     json_decref(r);
+    /* the same band written with ';' (accepted as well as ',') */
+    T_OK(eval_rank_summaries(&r, s, "x", "priority:cost,quality,speed;tolerance=0.05", NULL));
+    T_EQ_STR(model_at(r, 0), "B");
+    T_EQ_STR(json_string_value(json_object_get(r, "policy")), "priority:cost,quality,speed;tolerance=0.05");
+    json_decref(r);
+    T_OK(eval_rank_summaries(&r, s, "x", "priority:cost;quality;speed", NULL));
+    T_EQ_STR(model_at(r, 0), "C");
+    json_decref(r);
+    T_ERR(eval_rank_summaries(&r, s, "x", "priority:cost,quality;tolerance=1.5", NULL), AS_EINVAL);
+    T_ERR(eval_rank_summaries(&r, s, "x", "priority:cost;;tolerance=0.05", NULL), AS_EINVAL);
     json_decref(s);
 }
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.parse
 
 from assaytest import check, main
 from webtest import Server, add_user, demo_cases, wait_runs, write_replay
@@ -431,6 +432,12 @@ def leaderboard_policies(env):
     for p in ("pareto", "priority:quality,cost,speed", "weighted:quality=1,cost=0,speed=0"):
         r = srv.api("GET", "/leaderboard?suite=news-summary&policy=" + p, token=v)
         check(r.status == 200 and len(r.json()["models"]) == 3, r)
+    # the tolerance band after ',' (documented) or ';' (accepted too)
+    for p in ("priority:quality,cost,speed,tolerance=0.05", "priority:quality,cost,speed;tolerance=0.05"):
+        r = srv.api("GET", "/leaderboard?suite=news-summary&policy=" + urllib.parse.quote(p), token=v)
+        check(r.status == 200 and r.json()["policy"] == p and len(r.json()["models"]) == 3, r)
+    error_of(srv.api("GET", "/leaderboard?suite=news-summary&policy=" +
+                     urllib.parse.quote("priority:quality;tolerance=2"), token=v), 400)
     r = srv.api("GET", "/leaderboard?suite=news-summary&policy=weighted:quality=1&require=quality>=0.4", token=v).json()
     check(len(r["models"]) == 2 and len(r["excluded"]) == 1, r)
     error_of(srv.api("GET", "/leaderboard?suite=news-summary&policy=bogus", token=v), 400)
