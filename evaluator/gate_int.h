@@ -39,7 +39,6 @@ typedef struct gate_ops {
     /* Drop a prepared job that will not run, with the runs it created. */
     void (*discard)(gate *g, void *job);
     void (*close)(gate *g);
-    int other_prompts;      /* 1: prepare runs prompts other than the suite's own */
 } gate_ops;
 
 /* One model of the gate and the runs it is judged on. */

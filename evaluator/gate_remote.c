@@ -331,8 +331,9 @@ static int wait_run(gate *g, int64_t id)
 }
 
 /* A prepared remote job is the body of its POST /runs: the server checks
- * everything when it is sent, before calling any model. The API runs a
- * suite with its own prompt ('prompt' is NULL: remote_ops.other_prompts). */
+ * everything when it is sent, before calling any model. 'prompt' (the
+ * side's NAME@COMMIT) goes as the body's "prompt", so either side runs
+ * with its own prompt version. */
 static int remote_prepare(gate *g, const char *prompt, const char *const *names, size_t n,
                           void **job)
 {
@@ -340,10 +341,9 @@ static int remote_prepare(gate *g, const char *prompt, const char *const *names,
     size_t i;
 
     *job = NULL;
-    if (body == NULL || prompt != NULL) {
+    if (body == NULL || (prompt && as_json_set_str(body, "prompt", prompt) < 0)) {
         json_decref(body);
-        return body ? as_error_set(AS_EUNSUPPORTED, "the server runs a suite's own prompt only")
-                    : as_error_set(AS_ENOMEM, "out of memory");
+        return as_error_set(AS_ENOMEM, "out of memory");
     }
     if (names) {
         list = json_array();
@@ -411,7 +411,6 @@ static void remote_close(gate *g)
 static const gate_ops remote_ops = {
     remote_resolve, remote_suite,   remote_model,   remote_runs,    remote_summary,
     remote_items,   remote_prepare, remote_execute, remote_discard, remote_close,
-    0,
 };
 
 int gate_remote_open(gate *g)

@@ -217,22 +217,6 @@ out:
     return rc;
 }
 
-/* A side (candidate or baseline prompt 'v') of model 'gm' that has no run
- * to reuse can be run by a backend that runs other prompts than the
- * suite's own, else only when the suite's prompt reference resolves to
- * that version. */
-static int need_run(const gate *g, const gmodel *gm, const cat_version *v, const char *side)
-{
-    if (g->ops->other_prompts || strcmp(v->commit, g->suite_prompt.commit) == 0)
-        return 0;
-    return as_error_set(AS_EINVAL,
-                        "%s prompt %s v%d (%.7s): no complete run of suite %s with model %s to "
-                        "reuse, and the suite runs its own prompt reference %s (v%d); run that "
-                        "version first or give --baseline none",
-                        side, v->name, v->version, v->commit, g->suite_ver.name, gm->m.name,
-                        g->suite->prompt_ref, g->suite_prompt.version);
-}
-
 /* Which runs a side lacks: side 0 the candidate's (and the baseline's
  * when it is the same version), side 1 the baseline's. */
 static int side_lacks(const gate *g, const gmodel *gm, int side)
@@ -301,8 +285,7 @@ static int run_missing(gate *g, int *status)
                     names[side][n[side]++] = g->models[i].m.name;
         }
         snprintf(ref[side], sizeof(ref[side]), "%s@%s", ver[side]->name, ver[side]->commit);
-        if ((rc = g->ops->prepare(g, g->ops->other_prompts ? ref[side] : NULL, names[side],
-                                  n[side], &job[side])) < 0)
+        if ((rc = g->ops->prepare(g, ref[side], names[side], n[side], &job[side])) < 0)
             goto out;
     }
     for (side = 0; side < 2; side++) {
@@ -515,7 +498,6 @@ static void local_close(gate *g)
 static const gate_ops local_ops = {
     local_resolve, local_suite,   local_model,   local_runs,  local_summary,
     local_items,   local_prepare, local_execute, local_discard, local_close,
-    1,
 };
 
 static int local_open(gate *g)
@@ -563,15 +545,11 @@ static int prepare(gate *g)
         if ((rc = find_run(&gm->cand_run, g, &gm->m, g->cand.commit)) < 0)
             return rc;
         gm->cand_reused = gm->cand_run > 0;
-        if (gm->cand_run == 0 && (rc = need_run(g, gm, &g->cand, "candidate")) < 0)
-            return rc;
         if (g->base_kind != 1)
             continue;
         if ((rc = find_run(&gm->base_run, g, &gm->m, g->base.commit)) < 0)
             return rc;
         gm->base_reused = gm->base_run > 0;
-        if (gm->base_run == 0 && (rc = need_run(g, gm, &g->base, "baseline")) < 0)
-            return rc;
     }
     return 0;
 }

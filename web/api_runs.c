@@ -19,9 +19,11 @@
 
 #define MAX_MODELS 32
 
-/* POST /runs {"suite", "models"?: [...], "limit"?, "repeat"?, "no_cache"?}:
- * eval_prepare checks everything and creates the runs here (no model is
- * called), then the work goes to a background thread. */
+/* POST /runs {"suite", "models"?: [...], "prompt"?: "NAME@REF", "limit"?,
+ * "repeat"?, "no_cache"?}: eval_prepare checks everything and creates the
+ * runs here (no model is called), then the work goes to a background
+ * thread. "prompt" is another version of a prompt run in place of the
+ * suite's own (as `assay eval --prompt REF`; the CI gate's baseline). */
 static void job_run(void *arg)
 {
     eval_job *job = arg;
@@ -38,7 +40,8 @@ static int runs_start(web_req *r, json_t **out)
 {
     const char *models[MAX_MODELS];
     json_t *body, *list = NULL, *m, *ids;
-    const char *suite;
+    const char *suite, *prompt = NULL;
+    cat_ref pref;
     eval_opts o;
     eval_job *job = NULL;
     const int64_t *run_ids;
@@ -51,8 +54,13 @@ static int runs_start(web_req *r, json_t **out)
     if (((rc = as_json_get_array(body, "models", 0, &list)) < 0 && rc != AS_ENOTFOUND) ||
         ((rc = as_json_get_int(body, "limit", 0, &limit)) < 0 && rc != AS_ENOTFOUND) ||
         ((rc = as_json_get_int(body, "repeat", 0, &repeat)) < 0 && rc != AS_ENOTFOUND) ||
-        ((rc = as_json_get_bool(body, "no_cache", 0, &no_cache)) < 0 && rc != AS_ENOTFOUND))
+        ((rc = as_json_get_bool(body, "no_cache", 0, &no_cache)) < 0 && rc != AS_ENOTFOUND) ||
+        ((rc = as_json_get_str(body, "prompt", 0, &prompt)) < 0 && rc != AS_ENOTFOUND))
         return rc;
+    if (prompt && strlen(prompt) > 2 * CAT_NAME_MAX)
+        return as_error_set(AS_EINVAL, "prompt: a reference of at most %d bytes", 2 * CAT_NAME_MAX);
+    if (prompt && cat_ref_parse(&pref, prompt) < 0)
+        return as_error_wrap(AS_EINVAL, "prompt");
     if (limit < 0 || limit > 10000000 || repeat < 0 || repeat > 100)
         return as_error_set(AS_EINVAL, "limit or repeat out of range");
     if (list) {
@@ -70,6 +78,7 @@ static int runs_start(web_req *r, json_t **out)
     memset(&o, 0, sizeof o);
     o.data_dir = web_ctx_data_dir(r->ctx);
     o.suite = suite;
+    o.prompt = prompt;
     o.models = n ? models : NULL;
     o.nmodels = n;
     o.limit = (long)limit;

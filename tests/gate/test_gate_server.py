@@ -1,12 +1,15 @@
 """assay gate --server: the gate against a real `assay serve` on 127.0.0.1
 (which calls the fake model server), from a CI job's own empty data
 directory."""
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from assaytest import ASSAY, check, main  # noqa: E402
@@ -40,6 +43,22 @@ class Serve:
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.communicate(timeout=60)
+
+
+def api(serve, method, path, body=None, status=200):
+    """One call to the server's API with the admin token; the JSON answer,
+    after checking the HTTP status."""
+    req = urllib.request.Request(serve.url + "/api/v1" + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": "Bearer " + serve.token,
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            code, text = resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        code, text = e.code, e.read()
+    check(code == status, "%s %s: expected %d, got %d: %r" % (method, path, status, code, text))
+    return json.loads(text)
 
 
 def test_gate_through_a_shared_server(env):
@@ -101,6 +120,27 @@ def test_gate_through_a_shared_server(env):
                     data=False)
         check(r.code == 2 and "NO_SUCH_VAR" in r.err, r)
         check(srv.total == 2 * N, srv.total)
+        # a baseline on a prompt version the suite does not name (v3; the
+        # suite's "qa" is the head, v4) and with no run: the server runs it
+        # with that version (POST /runs "prompt"); the candidate v2 is reused
+        prompt_version(env, "Say it.")
+        prompt_version(env, "Say it twice.")
+        srv.answer(wrong=IDS[:5])
+        r = gate("--prompt", "qa@v2", "--baseline", "qa@v3", "--json", code=1)
+        res = r.json()
+        m = res["models"][0]
+        check(res["candidate"]["prompt"]["version"] == 2 and res["baseline"]["prompt"]["version"] == 3, res)
+        check(m["candidate"]["reused"] and not m["baseline"]["reused"], m)
+        check(m["changes"]["regressed"] == IDS[5:15], m["changes"])
+        check(srv.total == 3 * N, srv.total)
+        run = api(serve, "GET", "/runs/%d" % m["baseline"]["run_id"])
+        check(run["prompt"]["version"] == 3 and run["status"] == "complete", run)
+        # the route checks the reference before making any run
+        for prompt, status in [("qa@", 400), ("x" * 300, 400), (7, 400), ("nosuch@v1", 404),
+                               ("qa@v9", 404)]:
+            err = api(serve, "POST", "/runs", {"suite": "qa", "prompt": prompt}, status=status)
+            check("error" in err, err)
+        check(srv.total == 3 * N, srv.total)
         # a server that is down: the run could not complete
         r = env.run("--data", ci, "gate", "qa", "--server", "http://127.0.0.1:1", "--token-env",
                     "GATE_TOKEN", env=tok, data=False)
