@@ -688,6 +688,50 @@ static json_t *col_json(store_stmt *st, int col)
     }
 }
 
+/* What a page of items needs from its run, read without the summary (whose
+ * bootstrap intervals cost about 0.5 s per 10,000 items): that the run
+ * exists, and for an hour-priced model the run's cost (as the summary
+ * computes it: busy time x price x instances) and the sum of the latencies
+ * of the calls made, over which that cost is shared out. */
+static int items_pricing(store *db, int64_t id, double *price_hour, double *run_cost,
+                         double *lat_sum)
+{
+    store_stmt *st = NULL;
+    double busy_ms, busy_items;
+    int64_t instances;
+    int rc;
+
+    *price_hour = *run_cost = *lat_sum = 0;
+    if ((rc = store_prepare(&st, db, "SELECT price_hour, instance_count, busy_ms FROM runs "
+                                     "WHERE id = ?1")) < 0 ||
+        (rc = store_bind_int(st, 1, id)) < 0 || (rc = store_step(st)) < 0)
+        goto out;
+    if (rc != STORE_ROW) {
+        rc = as_error_set(AS_ENOTFOUND, "unknown run %lld", (long long)id);
+        goto out;
+    }
+    *price_hour = store_col_double(st, 0);
+    instances = store_col_int(st, 1);
+    busy_ms = store_col_double(st, 2);
+    store_finalize(st);
+    st = NULL;
+    rc = 0;
+    if (*price_hour <= 0)
+        goto out;
+    if ((rc = store_prepare(&st, db, "SELECT total(CASE WHEN status = 'ok' THEN busy_ms END), "
+                                     "total(CASE WHEN cached = 0 THEN latency_ms END) "
+                                     "FROM items WHERE run_id = ?1")) < 0 ||
+        (rc = store_bind_int(st, 1, id)) < 0 || (rc = store_step(st)) < 0)
+        goto out;
+    busy_items = store_col_double(st, 0);
+    *lat_sum = store_col_double(st, 1);
+    *run_cost = eval_hour_cost(*price_hour, instances, busy_items > 0 ? busy_items : busy_ms);
+    rc = 0;
+out:
+    store_finalize(st);
+    return rc;
+}
+
 int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t limit)
 {
     static const char *const cols[] = {
@@ -696,27 +740,14 @@ int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t 
         "usage_estimated", "cost_usd", "cached", "attempts", "finish_reason", "error",
         "judge_score", "judge_rationale", "judge_error", "cold_start_ms", "server_latency_ms"};
     store_stmt *st = NULL;
-    json_t *list = json_array(), *sum = NULL;
-    double run_cost = 0, lat_sum = 0, price_hour;
+    json_t *list = json_array();
+    double run_cost, lat_sum, price_hour;
     int rc;
     size_t c;
 
     *out = NULL;
-    if ((rc = eval_run_summary(&sum, db, id)) < 0)
+    if ((rc = items_pricing(db, id, &price_hour, &run_cost, &lat_sum)) < 0)
         goto out;
-    price_hour = json_real_value(json_object_get(json_object_get(sum, "price"), "hour"));
-    if (price_hour > 0) {
-        store_stmt *q = NULL;
-        run_cost = json_real_value(json_object_get(sum, "cost_usd"));
-        if ((rc = store_prepare(&q, db, "SELECT total(latency_ms) FROM items WHERE run_id = ?1 "
-                                "AND cached = 0")) < 0 ||
-            (rc = store_bind_int(q, 1, id)) < 0 || (rc = store_step(q)) < 0) {
-            store_finalize(q);
-            goto out;
-        }
-        lat_sum = store_col_double(q, 0);
-        store_finalize(q);
-    }
     if ((rc = store_prepare(&st, db,
              "SELECT i.id, i.case_id, i.rep, i.status, i.output, i.output_truncated, i.label, "
              "i.out_of_labels, i.expected, i.scores, i.latency_ms, i.ttft_ms, i.prompt_tokens, "
@@ -725,7 +756,7 @@ int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t 
              "i.server_latency_ms FROM items i LEFT JOIN "
              "judgments g ON g.run_id = i.run_id AND g.case_id = i.case_id AND g.rep = i.rep "
              "AND g.judge_model = (SELECT json_extract(judge, '$.model') FROM runs WHERE id = ?1) "
-             "WHERE i.run_id = ?1 ORDER BY i.id LIMIT ?2 OFFSET ?3")) < 0 ||
+             "WHERE i.run_id = ?1 ORDER BY i.case_id, i.rep LIMIT ?2 OFFSET ?3")) < 0 ||
         (rc = store_bind_int(st, 1, id)) < 0 ||
         (rc = store_bind_int(st, 2, limit > 0 ? limit : -1)) < 0 ||
         (rc = store_bind_int(st, 3, offset > 0 ? offset : 0)) < 0)
@@ -757,7 +788,6 @@ int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t 
 out:
     store_finalize(st);
     json_decref(list);
-    json_decref(sum);
     return rc;
 }
 

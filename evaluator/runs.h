@@ -56,12 +56,15 @@ typedef struct eval_runs_filter {
 /* Summaries of the runs matching 'f', newest first: a new array. */
 int eval_runs_list(json_t **out, store *db, const eval_runs_filter *f);
 
-/* The items of run 'id' in case order: a new array of {id, case_id, rep,
+/* The items [offset, offset + limit) of run 'id' (limit 0: all), ordered
+ * by case id then repetition: a new array of {id, case_id, rep,
  * status, output, output_truncated, label, out_of_labels, expected,
  * scores, latency_ms, ttft_ms, prompt_tokens, completion_tokens,
  * usage_estimated, cost_usd (hour-priced: the attributed share), cached,
  * attempts, finish_reason, error, judge_score, judge_rationale,
- * judge_error, cold_start_ms, server_latency_ms} (null when unknown). */
+ * judge_error, cold_start_ms, server_latency_ms} (null when unknown).
+ * The run's summary is not computed, so a page costs what its rows cost;
+ * AS_ENOTFOUND for an unknown run. */
 int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t limit);
 
 /* Delete run 'id' with its items, attempts and judgments. */

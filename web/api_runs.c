@@ -9,6 +9,7 @@
 #include "catalog/catalog.h"
 #include "evaluator/eval.h"
 #include "evaluator/rank.h"
+#include "evaluator/runs.h"
 #include "web/summaries.h"
 
 #include <math.h>
@@ -256,8 +257,6 @@ static json_t *filter_items(json_t *all, int filter, const char *metric, int64_t
     return page;
 }
 
-#define ALL_ITEMS 10000000
-
 /* GET /runs/{id}/items?offset=&limit=&filter= */
 static int runs_items(web_req *r, json_t **out)
 {
@@ -270,14 +269,12 @@ static int runs_items(web_req *r, json_t **out)
         (rc = web_query_page(r, &offset, &limit)) < 0 || (rc = parse_filter(r, &filter)) < 0)
         return rc;
     if (filter == F_NONE) {
-        if ((rc = web_summaries_items(&items, web_ctx_summaries(r->ctx), r->db, id, offset,
-                                      limit)) < 0)
+        if ((rc = eval_run_items(&items, r->db, id, offset, limit)) < 0)
             return rc;
     } else {
         json_t *all;
         if ((rc = web_summary(&summary, web_ctx_summaries(r->ctx), r->db, id)) < 0 ||
-            (rc = web_summaries_items(&all, web_ctx_summaries(r->ctx), r->db, id, 0,
-                                      ALL_ITEMS)) < 0) {
+            (rc = eval_run_items(&all, r->db, id, 0, 0)) < 0) {
             json_decref(summary);
             return rc;
         }
@@ -307,7 +304,7 @@ static int items_by_case(json_t **out, web_req *r, int64_t run)
     size_t i;
     int rc;
 
-    if ((rc = web_summaries_items(&all, web_ctx_summaries(r->ctx), r->db, run, 0, ALL_ITEMS)) < 0) {
+    if ((rc = eval_run_items(&all, r->db, run, 0, 0)) < 0) {
         json_decref(map);
         return rc;
     }

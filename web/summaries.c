@@ -6,7 +6,6 @@
 #include "catalog/catalog.h"
 #include "common/error.h"
 #include "common/json.h"
-#include "evaluator/cost.h"
 #include "evaluator/rank.h"
 #include "evaluator/runs.h"
 
@@ -283,89 +282,5 @@ int web_suite_policy(char **policy, web_summaries *c, const char *data_dir, cons
 out:
     cat_suite_free(s);
     cat_close(ct);
-    return rc;
-}
-
-static json_t *col_json(store_stmt *st, int col)
-{
-    switch (store_col_type(st, col)) {
-    case STORE_INT:
-        return json_integer(store_col_int(st, col));
-    case STORE_FLOAT:
-        return json_real(store_col_double(st, col));
-    case STORE_TEXT:
-        return json_string(store_col_text(st, col));
-    default:
-        return json_null();
-    }
-}
-
-int web_summaries_items(json_t **out, web_summaries *c, store *db, int64_t id, int64_t offset,
-                        int64_t limit)
-{
-    static const char *const cols[] = {
-        "id", "case_id", "rep", "status", "output", "output_truncated", "label", "out_of_labels",
-        "expected", "scores", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
-        "usage_estimated", "cost_usd", "cached", "attempts", "finish_reason", "error",
-        "judge_score", "judge_rationale", "judge_error"};
-    store_stmt *st = NULL;
-    json_t *list = json_array(), *sum = NULL;
-    double run_cost = 0, lat_sum = 0, price_hour;
-    size_t k;
-    int rc;
-
-    *out = NULL;
-    if ((rc = web_summary(&sum, c, db, id)) < 0)
-        goto out;
-    price_hour = json_number_value(json_object_get(json_object_get(sum, "price"), "hour"));
-    if (price_hour > 0) {
-        run_cost = json_number_value(json_object_get(sum, "cost_usd"));
-        if ((rc = store_prepare(&st, db, "SELECT total(latency_ms) FROM items WHERE run_id = ?1 "
-                                         "AND cached = 0")) < 0 ||
-            (rc = store_bind_int(st, 1, id)) < 0 || (rc = store_step(st)) < 0)
-            goto out;
-        lat_sum = store_col_double(st, 0);
-        store_finalize(st);
-        st = NULL;
-    }
-    if ((rc = store_prepare(&st, db,
-             "SELECT i.id, i.case_id, i.rep, i.status, i.output, i.output_truncated, i.label, "
-             "i.out_of_labels, i.expected, i.scores, i.latency_ms, i.ttft_ms, i.prompt_tokens, "
-             "i.completion_tokens, i.usage_estimated, i.cost_usd, i.cached, i.attempts, "
-             "i.finish_reason, i.error, g.score, g.rationale, g.error FROM items i LEFT JOIN "
-             "judgments g ON g.run_id = i.run_id AND g.case_id = i.case_id AND g.rep = i.rep "
-             "AND g.judge_model = (SELECT json_extract(judge, '$.model') FROM runs WHERE id = ?1) "
-             "WHERE i.run_id = ?1 ORDER BY i.case_id, i.rep LIMIT ?2 OFFSET ?3")) < 0 ||
-        (rc = store_bind_int(st, 1, id)) < 0 || (rc = store_bind_int(st, 2, limit)) < 0 ||
-        (rc = store_bind_int(st, 3, offset)) < 0)
-        goto out;
-    while ((rc = store_step(st)) == STORE_ROW) {
-        json_t *o = json_object();
-        for (k = 0; k < sizeof cols / sizeof cols[0]; k++) {
-            json_t *v = col_json(st, (int)k);
-            if (strcmp(cols[k], "scores") == 0 && json_is_string(v)) {
-                json_t *p = NULL;
-                if (as_json_parse(&p, json_string_value(v), json_string_length(v), "scores") == 0) {
-                    json_decref(v);
-                    v = p;
-                }
-            } else if (strcmp(cols[k], "cost_usd") == 0 && price_hour > 0) {
-                json_decref(v);
-                v = store_col_int(st, 16) ? json_real(0)
-                    : json_real(eval_hour_share(run_cost, store_col_double(st, 10), lat_sum));
-            }
-            json_object_set_new(o, cols[k], v);
-        }
-        json_array_append_new(list, o);
-    }
-    if (rc < 0)
-        goto out;
-    *out = list;
-    list = NULL;
-    rc = 0;
-out:
-    store_finalize(st);
-    json_decref(list);
-    json_decref(sum);
     return rc;
 }

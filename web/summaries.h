@@ -40,10 +40,4 @@ int web_summaries_latest(json_t **out, web_summaries *c, store *db, const char *
 int web_suite_policy(char **policy, web_summaries *c, const char *data_dir, const char *suite,
                      const char *commit);
 
-/* One page of run 'id''s items in case order, in the form of
- * eval_run_items (the cost of hour-priced items attributed from the cached
- * summary, not from a summary made again for every page). */
-int web_summaries_items(json_t **out, web_summaries *c, store *db, int64_t id, int64_t offset,
-                        int64_t limit);
-
 #endif
