@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "evaluator/providers/aws_prov.h"
+#include "evaluator/providers/prov_common.h"
 
 #define AN_DEFAULT_URL "https://api.anthropic.com"
 #define AN_VERSION "2023-06-01"
@@ -31,13 +32,7 @@ typedef struct an_prov {
 
 typedef struct an_state {
     prov_sse sse;
-    aws_text text;
-    int first_seen;
-    int stopped;                /* message_stop seen */
-    char *stream_error;
-    int stream_error_retry;
-    int64_t in_tokens, out_tokens;
-    char *stop_reason;
+    pc_stream stream;           /* stopped: message_stop seen */
 } an_state;
 
 static const char *const an_keys[] = {"model_id", "base_url", "api_key_env", "stream",
@@ -146,14 +141,7 @@ static void state_reset(an_state *st)
 {
     prov_sse_free(&st->sse);
     prov_sse_init(&st->sse, PROV_BODY_MAX);
-    aws_text_free(&st->text);
-    aws_text_init(&st->text);
-    free(st->stream_error);
-    free(st->stop_reason);
-    st->stream_error = st->stop_reason = NULL;
-    st->first_seen = st->stopped = 0;
-    st->stream_error_retry = PROV_RETRY_YES;
-    st->in_tokens = st->out_tokens = -1;
+    pc_stream_reset(&st->stream);
 }
 
 static int an_begin(prov *p, const prov_call *call, void **state)
@@ -165,8 +153,7 @@ static int an_begin(prov *p, const prov_call *call, void **state)
     if ((st = calloc(1, sizeof(*st))) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     prov_sse_init(&st->sse, PROV_BODY_MAX);
-    aws_text_init(&st->text);
-    state_reset(st);
+    pc_stream_init(&st->stream);
     *state = st;
     return 0;
 }
@@ -178,9 +165,7 @@ static void an_state_free(void *state)
     if (st == NULL)
         return;
     prov_sse_free(&st->sse);
-    aws_text_free(&st->text);
-    free(st->stream_error);
-    free(st->stop_reason);
+    pc_stream_free(&st->stream);
     free(st);
 }
 
@@ -321,44 +306,40 @@ static int on_event(void *arg, const char *event, const char *data, size_t len)
     int rc = 0;
 
     if (as_json_parse(&root, data, len, "stream event") < 0) {
-        free(st->stream_error);
-        st->stream_error = strdup("a stream event is not JSON");
+        free(st->stream.stream_error);
+        st->stream.stream_error = strdup("a stream event is not JSON");
         return 0;
     }
     type = json_string_value(json_object_get(root, "type"));
     if (type == NULL || *type == '\0')
         type = event;
     if (strcmp(type, "message_start") == 0) {
-        take_usage(json_object_get(json_object_get(root, "message"), "usage"), &st->in_tokens,
-                   &st->out_tokens);
+        take_usage(json_object_get(json_object_get(root, "message"), "usage"),
+                   &st->stream.in_tokens, &st->stream.out_tokens);
     } else if (strcmp(type, "content_block_delta") == 0) {
         v = json_object_get(root, "delta");
         if (json_is_string(json_object_get(v, "text")) &&
             json_string_length(json_object_get(v, "text")) > 0) {
             json_t *t = json_object_get(v, "text");
-            rc = aws_text_append(&st->text, json_string_value(t), json_string_length(t));
-            if (!st->first_seen) {
-                st->first_seen = 1;
-                *first = 1;
-            }
+            rc = pc_stream_text(&st->stream, json_string_value(t), json_string_length(t), first);
         }
     } else if (strcmp(type, "message_delta") == 0) {
         v = json_object_get(json_object_get(root, "delta"), "stop_reason");
-        if (json_is_string(v)) {
-            free(st->stop_reason);
-            st->stop_reason = strdup(json_string_value(v));
-        }
-        take_usage(json_object_get(root, "usage"), &st->in_tokens, &st->out_tokens);
+        if (json_is_string(v))
+            pc_stream_set_stop(&st->stream, json_string_value(v));
+        take_usage(json_object_get(root, "usage"), &st->stream.in_tokens,
+                   &st->stream.out_tokens);
     } else if (strcmp(type, "message_stop") == 0) {
-        st->stopped = 1;
+        st->stream.stopped = 1;
     } else if (strcmp(type, "error") == 0) {
         json_t *e = json_object_get(root, "error");
         const char *et = json_string_value(json_object_get(e, "type"));
         const char *em = json_string_value(json_object_get(e, "message"));
-        free(st->stream_error);
-        if (asprintf(&st->stream_error, "%s: %.300s", et ? et : "error", em ? em : "no message") < 0)
-            st->stream_error = NULL;
-        st->stream_error_retry = retry_for(et);
+        free(st->stream.stream_error);
+        if (asprintf(&st->stream.stream_error, "%s: %.300s", et ? et : "error",
+                     em ? em : "no message") < 0)
+            st->stream.stream_error = NULL;
+        st->stream.stream_error_retry = retry_for(et);
     }
     /* ping, content_block_start/stop and unknown events need nothing */
     json_decref(root);
@@ -375,20 +356,6 @@ static int an_on_data(prov *p, void *state, const char *data, size_t len)
     if ((rc = prov_sse_feed(&st->sse, data, len, on_event, a)) < 0)
         return rc;
     return first ? PROV_DATA_FIRST_TOKEN : PROV_DATA_MORE;
-}
-
-static void fill_tokens(prov_result *res, const prov_call *call, int64_t in, int64_t out)
-{
-    res->prompt_tokens = in;
-    res->completion_tokens = out;
-    if (in < 0 || out < 0) {
-        res->usage_estimated = 1;
-        if (in < 0)
-            res->prompt_tokens = prov_estimate_tokens(call->prompt, strlen(call->prompt));
-        if (out < 0)
-            res->completion_tokens = prov_estimate_tokens(res->output ? res->output : "",
-                                                          res->output_len);
-    }
 }
 
 static int parse_error(const prov_response *resp, prov_result *res)
@@ -452,7 +419,7 @@ static int parse_plain(const prov_call *call, const prov_response *resp, prov_re
     if (r)
         res->finish_reason = strdup(r);
     take_usage(json_object_get(root, "usage"), &in, &out);
-    fill_tokens(res, call, in, out);
+    pc_fill_tokens(res, call, in, out);
     json_decref(root);
     return PROV_STEP_DONE;
 }
@@ -471,25 +438,7 @@ static int an_parse_response(prov *p, const prov_call *call, void *state,
         return parse_plain(call, resp, res);
     if (prov_sse_finish(&st->sse, on_event, arg) < 0)
         return AS_ENOMEM;
-    if (st->stream_error) {
-        prov_result_fail(res, AS_EUPSTREAM, st->stream_error_retry,
-                         "anthropic: error in stream: %s", st->stream_error);
-        return PROV_STEP_DONE;
-    }
-    if (!st->stopped) {
-        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES,
-                         "anthropic: stream ended without message_stop (%zu bytes of output)",
-                         st->text.buf.len);
-        return PROV_STEP_DONE;
-    }
-    if (prov_result_set_output(res, st->text.buf.data ? st->text.buf.data : "",
-                               st->text.buf.len) < 0)
-        return AS_ENOMEM;
-    res->output_truncated |= st->text.truncated;
-    if (st->stop_reason)
-        res->finish_reason = strdup(st->stop_reason);
-    fill_tokens(res, call, st->in_tokens, st->out_tokens);
-    return PROV_STEP_DONE;
+    return pc_stream_finish(&st->stream, call, res, "anthropic", "message_stop");
 }
 
 const prov_vtable prov_anthropic = {

@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "evaluator/providers/aws_evstream.h"
 #include "evaluator/providers/aws_prov.h"
+#include "evaluator/providers/prov_common.h"
 
 typedef struct br_prov {
     prov base;
@@ -30,15 +31,9 @@ typedef struct br_prov {
 
 typedef struct br_state {
     aws_evstream ev;
-    aws_text text;
-    int first_seen;
+    pc_stream stream;           /* stopped: messageStop seen */
     int started;                /* messageStart seen */
-    int stopped;                /* messageStop seen */
-    char *stream_error;
-    int stream_error_retry;
-    int64_t in_tokens, out_tokens;
     double server_latency_ms;   /* metadata.metrics.latencyMs, or -1 */
-    char *stop_reason;
 } br_state;
 
 static const char *const br_keys[] = {"model_id", "region", "stream", "endpoint_url", NULL};
@@ -118,14 +113,8 @@ static void state_reset(br_state *st)
 {
     aws_evstream_free(&st->ev);
     aws_evstream_init(&st->ev, PROV_BODY_MAX);
-    aws_text_free(&st->text);
-    aws_text_init(&st->text);
-    free(st->stream_error);
-    free(st->stop_reason);
-    st->stream_error = st->stop_reason = NULL;
-    st->first_seen = st->started = st->stopped = 0;
-    st->stream_error_retry = PROV_RETRY_YES;
-    st->in_tokens = st->out_tokens = -1;
+    pc_stream_reset(&st->stream);
+    st->started = 0;
     st->server_latency_ms = -1;
 }
 
@@ -138,8 +127,8 @@ static int br_begin(prov *p, const prov_call *call, void **state)
     if ((st = calloc(1, sizeof(*st))) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     aws_evstream_init(&st->ev, PROV_BODY_MAX);
-    aws_text_init(&st->text);
-    state_reset(st);
+    pc_stream_init(&st->stream);
+    st->server_latency_ms = -1;
     *state = st;
     return 0;
 }
@@ -151,9 +140,7 @@ static void br_state_free(void *state)
     if (st == NULL)
         return;
     aws_evstream_free(&st->ev);
-    aws_text_free(&st->text);
-    free(st->stream_error);
-    free(st->stop_reason);
+    pc_stream_free(&st->stream);
     free(st);
 }
 
@@ -299,20 +286,6 @@ static double take_latency(const json_t *metrics)
     return json_is_number(l) && json_number_value(l) >= 0 ? json_number_value(l) : -1;
 }
 
-static void fill_tokens(prov_result *res, const prov_call *call, int64_t in, int64_t out)
-{
-    res->prompt_tokens = in;
-    res->completion_tokens = out;
-    if (in < 0 || out < 0) {
-        res->usage_estimated = 1;
-        if (in < 0)
-            res->prompt_tokens = prov_estimate_tokens(call->prompt, strlen(call->prompt));
-        if (out < 0)
-            res->completion_tokens = prov_estimate_tokens(res->output ? res->output : "",
-                                                          res->output_len);
-    }
-}
-
 /* Stream exceptions that a later attempt may not meet again. */
 static int exception_retry(const char *type, size_t n)
 {
@@ -345,10 +318,10 @@ static int on_event(void *ctx, const aws_ev_message *m)
         }
         if (as_json_parse(&root, (const char *)m->payload, m->payload_len, "exception") == 0)
             msg = json_string_value(json_object_get(root, "message"));
-        free(st->stream_error);
-        if (asprintf(&st->stream_error, "%.*s: %.300s", (int)tn, type, msg ? msg : "no message") < 0)
-            st->stream_error = NULL;
-        st->stream_error_retry = exception_retry(type, tn);
+        free(st->stream.stream_error);
+        if (asprintf(&st->stream.stream_error, "%.*s: %.300s", (int)tn, type, msg ? msg : "no message") < 0)
+            st->stream.stream_error = NULL;
+        st->stream.stream_error_retry = exception_retry(type, tn);
         json_decref(root);
         return 0;
     }
@@ -357,10 +330,10 @@ static int on_event(void *ctx, const aws_ev_message *m)
         size_t en = 0;
         if (aws_ev_header_str(m, ":error-code", &type, &tn) == 0) {
             (void)aws_ev_header_str(m, ":error-message", &em, &en);
-            free(st->stream_error);
-            if (asprintf(&st->stream_error, "%.*s: %.*s", (int)tn, type,
+            free(st->stream.stream_error);
+            if (asprintf(&st->stream.stream_error, "%.*s: %.*s", (int)tn, type,
                          (int)(en > 300 ? 300 : en), em) < 0)
-                st->stream_error = NULL;
+                st->stream.stream_error = NULL;
         }
         return 0;
     }
@@ -370,11 +343,11 @@ static int on_event(void *ctx, const aws_ev_message *m)
         return as_error_set(AS_EUPSTREAM, "bedrock: event %.*s is not JSON", (int)tn, type);
     /* the documented order: messageStart, content blocks, messageStop, metadata */
     if ((!st->started && !(tn == 12 && memcmp(type, "messageStart", tn) == 0)) ||
-        (st->stopped && !(tn == 8 && memcmp(type, "metadata", tn) == 0))) {
+        (st->stream.stopped && !(tn == 8 && memcmp(type, "metadata", tn) == 0))) {
         json_decref(root);
-        if (st->stream_error == NULL &&
-            asprintf(&st->stream_error, "event %.*s out of order", (int)tn, type) < 0)
-            st->stream_error = NULL;
+        if (st->stream.stream_error == NULL &&
+            asprintf(&st->stream.stream_error, "event %.*s out of order", (int)tn, type) < 0)
+            st->stream.stream_error = NULL;
         return 0;
     }
     if (tn == 12 && memcmp(type, "messageStart", tn) == 0) {
@@ -382,21 +355,16 @@ static int on_event(void *ctx, const aws_ev_message *m)
     } else if (tn == 17 && memcmp(type, "contentBlockDelta", tn) == 0) {
         json_t *t = json_object_get(json_object_get(root, "delta"), "text");
         if (json_is_string(t) && json_string_length(t) > 0) {
-            rc = aws_text_append(&st->text, json_string_value(t), json_string_length(t));
-            if (!st->first_seen) {
-                st->first_seen = 1;
-                *first = 1;
-            }
+            rc = pc_stream_text(&st->stream, json_string_value(t), json_string_length(t), first);
         }
     } else if (tn == 11 && memcmp(type, "messageStop", tn) == 0) {
         json_t *r = json_object_get(root, "stopReason");
-        st->stopped = 1;
-        if (json_is_string(r)) {
-            free(st->stop_reason);
-            st->stop_reason = strdup(json_string_value(r));
-        }
+        st->stream.stopped = 1;
+        if (json_is_string(r))
+            pc_stream_set_stop(&st->stream, json_string_value(r));
     } else if (tn == 8 && memcmp(type, "metadata", tn) == 0) {
-        take_usage(json_object_get(root, "usage"), &st->in_tokens, &st->out_tokens);
+        take_usage(json_object_get(root, "usage"), &st->stream.in_tokens,
+                   &st->stream.out_tokens);
         st->server_latency_ms = take_latency(json_object_get(root, "metrics"));
     }
     json_decref(root);
@@ -458,7 +426,7 @@ static int parse_plain(const prov_call *call, const prov_response *resp, prov_re
     if (r)
         res->finish_reason = strdup(r);
     take_usage(json_object_get(root, "usage"), &in, &out);
-    fill_tokens(res, call, in, out);
+    pc_fill_tokens(res, call, in, out);
     res->server_latency_ms = take_latency(json_object_get(root, "metrics"));
     json_decref(root);
     return PROV_STEP_DONE;
@@ -469,6 +437,7 @@ static int br_parse_response(prov *p, const prov_call *call, void *state,
 {
     br_prov *b = (br_prov *)p;
     br_state *st = state;
+    int rc;
 
     if (resp->status < 200 || resp->status >= 300) {
         aws_prov_http_error(res, "bedrock", resp);
@@ -481,26 +450,10 @@ static int br_parse_response(prov *p, const prov_call *call, void *state,
                          as_error_msg());
         return PROV_STEP_DONE;
     }
-    if (st->stream_error) {
-        prov_result_fail(res, AS_EUPSTREAM, st->stream_error_retry,
-                         "bedrock: error in stream: %s", st->stream_error);
-        return PROV_STEP_DONE;
-    }
-    if (!st->stopped) {
-        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES,
-                         "bedrock: stream ended without messageStop (%zu bytes of output)",
-                         st->text.buf.len);
-        return PROV_STEP_DONE;
-    }
-    if (prov_result_set_output(res, st->text.buf.data ? st->text.buf.data : "",
-                               st->text.buf.len) < 0)
-        return AS_ENOMEM;
-    res->output_truncated |= st->text.truncated;
-    if (st->stop_reason)
-        res->finish_reason = strdup(st->stop_reason);
-    fill_tokens(res, call, st->in_tokens, st->out_tokens);
-    res->server_latency_ms = st->server_latency_ms;
-    return PROV_STEP_DONE;
+    rc = pc_stream_finish(&st->stream, call, res, "bedrock", "messageStop");
+    if (rc == PROV_STEP_DONE && res->error == 0)    /* only a complete answer has one */
+        res->server_latency_ms = st->server_latency_ms;
+    return rc;
 }
 
 const prov_vtable prov_bedrock = {

@@ -6,6 +6,7 @@
 #include "evaluator/provider.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "evaluator/providers/prov_common.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -368,20 +369,6 @@ static int openai_on_data(prov *p, void *state, const char *data, size_t len)
     return first ? PROV_DATA_FIRST_TOKEN : PROV_DATA_MORE;
 }
 
-static void fill_tokens(prov_result *res, const prov_call *call, int64_t in, int64_t out)
-{
-    res->prompt_tokens = in;
-    res->completion_tokens = out;
-    if (in < 0 || out < 0) {
-        res->usage_estimated = 1;
-        if (in < 0)
-            res->prompt_tokens = prov_estimate_tokens(call->prompt, strlen(call->prompt));
-        if (out < 0)
-            res->completion_tokens = prov_estimate_tokens(res->output ? res->output : "",
-                                                          res->output_len);
-    }
-}
-
 static int parse_error(const prov_response *resp, prov_result *res)
 {
     json_t *root = NULL;
@@ -445,7 +432,7 @@ static int parse_plain(openai_prov *o, const prov_call *call, const prov_respons
     usage = json_object_get(root, "usage");
     if (json_is_object(usage))
         take_usage(usage, &in, &out);
-    fill_tokens(res, call, in, out);
+    pc_fill_tokens(res, call, in, out);
     json_decref(root);
     return PROV_STEP_DONE;
 }
@@ -472,7 +459,7 @@ static int parse_stream(const prov_call *call, openai_state *st, prov_result *re
     res->output_truncated |= st->truncated;
     if (st->finish_reason)
         res->finish_reason = strdup(st->finish_reason);
-    fill_tokens(res, call, st->prompt_tokens, st->completion_tokens);
+    pc_fill_tokens(res, call, st->prompt_tokens, st->completion_tokens);
     return PROV_STEP_DONE;
 }
 

@@ -211,15 +211,8 @@ static void stream_reset(sm_state *st)
     aws_evstream_init(&st->ev, PROV_BODY_MAX);
     aws_lines_free(&st->lines);
     aws_lines_init(&st->lines, PROV_BODY_MAX);
-    aws_text_free(&st->text);
-    aws_text_init(&st->text);
-    free(st->stream_error);
-    free(st->finish_reason);
-    st->stream_error = NULL;
-    st->finish_reason = NULL;
-    st->first_seen = st->done = st->terminator_free = 0;
-    st->stream_error_retry = PROV_RETRY_YES;
-    st->completion_tokens = st->prompt_tokens = -1;
+    pc_stream_reset(&st->stream);
+    st->terminator_free = 0;
 }
 
 static int sm_begin(prov *p, const prov_call *call, void **state)
@@ -232,8 +225,7 @@ static int sm_begin(prov *p, const prov_call *call, void **state)
         return as_error_set(AS_ENOMEM, "out of memory");
     aws_evstream_init(&st->ev, PROV_BODY_MAX);
     aws_lines_init(&st->lines, PROV_BODY_MAX);
-    aws_text_init(&st->text);
-    stream_reset(st);
+    pc_stream_init(&st->stream);
     st->t_start = as_clock_ms();
     st->step = SM_STEP_INVOKE;
     st->svc = AWS_SAGEMAKER_RUNTIME;
@@ -256,9 +248,7 @@ static void sm_state_free(void *state)
         return;
     aws_evstream_free(&st->ev);
     aws_lines_free(&st->lines);
-    aws_text_free(&st->text);
-    free(st->stream_error);
-    free(st->finish_reason);
+    pc_stream_free(&st->stream);
     free(st->payload);
     free(st->input_key);
     free(st->output_loc);
@@ -415,22 +405,6 @@ static int sm_sign(prov *p, void *state, prov_request *req)
 
 /* --- responses --- */
 
-void sm_fill_tokens(prov_result *res, const prov_call *call, int64_t in, int64_t out)
-{
-    res->prompt_tokens = in;
-    res->completion_tokens = out;
-    if (in < 0 || out < 0) {
-        /* the containers report generated tokens only (details:true);
-         * the prompt side is counted locally */
-        res->usage_estimated = 1;
-        if (in < 0)
-            res->prompt_tokens = prov_estimate_tokens(call->prompt, strlen(call->prompt));
-        if (out < 0)
-            res->completion_tokens = prov_estimate_tokens(res->output ? res->output : "",
-                                                          res->output_len);
-    }
-}
-
 /* details {finish_reason, generated_tokens} of TGI and LMI. */
 static void take_details(const json_t *details, int64_t *out, char **finish)
 {
@@ -520,7 +494,7 @@ int sm_parse_body(const sm_prov *s, const prov_call *call, const char *body, siz
         return AS_ENOMEM;
     }
     res->finish_reason = finish;
-    sm_fill_tokens(res, call, in, out);
+    pc_fill_tokens(res, call, in, out);
     json_decref(root);
     return PROV_STEP_DONE;
 }
@@ -533,7 +507,7 @@ static int on_line(void *ctx, const char *line, size_t len)
     int *first = a[1];
     json_t *root, *tok, *v;
     const char *err;
-    size_t before = st->text.buf.len;
+    size_t before = st->stream.text.buf.len;
     int rc = 0;
 
     if (len == 0 || line[0] == ':')
@@ -551,17 +525,17 @@ static int on_line(void *ctx, const char *line, size_t len)
         return 0;
     }
     if (len == 6 && memcmp(line, "[DONE]", 6) == 0) {
-        st->done = 1;
+        st->stream.stopped = 1;
         return 0;
     }
     if (as_json_parse(&root, line, len, "stream line") < 0) {
-        if (st->stream_error == NULL)   /* the first error is the cause */
-            st->stream_error = strdup("a streamed line is not JSON");
+        if (st->stream.stream_error == NULL)   /* the first error is the cause */
+            st->stream.stream_error = strdup("a streamed line is not JSON");
         return 0;
     }
     if ((err = inline_error(root)) != NULL) {
-        if (st->stream_error == NULL)
-            st->stream_error = strdup(err);
+        if (st->stream.stream_error == NULL)
+            st->stream.stream_error = strdup(err);
         json_decref(root);
         return 0;
     }
@@ -569,46 +543,46 @@ static int on_line(void *ctx, const char *line, size_t len)
     if (json_is_object(tok)) {                       /* TGI and LMI rolling batch */
         json_t *t = json_object_get(tok, "text");
         if (json_is_string(t) && !json_is_true(json_object_get(tok, "special")))
-            rc = aws_text_append(&st->text, json_string_value(t), json_string_length(t));
+            rc = aws_text_append(&st->stream.text, json_string_value(t), json_string_length(t));
     } else if (json_is_array(v = json_object_get(root, "outputs"))) {   /* LMI dynamic */
         size_t i;
         json_t *o;
         st->terminator_free = 1;
         json_array_foreach(v, i, o)
             if (json_is_string(o) && rc == 0)
-                rc = aws_text_append(&st->text, json_string_value(o), json_string_length(o));
+                rc = aws_text_append(&st->stream.text, json_string_value(o),
+                                     json_string_length(o));
     } else if (json_is_array(v = json_object_get(root, "choices"))) {   /* OpenAI chunks */
         json_t *c0 = json_array_get(v, 0), *u = json_object_get(root, "usage");
         json_t *content = json_object_get(json_object_get(c0, "delta"), "content");
         if (json_is_string(content))
-            rc = aws_text_append(&st->text, json_string_value(content),
+            rc = aws_text_append(&st->stream.text, json_string_value(content),
                                  json_string_length(content));
-        if (json_is_string(json_object_get(c0, "finish_reason"))) {
-            free(st->finish_reason);
-            st->finish_reason = strdup(json_string_value(json_object_get(c0, "finish_reason")));
-        }
+        if (json_is_string(json_object_get(c0, "finish_reason")))
+            pc_stream_set_stop(&st->stream,
+                               json_string_value(json_object_get(c0, "finish_reason")));
         if (json_is_integer(json_object_get(u, "prompt_tokens")))
-            st->prompt_tokens = json_integer_value(json_object_get(u, "prompt_tokens"));
+            st->stream.in_tokens = json_integer_value(json_object_get(u, "prompt_tokens"));
         if (json_is_integer(json_object_get(u, "completion_tokens")))
-            st->completion_tokens = json_integer_value(json_object_get(u, "completion_tokens"));
+            st->stream.out_tokens = json_integer_value(json_object_get(u, "completion_tokens"));
     }
     v = json_object_get(root, "details");
     if (json_is_object(v)) {
-        take_details(v, &st->completion_tokens, &st->finish_reason);
-        st->done = 1;
+        take_details(v, &st->stream.out_tokens, &st->stream.stop_reason);
+        st->stream.stopped = 1;
     }
     v = json_object_get(root, "generated_text");
     if (json_is_string(v))
-        st->done = 1;    /* the last event carries the whole text */
-    if (st->finish_reason && strcmp(st->finish_reason, "error") == 0) {
-        free(st->stream_error);
-        st->stream_error = strdup("generation failed (finish_reason error)");
+        st->stream.stopped = 1;    /* the last event carries the whole text */
+    if (st->stream.stop_reason && strcmp(st->stream.stop_reason, "error") == 0) {
+        free(st->stream.stream_error);
+        st->stream.stream_error = strdup("generation failed (finish_reason error)");
     }
     json_decref(root);
     if (rc < 0)
         return rc;
-    if (!st->first_seen && st->text.buf.len > before) {
-        st->first_seen = 1;
+    if (!st->stream.first_seen && st->stream.text.buf.len > before) {
+        st->stream.first_seen = 1;
         *first = 1;
     }
     return 0;
@@ -640,10 +614,10 @@ static int on_message(void *ctx, const aws_ev_message *m)
                 msg = json_string_value(json_object_get(root, "message"));
             code = json_string_value(json_object_get(root, "ErrorCode"));
         }
-        free(st->stream_error);
-        if (asprintf(&st->stream_error, "%s%s%s: %.300s", type, code ? " " : "", code ? code : "",
-                     msg ? msg : "no message") < 0)
-            st->stream_error = NULL;
+        free(st->stream.stream_error);
+        if (asprintf(&st->stream.stream_error, "%s%s%s: %.300s", type, code ? " " : "",
+                     code ? code : "", msg ? msg : "no message") < 0)
+            st->stream.stream_error = NULL;
         json_decref(root);
         return 0;
     }
@@ -652,9 +626,10 @@ static int on_message(void *ctx, const aws_ev_message *m)
         size_t en = 0;
         if (aws_ev_header_str(m, ":error-message", &em, &en) < 0)
             em = "";
-        free(st->stream_error);
-        if (asprintf(&st->stream_error, "%.*s: %.*s", (int)n, v, (int)(en > 300 ? 300 : en), em) < 0)
-            st->stream_error = NULL;
+        free(st->stream.stream_error);
+        if (asprintf(&st->stream.stream_error, "%.*s: %.*s", (int)n, v,
+                     (int)(en > 300 ? 300 : en), em) < 0)
+            st->stream.stream_error = NULL;
     }
     return 0;
 }
@@ -683,27 +658,20 @@ static int parse_stream(const prov_call *call, sm_state *st, prov_result *res)
         return PROV_STEP_DONE;
     }
     /* a line left unterminated by a failed stream is not a second error */
-    if (st->stream_error == NULL && (rc = aws_lines_finish(&st->lines, on_line, a)) < 0)
+    if (st->stream.stream_error == NULL && (rc = aws_lines_finish(&st->lines, on_line, a)) < 0)
         return rc;
-    if (st->stream_error) {
-        prov_result_fail(res, AS_EUPSTREAM, st->stream_error_retry,
-                         "sagemaker: error in stream: %.300s", st->stream_error);
+    if (st->stream.stream_error) {
+        prov_result_fail(res, AS_EUPSTREAM, st->stream.stream_error_retry,
+                         "sagemaker: error in stream: %.300s", st->stream.stream_error);
         return PROV_STEP_DONE;
     }
-    if (!st->done && !(st->terminator_free && st->text.buf.len > 0)) {
+    if (!st->stream.stopped && !(st->terminator_free && st->stream.text.buf.len > 0)) {
         prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES,
                          "sagemaker: stream ended before the final event (%zu bytes of output)",
-                         st->text.buf.len);
+                         st->stream.text.buf.len);
         return PROV_STEP_DONE;
     }
-    if (prov_result_set_output(res, st->text.buf.data ? st->text.buf.data : "",
-                               st->text.buf.len) < 0)
-        return AS_ENOMEM;
-    res->output_truncated |= st->text.truncated;
-    if (st->finish_reason)
-        res->finish_reason = strdup(st->finish_reason);
-    sm_fill_tokens(res, call, st->prompt_tokens, st->completion_tokens);
-    return PROV_STEP_DONE;
+    return pc_stream_result(&st->stream, call, res);
 }
 
 static int sm_parse_response(prov *p, const prov_call *call, void *state,

@@ -9,6 +9,7 @@
 #include "evaluator/provider.h"
 #include "evaluator/providers/aws_evstream.h"
 #include "evaluator/providers/aws_prov.h"
+#include "evaluator/providers/prov_common.h"
 
 /* Container payload shapes. */
 enum { SM_TGI = 0, SM_LMI = 1, SM_OPENAI = 2 };
@@ -59,14 +60,8 @@ typedef struct sm_state {
     /* streaming */
     aws_evstream ev;
     aws_lines lines;
-    aws_text text;
-    int first_seen;
-    int done;                   /* the stream's own end marker was seen */
+    pc_stream stream;           /* stopped: the stream's own end marker was seen */
     int terminator_free;        /* a format with no end marker (LMI dynamic batch) */
-    char *stream_error;
-    int stream_error_retry;
-    int64_t completion_tokens, prompt_tokens;
-    char *finish_reason;
     /* async */
     char *payload;              /* the request body, kept for the upload */
     size_t payload_len;
@@ -83,8 +78,6 @@ typedef struct sm_state {
 char *sm_payload(const sm_prov *s, const prov_call *call, int stream, size_t *len);
 int sm_parse_body(const sm_prov *s, const prov_call *call, const char *body, size_t len,
                   prov_result *res);
-/* sagemaker.c: fill prompt/completion tokens (estimating what is missing). */
-void sm_fill_tokens(prov_result *res, const prov_call *call, int64_t in, int64_t out);
 
 /* sagemaker_async.c: the async steps. */
 int sm_async_build(sm_prov *s, const prov_call *call, sm_state *st, prov_request *req);

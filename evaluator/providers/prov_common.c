@@ -1,0 +1,93 @@
+/* Token counts and streamed-answer state shared by the HTTP providers; see
+ * prov_common.h. */
+#include "evaluator/providers/prov_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+void pc_fill_tokens(prov_result *res, const prov_call *call, int64_t in, int64_t out)
+{
+    res->prompt_tokens = in;
+    res->completion_tokens = out;
+    if (in < 0 || out < 0) {
+        /* servers that report generated tokens only (SageMaker containers
+         * with details:true) or nothing at all: the rest is counted locally */
+        res->usage_estimated = 1;
+        if (in < 0)
+            res->prompt_tokens = prov_estimate_tokens(call->prompt, strlen(call->prompt));
+        if (out < 0)
+            res->completion_tokens = prov_estimate_tokens(res->output ? res->output : "",
+                                                          res->output_len);
+    }
+}
+
+void pc_stream_init(pc_stream *s)
+{
+    aws_text_init(&s->text);
+    s->first_seen = s->stopped = 0;
+    s->stream_error = s->stop_reason = NULL;
+    s->stream_error_retry = PROV_RETRY_YES;
+    s->in_tokens = s->out_tokens = -1;
+}
+
+void pc_stream_free(pc_stream *s)
+{
+    aws_text_free(&s->text);
+    free(s->stream_error);
+    free(s->stop_reason);
+    s->stream_error = s->stop_reason = NULL;
+}
+
+void pc_stream_reset(pc_stream *s)
+{
+    pc_stream_free(s);
+    pc_stream_init(s);
+}
+
+int pc_stream_text(pc_stream *s, const char *text, size_t n, int *first_token)
+{
+    int rc = aws_text_append(&s->text, text, n);
+
+    if (!s->first_seen) {
+        s->first_seen = 1;
+        *first_token = 1;
+    }
+    return rc;
+}
+
+void pc_stream_set_stop(pc_stream *s, const char *reason)
+{
+    free(s->stop_reason);
+    s->stop_reason = strdup(reason);
+}
+
+int pc_stream_result(const pc_stream *s, const prov_call *call, prov_result *res)
+{
+    if (prov_result_set_output(res, s->text.buf.data ? s->text.buf.data : "",
+                               s->text.buf.len) < 0)
+        return AS_ENOMEM;
+    res->output_truncated |= s->text.truncated;
+    if (s->stop_reason)
+        res->finish_reason = strdup(s->stop_reason);
+    pc_fill_tokens(res, call, s->in_tokens, s->out_tokens);
+    return PROV_STEP_DONE;
+}
+
+int pc_stream_finish(const pc_stream *s, const prov_call *call, prov_result *res,
+                     const char *what, const char *marker)
+{
+    if (s->stream_error) {
+        prov_result_fail(res, AS_EUPSTREAM, s->stream_error_retry, "%s: error in stream: %s",
+                         what, s->stream_error);
+        return PROV_STEP_DONE;
+    }
+    if (!s->stopped) {
+        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES,
+                         "%s: stream ended without %s (%zu bytes of output)", what, marker,
+                         s->text.buf.len);
+        return PROV_STEP_DONE;
+    }
+    return pc_stream_result(s, call, res);
+}

@@ -1,0 +1,57 @@
+/* What the HTTP model providers share beyond the provider interface:
+ * completing token counts that a server did not report, and the per-call
+ * state of a streamed answer (the text so far, the stream's own error, its
+ * end marker, stop reason and token counts) with the code that turns it
+ * into a prov_result. Used by openai, anthropic, bedrock and sagemaker.
+ * Internal to evaluator/providers; not a public header. */
+#ifndef AS_PROV_COMMON_H
+#define AS_PROV_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evaluator/provider.h"
+#include "evaluator/providers/aws_prov.h"
+
+/* Set res->prompt_tokens and res->completion_tokens to 'in' and 'out'; a
+ * count below 0 (not reported) is estimated from call->prompt or from
+ * res->output (so set the output first) and res->usage_estimated set. */
+void pc_fill_tokens(prov_result *res, const prov_call *call, int64_t in, int64_t out);
+
+/* The state of one streamed answer. Reset before every attempt: a retry
+ * starts the stream over. */
+typedef struct pc_stream {
+    aws_text text;              /* output so far, capped at PROV_OUTPUT_MAX */
+    int first_seen;             /* the first non-empty text was seen */
+    int stopped;                /* the stream's own end marker was seen */
+    char *stream_error;         /* an error the stream itself reported, or NULL */
+    int stream_error_retry;     /* PROV_RETRY_* for stream_error */
+    int64_t in_tokens, out_tokens;  /* reported counts, -1 until reported */
+    char *stop_reason;          /* the reported stop/finish reason, or NULL */
+} pc_stream;
+
+/* Start empty: no text, no error, retry YES, counts -1. */
+void pc_stream_init(pc_stream *s);
+/* Free what 's' holds and start empty again. */
+void pc_stream_reset(pc_stream *s);
+/* Free what 's' holds (not 's' itself). */
+void pc_stream_free(pc_stream *s);
+
+/* Append a text delta; the first one sets *first_token (the caller answers
+ * PROV_DATA_FIRST_TOKEN for that chunk). 0, or AS_ENOMEM. */
+int pc_stream_text(pc_stream *s, const char *text, size_t n, int *first_token);
+/* Replace the stop reason with a copy of 'reason'. */
+void pc_stream_set_stop(pc_stream *s, const char *reason);
+
+/* The answer of a finished stream into 'res': the text (truncated flag
+ * included), the stop reason as finish_reason, the token counts (estimated
+ * where missing). PROV_STEP_DONE, or AS_ENOMEM. */
+int pc_stream_result(const pc_stream *s, const prov_call *call, prov_result *res);
+/* As pc_stream_result, after failing 'res' when the stream reported an
+ * error ("<what>: error in stream: ...", its own retry decision) or ended
+ * without its end marker ("<what>: stream ended without <marker> (N bytes
+ * of output)", retried). */
+int pc_stream_finish(const pc_stream *s, const prov_call *call, prov_result *res,
+                     const char *what, const char *marker);
+
+#endif
