@@ -7,47 +7,19 @@
 
 #include "common/json.h"
 #include "evaluator/provider.h"
+#include "tests/providers/provtest.h"
 #include "tests/test.h"
 
+/* A started anthropic provider, or NULL. */
 static prov *make(const char *settings_json)
 {
-    json_t *settings;
-    prov *p = NULL;
-
-    if (as_json_parse(&settings, settings_json, strlen(settings_json), "settings") < 0)
-        return NULL;
-    if (prov_create(&p, "anthropic", "a1", settings) < 0)
-        p = NULL;
-    json_decref(settings);
-    if (p && p->vt->start(p, NULL) < 0) {
-        prov_destroy(p);
-        p = NULL;
-    }
-    return p;
+    return pt_make("anthropic", "a1", settings_json);
 }
 
-static const char *header(const prov_request *r, const char *prefix)
-{
-    size_t i, n = strlen(prefix);
-
-    for (i = 0; i < r->nheaders; i++)
-        if (strncasecmp(r->headers[i], prefix, n) == 0)
-            return r->headers[i] + n;
-    return NULL;
-}
-
+/* A complete response with no headers to parse_response. */
 static int parse(prov *p, prov_call *c, void *st, long status, const char *body, prov_result *res)
 {
-    prov_response r;
-
-    memset(&r, 0, sizeof(r));
-    r.status = status;
-    r.headers = "";
-    r.body = body ? body : "";
-    r.body_len = body ? strlen(body) : 0;
-    r.stream_complete = 1;
-    prov_result_init(res);
-    return p->vt->parse_response(p, c, st, &r, res);
+    return pt_parse(p, c, st, status, NULL, body, res);
 }
 
 static void anthropic__request(void)
@@ -79,8 +51,8 @@ static void anthropic__request(void)
     T_OK(p->vt->begin(p, &c, &st));
     T_OK(p->vt->build_request(p, &c, st, &req));
     T_EQ_STR(req.url, "http://127.0.0.1:7/v1/messages");
-    T_EQ_STR(header(&req, "x-api-key: "), "sk-test-123");
-    T_EQ_STR(header(&req, "anthropic-version: "), "2023-06-01");
+    T_EQ_STR(pt_header(&req, "x-api-key: "), "sk-test-123");
+    T_EQ_STR(pt_header(&req, "anthropic-version: "), "2023-06-01");
     T_OK(as_json_parse(&body, req.body, req.body_len, "body"));
     T_EQ_STR(json_string_value(json_object_get(body, "system")), "Judge fairly.");
     T_EQ_INT(json_integer_value(json_object_get(body, "max_tokens")), 1024);

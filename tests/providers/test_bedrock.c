@@ -9,33 +9,13 @@
 #include "common/json.h"
 #include "evaluator/provider.h"
 #include "tests/providers/evframe.h"
+#include "tests/providers/provtest.h"
 #include "tests/test.h"
 
+/* A started bedrock provider, or NULL. */
 static prov *make(const char *settings_json)
 {
-    json_t *settings;
-    prov *p = NULL;
-
-    if (as_json_parse(&settings, settings_json, strlen(settings_json), "settings") < 0)
-        return NULL;
-    if (prov_create(&p, "bedrock", "b1", settings) < 0)
-        p = NULL;
-    json_decref(settings);
-    if (p && p->vt->start(p, NULL) < 0) {
-        prov_destroy(p);
-        p = NULL;
-    }
-    return p;
-}
-
-static const char *header(const prov_request *r, const char *prefix)
-{
-    size_t i, n = strlen(prefix);
-
-    for (i = 0; i < r->nheaders; i++)
-        if (strncasecmp(r->headers[i], prefix, n) == 0)
-            return r->headers[i] + n;
-    return NULL;
+    return pt_make("bedrock", "b1", settings_json);
 }
 
 static void bedrock__converse_request(void)
@@ -63,8 +43,8 @@ static void bedrock__converse_request(void)
     T_OK(p->vt->sign(p, st, &req));
     T_EQ_STR(req.url, "https://bedrock-runtime.us-west-2.amazonaws.com/model/"
                       "anthropic.claude-3-haiku-20240307-v1%3A0/converse");
-    T_CHECK(strstr(header(&req, "Authorization: "), "/us-west-2/bedrock/aws4_request") != NULL);
-    T_EQ_STR(header(&req, "Host: "), "bedrock-runtime.us-west-2.amazonaws.com");
+    T_CHECK(strstr(pt_header(&req, "Authorization: "), "/us-west-2/bedrock/aws4_request") != NULL);
+    T_EQ_STR(pt_header(&req, "Host: "), "bedrock-runtime.us-west-2.amazonaws.com");
     T_OK(as_json_parse(&body, req.body, req.body_len, "body"));
     T_EQ_STR(json_string_value(json_object_get(json_array_get(json_object_get(body, "system"), 0),
                                                "text")), "Be brief.");
@@ -83,21 +63,6 @@ static void bedrock__converse_request(void)
     prov_destroy(p);
 }
 
-static int parse(prov *p, prov_call *c, void *st, long status, const char *headers,
-                 const char *body, prov_result *res)
-{
-    prov_response r;
-
-    memset(&r, 0, sizeof(r));
-    r.status = status;
-    r.headers = headers ? headers : "";
-    r.body = body ? body : "";
-    r.body_len = body ? strlen(body) : 0;
-    r.stream_complete = 1;
-    prov_result_init(res);
-    return p->vt->parse_response(p, c, st, &r, res);
-}
-
 static void bedrock__converse_answer_and_errors(void)
 {
     prov *p = make("{\"model_id\":\"meta.llama3-8b-instruct-v1:0\",\"region\":\"us-east-1\"}");
@@ -112,10 +77,10 @@ static void bedrock__converse_answer_and_errors(void)
     memset(&c, 0, sizeof(c));
     c.prompt = "Q";
     p->vt->begin(p, &c, &st);
-    parse(p, &c, st, 200, NULL,
-          "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":\"Par\"},"
-          "{\"text\":\"is\"}]}},\"stopReason\":\"end_turn\",\"usage\":{\"inputTokens\":12,"
-          "\"outputTokens\":2,\"totalTokens\":14},\"metrics\":{\"latencyMs\":321}}", &res);
+    pt_parse(p, &c, st, 200, NULL,
+             "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":\"Par\"},"
+             "{\"text\":\"is\"}]}},\"stopReason\":\"end_turn\",\"usage\":{\"inputTokens\":12,"
+             "\"outputTokens\":2,\"totalTokens\":14},\"metrics\":{\"latencyMs\":321}}", &res);
     T_EQ_INT(res.error, 0);
     T_EQ_STR(res.output, "Paris");
     T_EQ_STR(res.finish_reason, "end_turn");
@@ -125,19 +90,19 @@ static void bedrock__converse_answer_and_errors(void)
     T_NEAR(res.server_latency_ms, 321, 0);     /* metrics.latencyMs */
     prov_result_clear(&res);
     /* an answer without metrics: the server latency is unknown */
-    parse(p, &c, st, 200, NULL,
-          "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":\"x\"}]}},"
-          "\"stopReason\":\"end_turn\",\"usage\":{\"inputTokens\":1,\"outputTokens\":1}}", &res);
+    pt_parse(p, &c, st, 200, NULL,
+             "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":\"x\"}]}},"
+             "\"stopReason\":\"end_turn\",\"usage\":{\"inputTokens\":1,\"outputTokens\":1}}", &res);
     T_EQ_INT(res.error, 0);
     T_NEAR(res.server_latency_ms, -1, 0);
     prov_result_clear(&res);
-    parse(p, &c, st, 429, "x-amzn-ErrorType: ThrottlingException:http://internal.amazon.com/coral/\r\n",
-          "{\"message\":\"Too many requests, please wait before trying again.\"}", &res);
+    pt_parse(p, &c, st, 429, "x-amzn-ErrorType: ThrottlingException:http://internal.amazon.com/coral/\r\n",
+             "{\"message\":\"Too many requests, please wait before trying again.\"}", &res);
     T_EQ_INT(res.retry, PROV_RETRY_YES);
     T_CHECK(strstr(res.error_msg, "HTTP 429 ThrottlingException: Too many requests") != NULL);
     prov_result_clear(&res);
-    parse(p, &c, st, 400, "x-amzn-ErrorType: ValidationException\r\n",
-          "{\"message\":\"The provided model identifier is invalid.\"}", &res);
+    pt_parse(p, &c, st, 400, "x-amzn-ErrorType: ValidationException\r\n",
+             "{\"message\":\"The provided model identifier is invalid.\"}", &res);
     T_EQ_INT(res.retry, PROV_RETRY_NO);
     prov_result_clear(&res);
     p->vt->state_free(st);
@@ -186,7 +151,7 @@ static void run(prov *p, const unsigned char *buf, size_t len, size_t cut, prov_
         prov_result_init(res);
         prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES, "on_data: %s", as_error_msg());
     } else {
-        parse(p, &c, st, 200, NULL, NULL, res);
+        pt_parse(p, &c, st, 200, NULL, NULL, res);
     }
     T_CHECK(strstr(req.url, "/converse-stream") != NULL);
     prov_request_clear(&req);

@@ -8,34 +8,14 @@
 
 #include "common/json.h"
 #include "evaluator/provider.h"
-#include "evaluator/providers/aws_evstream.h"
+#include "tests/providers/evframe.h"
+#include "tests/providers/provtest.h"
 #include "tests/test.h"
 
+/* A started sagemaker provider, or NULL. */
 static prov *make(const char *settings_json)
 {
-    json_t *settings;
-    prov *p = NULL;
-
-    if (as_json_parse(&settings, settings_json, strlen(settings_json), "settings") < 0)
-        return NULL;
-    if (prov_create(&p, "sagemaker", "m1", settings) < 0)
-        p = NULL;
-    json_decref(settings);
-    if (p && p->vt->start(p, NULL) < 0) {
-        prov_destroy(p);
-        p = NULL;
-    }
-    return p;
-}
-
-static const char *header(const prov_request *r, const char *prefix)
-{
-    size_t i, n = strlen(prefix);
-
-    for (i = 0; i < r->nheaders; i++)
-        if (strncasecmp(r->headers[i], prefix, n) == 0)
-            return r->headers[i] + n;
-    return NULL;
+    return pt_make("sagemaker", "m1", settings_json);
 }
 
 static prov_call call_for(const char *prompt, json_t *params)
@@ -110,8 +90,8 @@ static void sagemaker__tgi_request_and_signature(void)
         T_EQ_STR(json_string_value(json_array_get(json_object_get(pa, "stop"), 0)), "\n");
     }
     json_decref(body);
-    T_EQ_STR(header(&req, "Host: "), "127.0.0.1:9");
-    a = header(&req, "Authorization: ");
+    T_EQ_STR(pt_header(&req, "Host: "), "127.0.0.1:9");
+    a = pt_header(&req, "Authorization: ");
     T_CHECK(a && strstr(a, "/eu-west-1/sagemaker/aws4_request") != NULL);
     T_CHECK(a && strstr(a, "SignedHeaders=accept;content-type;host;x-amz-date;x-amz-security-token") != NULL);
     /* signing again (a retry) replaces, never duplicates, the signature */
@@ -128,21 +108,6 @@ static void sagemaker__tgi_request_and_signature(void)
     prov_destroy(p);
 }
 
-static int parse(prov *p, prov_call *c, void *st, long status, const char *headers,
-                 const char *body, prov_result *res)
-{
-    prov_response r;
-
-    memset(&r, 0, sizeof(r));
-    r.status = status;
-    r.headers = headers ? headers : "";
-    r.body = body ? body : "";
-    r.body_len = body ? strlen(body) : 0;
-    r.stream_complete = 1;
-    prov_result_init(res);
-    return p->vt->parse_response(p, c, st, &r, res);
-}
-
 /* The TGI array shape and the LMI object shape. */
 static void sagemaker__both_response_shapes(void)
 {
@@ -156,9 +121,9 @@ static void sagemaker__both_response_shapes(void)
         return;
     }
     T_OK(p->vt->begin(p, &c, &st));
-    T_EQ_INT(parse(p, &c, st, 200, NULL,
-                   "[{\"generated_text\":\"Hello\",\"details\":{\"finish_reason\":\"eos_token\","
-                   "\"generated_tokens\":3}}]", &res), PROV_STEP_DONE);
+    T_EQ_INT(pt_parse(p, &c, st, 200, NULL,
+                      "[{\"generated_text\":\"Hello\",\"details\":{\"finish_reason\":\"eos_token\","
+                      "\"generated_tokens\":3}}]", &res), PROV_STEP_DONE);
     T_EQ_INT(res.error, 0);
     T_EQ_STR(res.output, "Hello");
     T_EQ_INT(res.completion_tokens, 3);
@@ -166,47 +131,47 @@ static void sagemaker__both_response_shapes(void)
     T_EQ_INT(res.usage_estimated, 1);       /* prompt tokens are counted locally */
     prov_result_clear(&res);
 
-    T_EQ_INT(parse(p, &c, st, 200, NULL,
-                   "{\"generated_text\":\"World\",\"details\":{\"finish_reason\":\"length\","
-                   "\"generated_tokens\":7,\"inputs\":\"Q\"}}", &res), PROV_STEP_DONE);
+    T_EQ_INT(pt_parse(p, &c, st, 200, NULL,
+                      "{\"generated_text\":\"World\",\"details\":{\"finish_reason\":\"length\","
+                      "\"generated_tokens\":7,\"inputs\":\"Q\"}}", &res), PROV_STEP_DONE);
     T_EQ_STR(res.output, "World");
     T_EQ_INT(res.completion_tokens, 7);
     prov_result_clear(&res);
 
     /* containers serving the OpenAI messages API */
-    parse(p, &c, st, 200, NULL,
-          "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},"
-          "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1}}", &res);
+    pt_parse(p, &c, st, 200, NULL,
+             "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},"
+             "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1}}", &res);
     T_EQ_STR(res.output, "Hi");
     T_EQ_INT(res.prompt_tokens, 9);
     T_EQ_INT(res.usage_estimated, 0);
     prov_result_clear(&res);
 
-    T_EQ_INT(parse(p, &c, st, 200, NULL, "{\"nothing\":1}", &res), PROV_STEP_DONE);
+    T_EQ_INT(pt_parse(p, &c, st, 200, NULL, "{\"nothing\":1}", &res), PROV_STEP_DONE);
     T_EQ_INT(res.error, AS_EUPSTREAM);
     prov_result_clear(&res);
 
     /* 424 ModelError keeps the container's original status */
-    parse(p, &c, st, 424, "x-amzn-ErrorType: ModelError:http://internal.amazon.com/\r\n",
-          "{\"OriginalStatusCode\":500,\"OriginalMessage\":\"CUDA OOM\",\"message\":\"Received server "
-          "error (500) from primary\"}", &res);
+    pt_parse(p, &c, st, 424, "x-amzn-ErrorType: ModelError:http://internal.amazon.com/\r\n",
+             "{\"OriginalStatusCode\":500,\"OriginalMessage\":\"CUDA OOM\",\"message\":\"Received server "
+             "error (500) from primary\"}", &res);
     T_EQ_INT(res.error, AS_EUPSTREAM);
     T_CHECK(res.error_msg && strstr(res.error_msg, "original status 500") != NULL);
     T_CHECK(res.error_msg && strstr(res.error_msg, "ModelError") != NULL);
     T_EQ_INT(res.retry, PROV_RETRY_YES);
     prov_result_clear(&res);
-    parse(p, &c, st, 424, "", "{\"OriginalStatusCode\":400,\"message\":\"bad input\"}", &res);
+    pt_parse(p, &c, st, 424, "", "{\"OriginalStatusCode\":400,\"message\":\"bad input\"}", &res);
     T_EQ_INT(res.retry, PROV_RETRY_NO);
     prov_result_clear(&res);
-    parse(p, &c, st, 429, "x-amzn-ErrorType: ModelNotReadyException\r\n", "{\"message\":\"not ready\"}", &res);
+    pt_parse(p, &c, st, 429, "x-amzn-ErrorType: ModelNotReadyException\r\n", "{\"message\":\"not ready\"}", &res);
     T_EQ_INT(res.retry, PROV_RETRY_YES);
     T_CHECK(strstr(res.error_msg, "ModelNotReadyException") != NULL);
     prov_result_clear(&res);
     /* an S3 XML error keeps only its Code and Message */
-    parse(p, &c, st, 403, NULL,
-          "<?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request "
-          "signature we calculated does not match</Message><CanonicalRequest>x-amz-security-token:"
-          "SECRET-TOKEN</CanonicalRequest></Error>", &res);
+    pt_parse(p, &c, st, 403, NULL,
+             "<?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request "
+             "signature we calculated does not match</Message><CanonicalRequest>x-amz-security-token:"
+             "SECRET-TOKEN</CanonicalRequest></Error>", &res);
     T_CHECK(strstr(res.error_msg, "HTTP 403 SignatureDoesNotMatch: The request signature") != NULL);
     T_CHECK(strstr(res.error_msg, "SECRET-TOKEN") == NULL);
     T_EQ_INT(res.retry, PROV_RETRY_NO);
@@ -219,37 +184,9 @@ static void sagemaker__both_response_shapes(void)
 static size_t frame(unsigned char *out, const char *mtype, const char *tname, const char *tval,
                     const char *payload, size_t plen)
 {
-    const char *h[4] = {":message-type", mtype, tname, tval};
-    size_t hl = 0, i, off, total;
-    uint32_t crc;
+    const char *h[] = {":message-type", mtype, tname, tval, NULL};
 
-    for (i = 0; i < 4; i += 2)
-        hl += 1 + strlen(h[i]) + 3 + strlen(h[i + 1]);
-    total = 16 + hl + plen;
-    memset(out, 0, 8);
-    out[2] = (unsigned char)(total >> 8); out[3] = (unsigned char)total;
-    out[6] = (unsigned char)(hl >> 8); out[7] = (unsigned char)hl;
-    crc = aws_crc32(0, out, 8);
-    out[8] = (unsigned char)(crc >> 24); out[9] = (unsigned char)(crc >> 16);
-    out[10] = (unsigned char)(crc >> 8); out[11] = (unsigned char)crc;
-    off = 12;
-    for (i = 0; i < 4; i += 2) {
-        size_t nl = strlen(h[i]), vl = strlen(h[i + 1]);
-        out[off++] = (unsigned char)nl;
-        memcpy(out + off, h[i], nl);
-        off += nl;
-        out[off++] = 7;
-        out[off++] = 0;
-        out[off++] = (unsigned char)vl;
-        memcpy(out + off, h[i + 1], vl);
-        off += vl;
-    }
-    memcpy(out + off, payload, plen);
-    off += plen;
-    crc = aws_crc32(0, out, off);
-    out[off++] = (unsigned char)(crc >> 24); out[off++] = (unsigned char)(crc >> 16);
-    out[off++] = (unsigned char)(crc >> 8); out[off++] = (unsigned char)crc;
-    return off;
+    return ev_frame(out, h, payload, plen);
 }
 
 /* The container output cut into PayloadParts of 'part' bytes. */
@@ -297,7 +234,7 @@ static void run_stream(prov *p, const unsigned char *stream, size_t len, size_t 
         prov_result_init(res);
         prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES, "on_data: %s", as_error_msg());
     } else {
-        parse(p, &c, st, 200, "Content-Type: application/vnd.amazon.eventstream\r\n", NULL, res);
+        pt_parse(p, &c, st, 200, "Content-Type: application/vnd.amazon.eventstream\r\n", NULL, res);
     }
     prov_request_clear(&req);
     p->vt->state_free(st);
@@ -326,7 +263,7 @@ static void sagemaker__stream_every_split(void)
         tgi->vt->begin(tgi, &c, &st);
         tgi->vt->build_request(tgi, &c, st, &req);
         T_EQ_STR(req.url, "http://h/endpoints/e1/invocations-response-stream");
-        T_CHECK(header(&req, "X-Amzn-SageMaker-Accept: ") != NULL);
+        T_CHECK(pt_header(&req, "X-Amzn-SageMaker-Accept: ") != NULL);
         T_CHECK(strstr(req.body, "\"stream\": true") || strstr(req.body, "\"stream\":true"));
         T_EQ_INT(req.stream, 1);
         prov_request_clear(&req);
@@ -429,30 +366,30 @@ static void sagemaker__async_steps(void)
     T_OK(p->vt->build_request(p, &c, st, &req));
     T_OK(p->vt->sign(p, st, &req));
     T_EQ_STR(req.url, "http://127.0.0.1:9/");
-    T_EQ_STR(header(&req, "X-Amz-Target: "), "SageMaker.DescribeEndpoint");
+    T_EQ_STR(pt_header(&req, "X-Amz-Target: "), "SageMaker.DescribeEndpoint");
     prov_request_clear(&req);
-    T_EQ_INT(parse(p, &c, st, 200, NULL,
-                   "{\"EndpointName\":\"e1\",\"ProductionVariants\":[{\"CurrentInstanceCount\":0}]}",
-                   &res), PROV_STEP_NEXT);
+    T_EQ_INT(pt_parse(p, &c, st, 200, NULL,
+                      "{\"EndpointName\":\"e1\",\"ProductionVariants\":[{\"CurrentInstanceCount\":0}]}",
+                      &res), PROV_STEP_NEXT);
     prov_result_clear(&res);
 
     T_OK(p->vt->build_request(p, &c, st, &req));
     T_OK(p->vt->sign(p, st, &req));
     T_EQ_STR(req.method, "PUT");
     T_CHECK(strncmp(req.url, "http://127.0.0.1:9/in-bucket/pre/assay-e1-", 42) == 0);
-    T_CHECK(header(&req, "x-amz-content-sha256: ") != NULL);
-    T_CHECK(strstr(header(&req, "Authorization: "), "/us-east-1/s3/aws4_request") != NULL);
+    T_CHECK(pt_header(&req, "x-amz-content-sha256: ") != NULL);
+    T_CHECK(strstr(pt_header(&req, "Authorization: "), "/us-east-1/s3/aws4_request") != NULL);
     T_CHECK(strstr(req.body, "\"return_full_text\"") != NULL);
     prov_request_clear(&req);
-    T_EQ_INT(parse(p, &c, st, 200, NULL, "", &res), PROV_STEP_NEXT);
+    T_EQ_INT(pt_parse(p, &c, st, 200, NULL, "", &res), PROV_STEP_NEXT);
     prov_result_clear(&res);
 
     T_OK(p->vt->build_request(p, &c, st, &req));
     T_EQ_STR(req.url, "http://127.0.0.1:9/endpoints/e1/async-invocations");
-    T_CHECK(strncmp(header(&req, "X-Amzn-SageMaker-InputLocation: "), "s3://in-bucket/pre/assay-e1-", 28) == 0);
+    T_CHECK(strncmp(pt_header(&req, "X-Amzn-SageMaker-InputLocation: "), "s3://in-bucket/pre/assay-e1-", 28) == 0);
     T_CHECK(req.body == NULL);
     prov_request_clear(&req);
-    T_EQ_INT(parse(p, &c, st, 202, loc, "{\"InferenceId\":\"i1\"}", &res), PROV_STEP_NEXT);
+    T_EQ_INT(pt_parse(p, &c, st, 202, loc, "{\"InferenceId\":\"i1\"}", &res), PROV_STEP_NEXT);
     T_NEAR(res.next_delay_ms, 50, 1e-9);
     prov_result_clear(&res);
 
@@ -460,17 +397,17 @@ static void sagemaker__async_steps(void)
     T_EQ_STR(req.method, "GET");
     T_EQ_STR(req.url, "http://127.0.0.1:9/out-bucket/o/1.out");
     prov_request_clear(&req);
-    T_EQ_INT(parse(p, &c, st, 404, NULL, "<Error><Code>NoSuchKey</Code></Error>", &res), PROV_STEP_NEXT);
+    T_EQ_INT(pt_parse(p, &c, st, 404, NULL, "<Error><Code>NoSuchKey</Code></Error>", &res), PROV_STEP_NEXT);
     prov_result_clear(&res);
     T_OK(p->vt->build_request(p, &c, st, &req));
     T_EQ_STR(req.url, "http://127.0.0.1:9/out-bucket/f/1.out");
     prov_request_clear(&req);
-    T_EQ_INT(parse(p, &c, st, 404, NULL, "", &res), PROV_STEP_NEXT);
+    T_EQ_INT(pt_parse(p, &c, st, 404, NULL, "", &res), PROV_STEP_NEXT);
     T_NEAR(res.next_delay_ms, 100, 1e-9);       /* the delay doubles */
     prov_result_clear(&res);
     T_OK(p->vt->build_request(p, &c, st, &req));
     prov_request_clear(&req);
-    T_EQ_INT(parse(p, &c, st, 200, NULL, "[{\"generated_text\":\"late answer\"}]", &res), PROV_STEP_DONE);
+    T_EQ_INT(pt_parse(p, &c, st, 200, NULL, "[{\"generated_text\":\"late answer\"}]", &res), PROV_STEP_DONE);
     T_EQ_INT(res.error, 0);
     T_EQ_STR(res.output, "late answer");
     T_CHECK(res.latency_ms >= 0);
@@ -484,13 +421,13 @@ static void sagemaker__async_steps(void)
     T_OK(p->vt->build_request(p, &c, st, &req));
     T_EQ_STR(req.method, "PUT");
     prov_request_clear(&req);
-    parse(p, &c, st, 200, NULL, "", &res);
+    pt_parse(p, &c, st, 200, NULL, "", &res);
     prov_result_clear(&res);
-    parse(p, &c, st, 202, loc, "{}", &res);
+    pt_parse(p, &c, st, 202, loc, "{}", &res);
     prov_result_clear(&res);
-    parse(p, &c, st, 404, NULL, "", &res);
+    pt_parse(p, &c, st, 404, NULL, "", &res);
     prov_result_clear(&res);
-    T_EQ_INT(parse(p, &c, st, 200, NULL, "ModelError: CUDA out of memory", &res), PROV_STEP_DONE);
+    T_EQ_INT(pt_parse(p, &c, st, 200, NULL, "ModelError: CUDA out of memory", &res), PROV_STEP_DONE);
     T_EQ_INT(res.error, AS_EUPSTREAM);
     T_CHECK(strstr(res.error_msg, "async inference failed: ModelError: CUDA out of memory") != NULL);
     T_EQ_INT(res.retry, PROV_RETRY_NO);
