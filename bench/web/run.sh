@@ -42,6 +42,10 @@ runp=(/api/v1/runs/$run "/api/v1/runs?suite=bench")
 for off in 0 2500 5000 7500 9950; do runp+=("/api/v1/runs/$run/items?offset=$off&limit=50"); done
 
 echo "server RSS at start: $(rss) kB"
+# An item page before any summary is made: it reads only its rows.
+cold=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" \
+       "http://127.0.0.1:$port/api/v1/runs/$run/items?offset=5000&limit=50")
+echo "cold item page (no summary made): ${cold} s"
 # The first leaderboard call makes the ten run summaries (the evaluator's
 # bootstrap intervals over 10,000 items each); later calls use the cache.
 cold=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" \
