@@ -25,14 +25,7 @@ typedef struct openai_prov {
 
 typedef struct openai_state {
     prov_sse sse;
-    char *text;             /* streamed output so far */
-    size_t text_len, text_cap;
-    int truncated;
-    int first_seen;
-    int done;               /* saw [DONE] */
-    int64_t prompt_tokens, completion_tokens;
-    char *stream_error;     /* an error object that arrived mid-stream */
-    char *finish_reason;
+    pc_stream stream;       /* stopped: saw [DONE]; stream_error: an error object mid-stream */
     int bad_chunk;          /* a data line that was not JSON */
 } openai_state;
 
@@ -55,28 +48,6 @@ static void openai_destroy(prov *p)
         free(o->api_key);
     }
     free(o);
-}
-
-/* A boolean setting given as true/false or "true"/"false"/"1"/"0". */
-static int setting_bool(const json_t *settings, const char *key, int *out)
-{
-    json_t *v = json_object_get(settings, key);
-    const char *s;
-
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (json_is_boolean(v)) {
-        *out = json_is_true(v);
-        return 0;
-    }
-    s = json_string_value(v);
-    if (s && (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0))
-        *out = 1;
-    else if (s && (strcmp(s, "false") == 0 || strcmp(s, "0") == 0 || strcmp(s, "no") == 0))
-        *out = 0;
-    else
-        return as_error_set(AS_EINVAL, "setting %s: must be true or false", key);
-    return 0;
 }
 
 static int openai_create(prov **out, const char *model_name, const json_t *settings)
@@ -112,7 +83,7 @@ static int openai_create(prov **out, const char *model_name, const json_t *setti
     if ((o = calloc(1, sizeof(*o))) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     o->chat = strcmp(api, "chat") == 0;
-    if (setting_bool(settings, "stream", &o->stream) < 0) {
+    if (aws_setting_bool(settings, "stream", &o->stream) < 0) {
         free(o);
         return AS_EINVAL;
     }
@@ -152,15 +123,8 @@ static void state_reset(openai_state *st)
 {
     prov_sse_free(&st->sse);
     prov_sse_init(&st->sse, PROV_BODY_MAX);
-    free(st->text);
-    free(st->stream_error);
-    free(st->finish_reason);
-    st->text = NULL;
-    st->stream_error = NULL;
-    st->finish_reason = NULL;
-    st->text_len = st->text_cap = 0;
-    st->truncated = st->first_seen = st->done = st->bad_chunk = 0;
-    st->prompt_tokens = st->completion_tokens = -1;
+    pc_stream_reset(&st->stream);
+    st->bad_chunk = 0;
 }
 
 static int openai_begin(prov *p, const prov_call *call, void **state)
@@ -171,7 +135,8 @@ static int openai_begin(prov *p, const prov_call *call, void **state)
     (void)call;
     if ((st = calloc(1, sizeof(*st))) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
-    state_reset(st);
+    prov_sse_init(&st->sse, PROV_BODY_MAX);
+    pc_stream_init(&st->stream);
     *state = st;
     return 0;
 }
@@ -183,9 +148,7 @@ static void openai_state_free(void *state)
     if (st == NULL)
         return;
     prov_sse_free(&st->sse);
-    free(st->text);
-    free(st->stream_error);
-    free(st->finish_reason);
+    pc_stream_free(&st->stream);
     free(st);
 }
 
@@ -242,32 +205,6 @@ static int openai_build_request(prov *p, const prov_call *call, void *state, pro
     return 0;
 }
 
-static int append_text(openai_state *st, const char *s, size_t n)
-{
-    if (st->text_len + n > PROV_OUTPUT_MAX) {
-        st->truncated = 1;
-        n = st->text_len < PROV_OUTPUT_MAX ? PROV_OUTPUT_MAX - st->text_len : 0;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    if (n == 0)
-        return 0;
-    if (st->text_len + n + 1 > st->text_cap) {
-        size_t cap = st->text_cap ? st->text_cap : 1024;
-        char *q;
-        while (cap < st->text_len + n + 1)
-            cap *= 2;
-        if ((q = realloc(st->text, cap)) == NULL)
-            return as_error_set(AS_ENOMEM, "out of memory");
-        st->text = q;
-        st->text_cap = cap;
-    }
-    memcpy(st->text + st->text_len, s, n);
-    st->text_len += n;
-    st->text[st->text_len] = '\0';
-    return 0;
-}
-
 static void take_usage(const json_t *usage, int64_t *in, int64_t *out)
 {
     json_t *pt = json_object_get(usage, "prompt_tokens");
@@ -315,7 +252,7 @@ static int chunk_cb(void *arg, const char *event, const char *data, size_t len)
 
     (void)event;
     if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-        st->done = 1;
+        st->stream.stopped = 1;
         return 0;
     }
     if (as_json_parse(&root, data, len, "stream chunk") < 0) {
@@ -324,14 +261,14 @@ static int chunk_cb(void *arg, const char *event, const char *data, size_t len)
     }
     if (json_object_get(root, "error")) {
         const char *msg = error_message(root, &quota);
-        free(st->stream_error);
-        st->stream_error = strdup(msg ? msg : "error in stream");
+        free(st->stream.stream_error);
+        st->stream.stream_error = strdup(msg ? msg : "error in stream");
         json_decref(root);
         return 0;
     }
     usage = json_object_get(root, "usage");
     if (json_is_object(usage))
-        take_usage(usage, &st->prompt_tokens, &st->completion_tokens);
+        take_usage(usage, &st->stream.in_tokens, &st->stream.out_tokens);
     choices = json_object_get(root, "choices");
     c0 = json_is_array(choices) ? json_array_get(choices, 0) : NULL;
     if (c0) {
@@ -340,20 +277,15 @@ static int chunk_cb(void *arg, const char *event, const char *data, size_t len)
         else
             content = json_object_get(c0, "text");
         if (json_is_string(content) && json_string_length(content) > 0) {
-            if (append_text(st, json_string_value(content), json_string_length(content)) < 0) {
+            if (pc_stream_text(&st->stream, json_string_value(content),
+                               json_string_length(content), first) < 0) {
                 json_decref(root);
                 return AS_ENOMEM;
             }
-            if (!st->first_seen) {
-                st->first_seen = 1;
-                *first = 1;
-            }
         }
         fr = json_object_get(c0, "finish_reason");
-        if (json_is_string(fr)) {
-            free(st->finish_reason);
-            st->finish_reason = strdup(json_string_value(fr));
-        }
+        if (json_is_string(fr))
+            pc_stream_set_stop(&st->stream, json_string_value(fr));
     }
     json_decref(root);
     return 0;
@@ -439,28 +371,22 @@ static int parse_plain(openai_prov *o, const prov_call *call, const prov_respons
 
 static int parse_stream(const prov_call *call, openai_state *st, prov_result *res)
 {
-    if (st->stream_error) {
+    if (st->stream.stream_error) {
         prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES, "error in stream: %.300s",
-                         st->stream_error);
+                         st->stream.stream_error);
         return PROV_STEP_DONE;
     }
-    if (!st->done) {
+    if (!st->stream.stopped) {
         prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES,
                          "stream ended without [DONE] (truncated after %zu bytes of output)",
-                         st->text_len);
+                         st->stream.text.buf.len);
         return PROV_STEP_DONE;
     }
     if (st->bad_chunk) {
         prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES, "stream chunk is not JSON");
         return PROV_STEP_DONE;
     }
-    if (prov_result_set_output(res, st->text ? st->text : "", st->text_len) < 0)
-        return AS_ENOMEM;
-    res->output_truncated |= st->truncated;
-    if (st->finish_reason)
-        res->finish_reason = strdup(st->finish_reason);
-    pc_fill_tokens(res, call, st->prompt_tokens, st->completion_tokens);
-    return PROV_STEP_DONE;
+    return pc_stream_result(&st->stream, call, res);
 }
 
 static int openai_parse_response(prov *p, const prov_call *call, void *state,
