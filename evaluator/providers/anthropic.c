@@ -379,42 +379,22 @@ static int parse_error(const prov_response *resp, prov_result *res)
 
 static int parse_plain(const prov_call *call, const prov_response *resp, prov_result *res)
 {
-    json_t *root, *content, *blk;
-    as_buf text;
+    json_t *root, *content;
     int64_t in = -1, out = -1;
-    size_t i;
     const char *r;
 
-    if (resp->body_truncated) {
-        prov_result_fail(res, AS_ETOOBIG, PROV_RETRY_NO, "anthropic: response over %zu bytes",
-                         (size_t)PROV_BODY_MAX);
+    if (pc_answer_json(&root, resp, res, "anthropic") < 0)
         return PROV_STEP_DONE;
-    }
-    if (as_json_parse(&root, resp->body, resp->body_len, "response") < 0) {
-        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES, "anthropic: response is not JSON: %s",
-                         as_error_msg());
-        return PROV_STEP_DONE;
-    }
     content = json_object_get(root, "content");
     if (!json_is_array(content)) {
         prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_NO, "anthropic: response has no content");
         json_decref(root);
         return PROV_STEP_DONE;
     }
-    as_buf_init(&text, PROV_BODY_MAX);
-    json_array_foreach(content, i, blk) {
-        json_t *t = json_object_get(blk, "text");
-        const char *bt = json_string_value(json_object_get(blk, "type"));
-        if (bt && strcmp(bt, "text") == 0 && json_is_string(t) &&
-            as_buf_append(&text, json_string_value(t), json_string_length(t)) < 0)
-            break;
-    }
-    if (prov_result_set_output(res, text.data ? text.data : "", text.len) < 0) {
-        as_buf_free(&text);
+    if (pc_blocks_output(res, content, "text") < 0) {
         json_decref(root);
         return AS_ENOMEM;
     }
-    as_buf_free(&text);
     r = json_string_value(json_object_get(root, "stop_reason"));
     if (r)
         res->finish_reason = strdup(r);

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/error.h"
+#include "common/json.h"
 
 void pc_fill_tokens(prov_result *res, const prov_call *call, int64_t in, int64_t out)
 {
@@ -90,4 +92,42 @@ int pc_stream_finish(const pc_stream *s, const prov_call *call, prov_result *res
         return PROV_STEP_DONE;
     }
     return pc_stream_result(s, call, res);
+}
+
+int pc_answer_json(json_t **root, const prov_response *resp, prov_result *res, const char *what)
+{
+    *root = NULL;
+    if (resp->body_truncated) {
+        prov_result_fail(res, AS_ETOOBIG, PROV_RETRY_NO, "%s: response over %zu bytes", what,
+                         (size_t)PROV_BODY_MAX);
+        return AS_ETOOBIG;
+    }
+    if (as_json_parse(root, resp->body, resp->body_len, "response") < 0) {
+        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES, "%s: response is not JSON: %s", what,
+                         as_error_msg());
+        return AS_EUPSTREAM;
+    }
+    return 0;
+}
+
+int pc_blocks_output(prov_result *res, const json_t *content, const char *type)
+{
+    json_t *blk;
+    as_buf text;
+    size_t i;
+    int rc;
+
+    as_buf_init(&text, PROV_BODY_MAX);
+    json_array_foreach(content, i, blk) {
+        json_t *t = json_object_get(blk, "text");
+        const char *bt = json_string_value(json_object_get(blk, "type"));
+        if (type && !(bt && strcmp(bt, type) == 0))
+            continue;
+        if (json_is_string(t) &&
+            as_buf_append(&text, json_string_value(t), json_string_length(t)) < 0)
+            break;      /* over the cap: the text so far */
+    }
+    rc = prov_result_set_output(res, text.data ? text.data : "", text.len);
+    as_buf_free(&text);
+    return rc < 0 ? AS_ENOMEM : 0;
 }

@@ -2,13 +2,16 @@
  * completing token counts that a server did not report, and the per-call
  * state of a streamed answer (the text so far, the stream's own error, its
  * end marker, stop reason and token counts) with the code that turns it
- * into a prov_result. Used by openai, anthropic, bedrock and sagemaker.
+ * into a prov_result, used by openai, anthropic, bedrock and sagemaker;
+ * the first steps of a plain JSON answer (anthropic, bedrock).
  * Internal to evaluator/providers; not a public header. */
 #ifndef AS_PROV_COMMON_H
 #define AS_PROV_COMMON_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "evaluator/provider.h"
 #include "evaluator/providers/aws_prov.h"
@@ -53,5 +56,16 @@ int pc_stream_result(const pc_stream *s, const prov_call *call, prov_result *res
  * of output)", retried). */
 int pc_stream_finish(const pc_stream *s, const prov_call *call, prov_result *res,
                      const char *what, const char *marker);
+
+/* The JSON of a complete (not streamed) answer into *root (caller
+ * decrefs). When the body was cut at PROV_BODY_MAX ("<what>: response over
+ * N bytes", not retried) or is not JSON ("<what>: response is not JSON:
+ * ...", retried), 'res' is failed instead and AS_ETOOBIG or AS_EUPSTREAM
+ * returned: the case is done. */
+int pc_answer_json(json_t **root, const prov_response *resp, prov_result *res, const char *what);
+/* The "text" of each block of the array 'content', joined, as res->output;
+ * with 'type' set, only the blocks whose "type" is 'type'. Text past
+ * PROV_BODY_MAX is left out. 0, or AS_ENOMEM. */
+int pc_blocks_output(prov_result *res, const json_t *content, const char *type);
 
 #endif
