@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "store/store.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -164,9 +165,9 @@ int main(int argc, char **argv)
         fputs(c->usage, stdout);
         return CLI_OK;
     }
-    /* The libraries that must start before any thread (libgit2, libcurl)
-     * start here, for every command, and stop after it. */
-    if (cat_global_init() < 0)
+    /* The libraries that must start before any thread (SQLite, libgit2,
+     * libcurl) start here, for every command, and stop after it. */
+    if (store_global_init() < 0 || cat_global_init() < 0)
         return cli_fail();
     if (eval_global_init() < 0) {
         cat_global_shutdown();

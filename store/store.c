@@ -49,6 +49,13 @@ static int translate(sqlite3 *db, int src, const char *what)
     }
 }
 
+int store_global_init(void)
+{
+    int rc = sqlite3_initialize();
+
+    return rc == SQLITE_OK ? 0 : translate(NULL, rc, "starting SQLite");
+}
+
 int store_schema_latest(void)
 {
     return store_migrations_count;

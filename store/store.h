@@ -29,6 +29,9 @@ enum {
     STORE_OPEN_NOCREATE = 2  /* fail with AS_ENOTFOUND if the file is missing */
 };
 
+/* Start SQLite once in main, before any thread opens a database. */
+int store_global_init(void);
+
 /* Open (creating when allowed) the database at 'path' into *out (caller
  * frees with store_close). A database whose schema is newer than this
  * binary is refused with AS_EUNSUPPORTED; one that is not SQLite with
