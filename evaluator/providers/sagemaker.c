@@ -343,6 +343,19 @@ char *sm_payload(const sm_prov *s, const prov_call *call, int stream, size_t *le
 
 /* --- requests --- */
 
+int sm_add_model_headers(const sm_prov *s, prov_request *req)
+{
+    int rc = 0;
+
+    if (s->inference_component)
+        rc = prov_request_add_header(req, "X-Amzn-SageMaker-Inference-Component: %s",
+                                     s->inference_component);
+    if (rc == 0 && s->custom_attributes)
+        rc = prov_request_add_header(req, "X-Amzn-SageMaker-Custom-Attributes: %s",
+                                     s->custom_attributes);
+    return rc;
+}
+
 static int add_common_headers(const sm_prov *s, prov_request *req, int accept_header_stream)
 {
     int rc = prov_request_add_header(req, "Content-Type: application/json");
@@ -353,13 +366,7 @@ static int add_common_headers(const sm_prov *s, prov_request *req, int accept_he
         rc = prov_request_add_header(req, "Accept: application/json");
     if (rc == 0 && s->target_variant)
         rc = prov_request_add_header(req, "X-Amzn-SageMaker-Target-Variant: %s", s->target_variant);
-    if (rc == 0 && s->inference_component)
-        rc = prov_request_add_header(req, "X-Amzn-SageMaker-Inference-Component: %s",
-                                     s->inference_component);
-    if (rc == 0 && s->custom_attributes)
-        rc = prov_request_add_header(req, "X-Amzn-SageMaker-Custom-Attributes: %s",
-                                     s->custom_attributes);
-    return rc;
+    return rc == 0 ? sm_add_model_headers(s, req) : rc;
 }
 
 static int sm_build_request(prov *p, const prov_call *call, void *state, prov_request *req)

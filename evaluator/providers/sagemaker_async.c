@@ -149,13 +149,7 @@ int sm_async_build(sm_prov *s, const prov_call *call, sm_state *st, prov_request
             rc = prov_request_add_header(req, "X-Amzn-SageMaker-InvocationTimeoutSeconds: %d",
                                          s->async_timeout_s < 3600 ? (int)s->async_timeout_s
                                                                    : 3600);
-        if (rc == 0 && s->inference_component)
-            rc = prov_request_add_header(req, "X-Amzn-SageMaker-Inference-Component: %s",
-                                         s->inference_component);
-        if (rc == 0 && s->custom_attributes)
-            rc = prov_request_add_header(req, "X-Amzn-SageMaker-Custom-Attributes: %s",
-                                         s->custom_attributes);
-        return rc;
+        return rc == 0 ? sm_add_model_headers(s, req) : rc;
     case SM_STEP_POLL_OUT:
     case SM_STEP_POLL_FAIL:
         url = location_url(s, st->step == SM_STEP_POLL_OUT ? st->output_loc : st->failure_loc);

@@ -79,6 +79,11 @@ char *sm_payload(const sm_prov *s, const prov_call *call, int stream, size_t *le
 int sm_parse_body(const sm_prov *s, const prov_call *call, const char *body, size_t len,
                   prov_result *res);
 
+/* sagemaker.c: add the headers that pick the model behind the endpoint
+ * and pass the caller's attributes (inference component, custom
+ * attributes), where set; real-time and async invocations send both. */
+int sm_add_model_headers(const sm_prov *s, prov_request *req);
+
 /* sagemaker_async.c: the async steps. */
 int sm_async_build(sm_prov *s, const prov_call *call, sm_state *st, prov_request *req);
 int sm_async_parse(sm_prov *s, const prov_call *call, sm_state *st, const prov_response *resp,

@@ -341,6 +341,56 @@ static void sagemaker__stream_faults(void)
     prov_destroy(p);
 }
 
+/* The inference component and custom attributes go on the real-time and
+ * the async invocation alike; the target variant on the real-time one. */
+static void sagemaker__model_headers(void)
+{
+    const char *const modes[] = {
+        "{\"endpoint\":\"e1\",\"region\":\"us-east-1\",\"inference_component\":\"ic-1\","
+        "\"custom_attributes\":\"trace=1\",\"target_variant\":\"v2\"}",
+        "{\"endpoint\":\"e1\",\"region\":\"us-east-1\",\"inference_component\":\"ic-1\","
+        "\"custom_attributes\":\"trace=1\",\"async\":true,\"s3_input\":\"s3://in-bucket/pre/\"}"};
+    size_t m;
+
+    setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9", 1);
+    for (m = 0; m < 2; m++) {
+        prov *p = make(modes[m]);
+        prov_call c = call_for("Q", NULL);
+        prov_request req;
+        prov_result res;
+        void *st = NULL;
+        int step;
+
+        if (p == NULL) {
+            T_CHECK(0);
+            continue;
+        }
+        memset(&req, 0, sizeof(req));
+        T_OK(p->vt->begin(p, &c, &st));
+        /* async: answer the describe and upload steps to reach the invocation */
+        for (step = 0; m == 1 && step < 2; step++) {
+            T_OK(p->vt->build_request(p, &c, st, &req));
+            prov_request_clear(&req);
+            T_EQ_INT(pt_parse(p, &c, st, 200, NULL,
+                              step == 0 ? "{\"ProductionVariants\":[{\"CurrentInstanceCount\":1}]}"
+                                        : "",
+                              &res), PROV_STEP_NEXT);
+            prov_result_clear(&res);
+        }
+        T_OK(p->vt->build_request(p, &c, st, &req));
+        T_EQ_STR(pt_header(&req, "X-Amzn-SageMaker-Inference-Component: "), "ic-1");
+        T_EQ_STR(pt_header(&req, "X-Amzn-SageMaker-Custom-Attributes: "), "trace=1");
+        if (m == 0)
+            T_EQ_STR(pt_header(&req, "X-Amzn-SageMaker-Target-Variant: "), "v2");
+        else
+            T_CHECK(pt_header(&req, "X-Amzn-SageMaker-InputLocation: ") != NULL);
+        prov_request_clear(&req);
+        p->vt->state_free(st);
+        prov_destroy(p);
+    }
+    unsetenv("AWS_ENDPOINT_URL");
+}
+
 /* The async machine: describe (0 instances) -> PUT -> invoke -> poll 404 ->
  * failure 404 -> poll 200; then a failure object; then the deadline. */
 static void sagemaker__async_steps(void)
@@ -449,5 +499,6 @@ int main(void)
     T_RUN(sagemaker__stream_every_split);
     T_RUN(sagemaker__stream_faults);
     T_RUN(sagemaker__async_steps);
+    T_RUN(sagemaker__model_headers);
     return t_done();
 }
