@@ -6,9 +6,9 @@ retry-after, an error event mid-stream, a stream cut before message_stop).
 """
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fakebase import FakeServer
 
 API_KEY = "sk-ant-fake-for-tests"
 
@@ -30,49 +30,12 @@ def answer_for(req):
     return "claude: " + " ".join(words[-3:])
 
 
-class FakeAnthropic:
+class FakeAnthropic(FakeServer):
     """faults: "overloaded": N (529), "rate_limited": N (429 + retry-after),
     "stream_error": True (overloaded_error event mid-stream),
     "stream_cut": True (close before message_stop)."""
 
-    def __init__(self):
-        self.faults = {}
-        self.requests = []
-        self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):
-                try:
-                    fake._handle(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def take(self, name):
-        with self.lock:
-            v = self.faults.get(name)
-            if isinstance(v, bool):
-                if v:
-                    del self.faults[name]
-                return v
-            if v:
-                self.faults[name] = v - 1
-                return True
-            return False
+    QUIET_DISCONNECTS = True
 
     def _json(self, h, status, obj, headers=None):
         body = json.dumps(obj).encode()
@@ -87,7 +50,7 @@ class FakeAnthropic:
     def _err(self, h, status, etype, msg, headers=None):
         self._json(h, status, {"type": "error", "error": {"type": etype, "message": msg}}, headers)
 
-    def _handle(self, h):
+    def _handle(self, h, method):
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
         self.requests.append((h.path, dict(h.headers), body))
         if h.path != "/v1/messages":

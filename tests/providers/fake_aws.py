@@ -23,8 +23,9 @@ import struct
 import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote
+
+from fakebase import FakeServer
 
 ACCESS_KEY = "AKIDFAKEASSAY"
 SECRET_KEY = "fake/secret/for-tests-only"
@@ -161,7 +162,7 @@ def lmi_json_lines(text):
 
 # --- the server ---------------------------------------------------------
 
-class FakeAWS:
+class FakeAWS(FakeServer):
     """Start with FakeAWS(); .url is the endpoint for every service.
 
     faults: a dict the tests set, read per request:
@@ -179,9 +180,9 @@ class FakeAWS:
       "async_never": True -> async invocations never write anything
     """
 
+    METHODS = ("GET", "PUT", "POST")
+
     def __init__(self, cold_delay=0.0, proc_delay=0.05, instances=1):
-        self.faults = {}
-        self.requests = []          # (method, path, service) of every request
         self.headers = []           # the headers of every request
         self.sig_failures = []
         self.objects = {}           # (bucket, key) -> bytes
@@ -189,47 +190,8 @@ class FakeAWS:
         self.cold_delay = cold_delay
         self.proc_delay = proc_delay
         self.ready_at = None        # when a scaling endpoint has an instance
-        self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                fake._handle(self, "GET")
-
-            def do_PUT(self):
-                fake._handle(self, "PUT")
-
-            def do_POST(self):
-                fake._handle(self, "POST")
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def take(self, name):
-        """Consume one occurrence of fault 'name'."""
-        with self.lock:
-            v = self.faults.get(name)
-            if isinstance(v, int) and not isinstance(v, bool):
-                if v > 0:
-                    self.faults[name] = v - 1
-                    return True
-                return False
-            if v:
-                del self.faults[name]
-                return v
-            return False
+        # (method, path, service) of every request: FakeServer.requests
+        super().__init__()
 
     # -- plumbing --
     def _send(self, h, status, body=b"", headers=None, ctype="application/json"):
