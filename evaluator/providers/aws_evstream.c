@@ -2,6 +2,8 @@
 #include "evaluator/providers/aws_evstream.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -244,6 +246,19 @@ int aws_ev_header_str(const aws_ev_message *m, const char *name, const char **va
         }
     }
     return AS_ENOTFOUND;
+}
+
+void aws_ev_take_error(const aws_ev_message *m, char **err)
+{
+    const char *code, *msg = "";
+    size_t cn, mn = 0;
+
+    if (aws_ev_header_str(m, ":error-code", &code, &cn) < 0)
+        return;
+    (void)aws_ev_header_str(m, ":error-message", &msg, &mn);   /* optional */
+    free(*err);
+    if (asprintf(err, "%.*s: %.*s", (int)cn, code, (int)(mn > 300 ? 300 : mn), msg) < 0)
+        *err = NULL;
 }
 
 int aws_ev_header_is(const aws_ev_message *m, const char *name, const char *value)

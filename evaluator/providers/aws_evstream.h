@@ -82,6 +82,12 @@ int aws_ev_header_str(const aws_ev_message *m, const char *name, const char **va
 /* Nonzero when header 'name' is a string equal to 'value'. */
 int aws_ev_header_is(const aws_ev_message *m, const char *name, const char *value);
 
+/* When 'm' carries an :error-code header (an error of the stream itself,
+ * sent by Bedrock and SageMaker alike), replace *err with "<code>:
+ * <:error-message, at most 300 bytes>" (caller frees; NULL when out of
+ * memory); otherwise leave *err as it is. */
+void aws_ev_take_error(const aws_ev_message *m, char **err);
+
 /* CRC32 (IEEE 802.3, reflected 0xEDB88320) continuing from 'crc' (0 first). */
 uint32_t aws_crc32(uint32_t crc, const void *data, size_t len);
 

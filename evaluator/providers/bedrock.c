@@ -326,15 +326,7 @@ static int on_event(void *ctx, const aws_ev_message *m)
         return 0;
     }
     if (!aws_ev_header_is(m, ":message-type", "event")) {
-        const char *em = "";
-        size_t en = 0;
-        if (aws_ev_header_str(m, ":error-code", &type, &tn) == 0) {
-            (void)aws_ev_header_str(m, ":error-message", &em, &en);
-            free(st->stream.stream_error);
-            if (asprintf(&st->stream.stream_error, "%.*s: %.*s", (int)tn, type,
-                         (int)(en > 300 ? 300 : en), em) < 0)
-                st->stream.stream_error = NULL;
-        }
+        aws_ev_take_error(m, &st->stream.stream_error);
         return 0;
     }
     if (aws_ev_header_str(m, ":event-type", &type, &tn) < 0)

@@ -628,16 +628,7 @@ static int on_message(void *ctx, const aws_ev_message *m)
         json_decref(root);
         return 0;
     }
-    if (aws_ev_header_str(m, ":error-code", &v, &n) == 0) {
-        const char *em;
-        size_t en = 0;
-        if (aws_ev_header_str(m, ":error-message", &em, &en) < 0)
-            em = "";
-        free(st->stream.stream_error);
-        if (asprintf(&st->stream.stream_error, "%.*s: %.*s", (int)n, v,
-                     (int)(en > 300 ? 300 : en), em) < 0)
-            st->stream.stream_error = NULL;
-    }
+    aws_ev_take_error(m, &st->stream.stream_error);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "evaluator/providers/aws_evstream.h"
+#include "tests/providers/evframe.h"
 #include "tests/test.h"
 
 /* payload {"foo": "bar"}, no headers: 30 bytes */
@@ -127,41 +128,13 @@ static void evstream__corrupted_bytes_rejected(void)
     }
 }
 
-/* Build one message (test-side encoder): headers given as name/value
- * strings with type 7. */
+/* Build one message: headers given as name/value strings (type 7), NULL
+ * for none. */
 static size_t encode(unsigned char *out, const char *const *hdrs, const char *payload)
 {
-    size_t hl = 0, i, off, pl = strlen(payload), total;
-    uint32_t crc;
+    static const char *const none[] = {NULL};
 
-    for (i = 0; hdrs && hdrs[i]; i += 2)
-        hl += 1 + strlen(hdrs[i]) + 1 + 2 + strlen(hdrs[i + 1]);
-    total = 16 + hl + pl;
-    out[0] = (unsigned char)(total >> 24); out[1] = (unsigned char)(total >> 16);
-    out[2] = (unsigned char)(total >> 8); out[3] = (unsigned char)total;
-    out[4] = (unsigned char)(hl >> 24); out[5] = (unsigned char)(hl >> 16);
-    out[6] = (unsigned char)(hl >> 8); out[7] = (unsigned char)hl;
-    crc = aws_crc32(0, out, 8);
-    out[8] = (unsigned char)(crc >> 24); out[9] = (unsigned char)(crc >> 16);
-    out[10] = (unsigned char)(crc >> 8); out[11] = (unsigned char)crc;
-    off = 12;
-    for (i = 0; hdrs && hdrs[i]; i += 2) {
-        size_t nl = strlen(hdrs[i]), vl = strlen(hdrs[i + 1]);
-        out[off++] = (unsigned char)nl;
-        memcpy(out + off, hdrs[i], nl);
-        off += nl;
-        out[off++] = 7;
-        out[off++] = (unsigned char)(vl >> 8);
-        out[off++] = (unsigned char)vl;
-        memcpy(out + off, hdrs[i + 1], vl);
-        off += vl;
-    }
-    memcpy(out + off, payload, pl);
-    off += pl;
-    crc = aws_crc32(0, out, off);
-    out[off++] = (unsigned char)(crc >> 24); out[off++] = (unsigned char)(crc >> 16);
-    out[off++] = (unsigned char)(crc >> 8); out[off++] = (unsigned char)crc;
-    return off;
+    return ev_frame(out, hdrs ? hdrs : none, payload, strlen(payload));
 }
 
 /* Three messages fed in two pieces split at every byte position, and one
@@ -305,6 +278,43 @@ static void evstream__all_header_types(void)
     T_ERR(aws_evstream_decode_one(&msg, m, off), AS_ECORRUPT);
 }
 
+/* Encode a message with 'hdrs', decode it and hand it to aws_ev_take_error. */
+static void take_error(const char *const *hdrs, char **err)
+{
+    static unsigned char buf[2048];
+    aws_ev_message m;
+    size_t n = encode(buf, hdrs, "{}");
+
+    T_OK(aws_evstream_decode_one(&m, buf, n));
+    aws_ev_take_error(&m, err);
+}
+
+/* An :error-code message becomes "<code>: <message>" (the message capped at
+ * 300 bytes); any other message leaves the error as it was. */
+static void evstream__error_message_taken(void)
+{
+    char longmsg[400], *err = NULL;
+    const char *h_err[] = {":message-type", "error", ":error-code", "InternalFailure",
+                           ":error-message", "boom", NULL};
+    const char *h_code[] = {":message-type", "error", ":error-code", "Bare", NULL};
+    const char *h_long[] = {":error-code", "Long", ":error-message", longmsg, NULL};
+    const char *h_event[] = {":message-type", "event", ":event-type", "chunk", NULL};
+
+    memset(longmsg, 'x', sizeof(longmsg) - 1);
+    longmsg[sizeof(longmsg) - 1] = '\0';
+    take_error(h_event, &err);
+    T_CHECK(err == NULL);
+    take_error(h_err, &err);
+    T_EQ_STR(err, "InternalFailure: boom");
+    take_error(h_event, &err);
+    T_EQ_STR(err, "InternalFailure: boom");     /* kept */
+    take_error(h_code, &err);
+    T_EQ_STR(err, "Bare: ");
+    take_error(h_long, &err);
+    T_EQ_INT(err ? (long long)strlen(err) : -1, (long long)(strlen("Long: ") + 300));
+    free(err);
+}
+
 int main(void)
 {
     T_RUN(evstream__crc32_matches_zlib);
@@ -314,5 +324,6 @@ int main(void)
     T_RUN(evstream__truncated_stream_detected);
     T_RUN(evstream__limits);
     T_RUN(evstream__all_header_types);
+    T_RUN(evstream__error_message_taken);
     return t_done();
 }
