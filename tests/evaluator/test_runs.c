@@ -1,9 +1,9 @@
 /* Reading runs back (evaluator/runs.h): a page of items is read without the
  * run's summary, in case order, with hour-priced costs attributed as the
  * summary attributes them. One hour-priced run of 10,000 items is written
- * straight into a fresh database. */
+ * straight into a fresh database. How much faster a page is than a summary
+ * is measured by bench/web, not here: timings make flaky tests. */
 #include "evaluator/runs.h"
-#include "common/clock.h"
 #include "common/json.h"
 #include "store/store.h"
 #include "tests/test.h"
@@ -93,44 +93,6 @@ static void items__hour_cost_matches_the_summary(void)
     json_decref(sum);
 }
 
-/* The mean time of a page in the middle of the run, in ms. */
-static double page_ms(void)
-{
-    json_t *page = NULL;
-    double t0 = as_clock_ms();
-    int k;
-
-    for (k = 0; k < 5; k++) {
-        T_OK(eval_run_items(&page, db, 1, 5000, 50));
-        json_decref(page);
-    }
-    return (as_clock_ms() - t0) / 5;
-}
-
-/* A page costs what its rows cost (plus, hour-priced, one pass summing the
- * run's busy time and latencies), less than the summary alone (bootstrap
- * intervals of every metric over every item), which each page used to
- * make first. */
-static void items__page_does_not_make_the_summary(void)
-{
-    json_t *sum = NULL;
-    double t0, t_hour, t_tokens, t_sum;
-
-    page_ms();                          /* warm SQLite's page cache */
-    t_hour = page_ms();
-    t0 = as_clock_ms();
-    T_OK(eval_run_summary(&sum, db, 1));
-    t_sum = as_clock_ms() - t0;
-    json_decref(sum);
-    T_OK(store_exec(db, "UPDATE runs SET price_hour = 0"));     /* token-priced now */
-    t_tokens = page_ms();
-    T_OK(store_exec(db, "UPDATE runs SET price_hour = 36"));
-    fprintf(stderr, "  page %.2f ms (hour-priced %.2f ms), summary %.1f ms\n", t_tokens, t_hour,
-            t_sum);
-    T_CHECK(t_hour < t_sum);
-    T_CHECK(t_tokens * 3 < t_sum);
-}
-
 int main(void)
 {
     char dir[] = "/tmp/assay-test-runs-XXXXXX", path[64];
@@ -144,7 +106,6 @@ int main(void)
     }
     T_RUN(items__page_in_case_order);
     T_RUN(items__hour_cost_matches_the_summary);
-    T_RUN(items__page_does_not_make_the_summary);
     store_close(db);
     unlink(path);
     snprintf(path, sizeof(path), "%s/assay.db-wal", dir);
