@@ -3,7 +3,6 @@
 #include "catalog/catalog.h"
 #include "common/error.h"
 #include "common/json.h"
-#include "common/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,18 +245,13 @@ static int prompt_check(cat_prompt *p, const char *what)
 int cat_prompt_parse(cat_prompt **out, const char *data, size_t len, const char *what)
 {
     cat_prompt *p;
-    size_t bad;
     int rc;
 
     *out = NULL;
-    if (len > CAT_DOC_MAX)
-        return as_error_set(AS_ETOOBIG, "%s: larger than the limit of %zu bytes", what,
-                            (size_t)CAT_DOC_MAX);
-    if (!as_utf8_valid(data, len, &bad))
-        return as_error_set(AS_EINVAL, "%s: invalid UTF-8 at byte %zu", what, bad);
     if ((p = calloc(1, sizeof(*p))) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
-    if ((rc = as_json_parse(&p->doc, data, len, what)) < 0 || (rc = prompt_check(p, what)) < 0) {
+    if ((rc = as_json_parse_doc(&p->doc, data, len, CAT_DOC_MAX, what)) < 0 ||
+        (rc = prompt_check(p, what)) < 0) {
         cat_prompt_free(p);
         return rc;
     }

@@ -5,7 +5,6 @@
 #include "catalog/catalog.h"
 #include "common/error.h"
 #include "common/json.h"
-#include "common/utf8.h"
 #include "metrics/registry.h"
 
 #include <stdio.h>
@@ -282,18 +281,13 @@ static int suite_check(cat_suite *s, const char *what)
 int cat_suite_parse(cat_suite **out, const char *data, size_t len, const char *what)
 {
     cat_suite *s;
-    size_t bad;
     int rc;
 
     *out = NULL;
-    if (len > CAT_DOC_MAX)
-        return as_error_set(AS_ETOOBIG, "%s: larger than the limit of %zu bytes", what,
-                            (size_t)CAT_DOC_MAX);
-    if (!as_utf8_valid(data, len, &bad))
-        return as_error_set(AS_EINVAL, "%s: invalid UTF-8 at byte %zu", what, bad);
     if ((s = calloc(1, sizeof(*s))) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
-    if ((rc = as_json_parse(&s->doc, data, len, what)) < 0 || (rc = suite_check(s, what)) < 0) {
+    if ((rc = as_json_parse_doc(&s->doc, data, len, CAT_DOC_MAX, what)) < 0 ||
+        (rc = suite_check(s, what)) < 0) {
         cat_suite_free(s);
         return rc;
     }

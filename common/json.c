@@ -1,6 +1,7 @@
 /* jansson wrappers that speak the AS_E* convention; see json.h. */
 #include "common/json.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,17 @@ int as_json_parse(json_t **out, const char *data, size_t len, const char *what)
                             err.column, err.text);
     *out = v;
     return 0;
+}
+
+int as_json_parse_doc(json_t **out, const char *data, size_t len, size_t max, const char *what)
+{
+    size_t bad;
+
+    if (len > max)
+        return as_error_set(AS_ETOOBIG, "%s: larger than the limit of %zu bytes", what, max);
+    if (!as_utf8_valid(data, len, &bad))
+        return as_error_set(AS_EINVAL, "%s: invalid UTF-8 at byte %zu", what, bad);
+    return as_json_parse(out, data, len, what);
 }
 
 char *as_json_dump(const json_t *v)

@@ -14,6 +14,11 @@
  * "<what>: line L column C: <reason>". */
 int as_json_parse(json_t **out, const char *data, size_t len, const char *what);
 
+/* Parse a document from outside: over 'max' bytes gives AS_ETOOBIG,
+ * invalid UTF-8 AS_EINVAL naming the byte offset, then as as_json_parse.
+ * Every message starts with "<what>: ". */
+int as_json_parse_doc(json_t **out, const char *data, size_t len, size_t max, const char *what);
+
 /* Serialize compactly (caller frees with free()); NULL only on no memory. */
 char *as_json_dump(const json_t *v);
 /* The same, indented for people. */
