@@ -257,27 +257,6 @@ static int insert_commit(cat *c, int64_t seq, git_commit *commit)
     return rc;
 }
 
-/* The newest version number and whether the row exists. */
-static int item_versions(cat *c, cat_kind kind, const char *name, int *versions, int *exists)
-{
-    store_stmt *st = NULL;
-    int rc;
-
-    *versions = 0;
-    *exists = 0;
-    if ((rc = store_prepare(&st, c->db,
-                            "SELECT versions FROM cat_items WHERE kind = ? AND name = ?")) < 0)
-        return rc;
-    store_bind_int(st, 1, kind);
-    store_bind_text(st, 2, name);
-    if ((rc = store_step(st)) == STORE_ROW) {
-        *versions = (int)store_col_int(st, 0);
-        *exists = 1;
-    }
-    store_finalize(st);
-    return rc < 0 ? rc : 0;
-}
-
 /* Tags of a prompt file (an empty array when the file does not parse: a
  * plain-git edit may be broken; using it reports the problem then). */
 static char *prompt_tags(cat *c, const git_oid *blob_id)
@@ -340,9 +319,9 @@ static int index_change(cat *c, int64_t seq, cat_kind kind, const char *name,
     store_stmt *st = NULL;
     char blobhex[41];
     char *tags = NULL;
-    int versions, exists, rc;
+    int versions, exists, removed, rc;
 
-    if ((rc = item_versions(c, kind, name, &versions, &exists)) < 0)
+    if ((rc = cat__item_state(c, kind, name, &exists, &versions, &removed)) < 0)
         return rc;
     if (blob_id == NULL) {
         if (!exists)
