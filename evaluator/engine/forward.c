@@ -14,6 +14,68 @@
 #define CTX_DEFAULT_MAX 4096
 #define CHUNK ENG_PREFILL_CHUNK
 
+struct eng_work {
+    const eng_model *m;
+    int rows, logit_rows;
+    float *x, *h, *q, *k, *v, *att, *gate, *up;  /* 'rows' rows each */
+    float *logits;                               /* (logit_rows, vocab) */
+};
+
+void eng_work_free(eng_work *w)
+{
+    if (w == NULL)
+        return;
+    free(w->x);
+    free(w->h);
+    free(w->q);
+    free(w->k);
+    free(w->v);
+    free(w->att);
+    free(w->gate);
+    free(w->up);
+    free(w->logits);
+    free(w);
+}
+
+int eng_work_new(eng_work **out, const eng_model *m, int rows, int logit_rows)
+{
+    const eng_config *c = &m->cfg;
+    size_t kvdim = (size_t)c->n_kv_heads * c->head_dim, qdim = (size_t)c->n_heads * c->head_dim;
+    size_t width = (size_t)c->hidden > qdim ? (size_t)c->hidden : qdim, r;
+    eng_work *w;
+
+    *out = NULL;
+    if (rows < 1 || logit_rows < 1 || logit_rows > rows)
+        return as_error_set(AS_EINVAL, "a step needs 1 or more rows (asked %d, %d with logits)", rows,
+                            logit_rows);
+    if ((w = calloc(1, sizeof *w)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    r = (size_t)rows;
+    w->m = m;
+    w->rows = rows;
+    w->logit_rows = logit_rows;
+    w->x = calloc(r * c->hidden, sizeof(float));
+    w->h = calloc(r * width, sizeof(float));
+    w->q = calloc(r * qdim, sizeof(float));
+    w->k = calloc(r * kvdim, sizeof(float));
+    w->v = calloc(r * kvdim, sizeof(float));
+    w->att = calloc(r * qdim, sizeof(float));
+    w->gate = calloc(r * c->intermediate, sizeof(float));
+    w->up = calloc(r * c->intermediate, sizeof(float));
+    w->logits = calloc((size_t)logit_rows * c->vocab, sizeof(float));
+    if (!w->x || !w->h || !w->q || !w->k || !w->v || !w->att || !w->gate || !w->up || !w->logits) {
+        eng_work_free(w);
+        return as_error_set(AS_ENOMEM, "out of memory for a step of %d rows", rows);
+    }
+    *out = w;
+    return 0;
+}
+
+int eng_work_rows(const eng_work *w)
+{
+    return w->rows;
+}
+
 void eng_state_free(eng_state *s)
 {
     if (s == NULL)
@@ -23,12 +85,7 @@ void eng_state_free(eng_state *s)
 #endif
     free(s->kcache);
     free(s->vcache);
-    free(s->x);
-    free(s->h);
-    free(s->q);
-    free(s->att);
-    free(s->gate);
-    free(s->up);
+    eng_work_free(s->work);
     free(s->scores);
     free(s->logits);
     free(s);
@@ -37,9 +94,9 @@ void eng_state_free(eng_state *s)
 int eng_state_new(eng_state **out, const eng_model *m, int ctx)
 {
     const eng_config *c = &m->cfg;
-    size_t kvdim = (size_t)c->n_kv_heads * c->head_dim, qdim = (size_t)c->n_heads * c->head_dim;
-    size_t width = (size_t)c->hidden > qdim ? (size_t)c->hidden : qdim;
+    size_t kvdim = (size_t)c->n_kv_heads * c->head_dim;
     eng_state *s;
+    int rc;
 
     *out = NULL;
     if (ctx <= 0)
@@ -50,18 +107,15 @@ int eng_state_new(eng_state **out, const eng_model *m, int ctx)
         return as_error_set(AS_ENOMEM, "out of memory");
     s->m = m;
     s->ctx = ctx;
+    if ((rc = eng_work_new(&s->work, m, CHUNK, 1)) < 0) {
+        eng_state_free(s);
+        return rc;
+    }
     s->kcache = calloc((size_t)c->n_layers * (size_t)ctx * kvdim, sizeof(float));
     s->vcache = calloc((size_t)c->n_layers * (size_t)ctx * kvdim, sizeof(float));
-    s->x = calloc((size_t)CHUNK * c->hidden, sizeof(float));
-    s->h = calloc((size_t)CHUNK * width, sizeof(float));
-    s->q = calloc((size_t)CHUNK * qdim, sizeof(float));
-    s->att = calloc((size_t)CHUNK * qdim, sizeof(float));
-    s->gate = calloc((size_t)CHUNK * c->intermediate, sizeof(float));
-    s->up = calloc((size_t)CHUNK * c->intermediate, sizeof(float));
     s->scores = calloc((size_t)c->n_heads * (size_t)ctx, sizeof(float));
     s->logits = calloc((size_t)c->vocab, sizeof(float));
-    if (!s->kcache || !s->vcache || !s->x || !s->h || !s->q || !s->att ||
-        !s->gate || !s->up || !s->scores || !s->logits) {
+    if (!s->kcache || !s->vcache || !s->scores || !s->logits) {
         eng_state_free(s);
         return as_error_set(AS_ENOMEM, "out of memory for a %d-position KV cache", ctx);
     }
@@ -140,57 +194,125 @@ static void attention(eng_state *s, int l, int pos, const float *q, float *att)
         eng_pool_run(s->m->pool, heads, attention_heads, &j);
 }
 
-/* Tokens tok[0..n) (n <= CHUNK) at positions s->pos.. through the decoder,
- * all n at each step: the matrix products read each weight once for the
- * chunk; token t attends to the cache up to its own position. With
- * want_logits, s->logits gets the last token's logits. */
-static void forward_chunk(eng_state *s, const int32_t *tok, int n, int want_logits)
+/* The final norm and LM head for the rows that ask for logits, up to
+ * w->logit_rows of them per matrix product. */
+static void lm_head_rows(eng_work *w, const eng_row *rows, int n)
 {
-    const eng_model *m = s->m;
+    const eng_model *m = w->m;
+    const eng_config *c = &m->cfg;
+    size_t H = (size_t)c->hidden, V = (size_t)c->vocab;
+    int t = 0;
+
+    while (t < n) {
+        int idx[64], k = 0, lim = w->logit_rows < 64 ? w->logit_rows : 64, i;
+
+        for (; t < n && k < lim; t++)
+            if (rows[t].logits != NULL) {
+                eng_rmsnorm(w->h + (size_t)k * H, w->x + (size_t)t * H, &m->norm, c->hidden, c->eps);
+                idx[k++] = t;
+            }
+        if (k == 0)
+            break;
+        eng_matmat(m->pool, w->logits, V, &m->lm_head, w->h, H, k, NULL);
+        for (i = 0; i < k; i++)
+            memcpy(rows[idx[i]].logits, w->logits + (size_t)i * V, V * sizeof(float));
+    }
+}
+
+/* rows[0..n) (checked, n <= w->rows) through the decoder, all n at each
+ * step: the matrix products read each weight once for all rows; a row's
+ * key and value go to its state's cache at its position and it attends to
+ * that cache up to its own position. */
+static void forward_batch(eng_work *w, const eng_row *rows, int n)
+{
+    const eng_model *m = w->m;
     const eng_config *c = &m->cfg;
     size_t kvdim = (size_t)c->n_kv_heads * c->head_dim, qdim = (size_t)c->n_heads * c->head_dim;
     size_t H = (size_t)c->hidden, W = H > qdim ? H : qdim, I = (size_t)c->intermediate;
-    int pos = s->pos, l, t;
+    int l, t;
     size_t i;
 
     for (t = 0; t < n; t++)
-        eng_embed(s->x + t * H, &m->embed, tok[t]);
+        eng_embed(w->x + t * H, &m->embed, rows[t].tok);
     for (l = 0; l < c->n_layers; l++) {
         const eng_layer *L = &m->layers[l];
-        float *kdst = s->kcache + ((size_t)l * s->ctx + pos) * kvdim;
-        float *vdst = s->vcache + ((size_t)l * s->ctx + pos) * kvdim;
 
         for (t = 0; t < n; t++)
-            eng_rmsnorm(s->h + t * W, s->x + t * H, &L->attn_norm, c->hidden, c->eps);
-        eng_matmat(m->pool, s->q, qdim, &L->wq, s->h, W, n, &L->bq);
-        eng_matmat(m->pool, kdst, kvdim, &L->wk, s->h, W, n, &L->bk);
-        eng_matmat(m->pool, vdst, kvdim, &L->wv, s->h, W, n, &L->bv);
+            eng_rmsnorm(w->h + t * W, w->x + t * H, &L->attn_norm, c->hidden, c->eps);
+        eng_matmat(m->pool, w->q, qdim, &L->wq, w->h, W, n, &L->bq);
+        eng_matmat(m->pool, w->k, kvdim, &L->wk, w->h, W, n, &L->bk);
+        eng_matmat(m->pool, w->v, kvdim, &L->wv, w->h, W, n, &L->bv);
         for (t = 0; t < n; t++) {
-            eng_rope(s->q + t * qdim, c->n_heads, c->head_dim, pos + t, m->inv_freq);
-            eng_rope(kdst + t * kvdim, c->n_kv_heads, c->head_dim, pos + t, m->inv_freq);
+            eng_state *s = rows[t].s;
+            size_t at = ((size_t)l * s->ctx + rows[t].pos) * kvdim;
+
+            eng_rope(w->q + t * qdim, c->n_heads, c->head_dim, rows[t].pos, m->inv_freq);
+            eng_rope(w->k + t * kvdim, c->n_kv_heads, c->head_dim, rows[t].pos, m->inv_freq);
+            memcpy(s->kcache + at, w->k + t * kvdim, kvdim * sizeof(float));
+            memcpy(s->vcache + at, w->v + t * kvdim, kvdim * sizeof(float));
         }
         for (t = 0; t < n; t++)
-            attention(s, l, pos + t, s->q + t * qdim, s->att + t * qdim);
-        eng_matmat(m->pool, s->h, W, &L->wo, s->att, qdim, n, &L->bo);
+            attention(rows[t].s, l, rows[t].pos, w->q + t * qdim, w->att + t * qdim);
+        eng_matmat(m->pool, w->h, W, &L->wo, w->att, qdim, n, &L->bo);
         for (t = 0; t < n; t++)
             for (i = 0; i < H; i++)
-                s->x[t * H + i] += s->h[t * W + i];
+                w->x[t * H + i] += w->h[t * W + i];
         for (t = 0; t < n; t++)
-            eng_rmsnorm(s->h + t * W, s->x + t * H, &L->ffn_norm, c->hidden, c->eps);
-        eng_matmat(m->pool, s->gate, I, &L->wg, s->h, W, n, &L->bg);
-        eng_matmat(m->pool, s->up, I, &L->wu, s->h, W, n, &L->bu);
+            eng_rmsnorm(w->h + t * W, w->x + t * H, &L->ffn_norm, c->hidden, c->eps);
+        eng_matmat(m->pool, w->gate, I, &L->wg, w->h, W, n, &L->bg);
+        eng_matmat(m->pool, w->up, I, &L->wu, w->h, W, n, &L->bu);
         for (t = 0; t < n; t++)
-            eng_swiglu(s->gate + t * I, s->gate + t * I, s->up + t * I, c->intermediate);
-        eng_matmat(m->pool, s->h, W, &L->wd, s->gate, I, n, &L->bd);
+            eng_swiglu(w->gate + t * I, w->gate + t * I, w->up + t * I, c->intermediate);
+        eng_matmat(m->pool, w->h, W, &L->wd, w->gate, I, n, &L->bd);
         for (t = 0; t < n; t++)
             for (i = 0; i < H; i++)
-                s->x[t * H + i] += s->h[t * W + i];
+                w->x[t * H + i] += w->h[t * W + i];
     }
-    s->pos = pos + n;
-    if (want_logits) {
-        eng_rmsnorm(s->h, s->x + (size_t)(n - 1) * H, &m->norm, c->hidden, c->eps);
-        eng_matvec(m->pool, s->logits, &m->lm_head, s->h, NULL);
+    for (t = 0; t < n; t++)
+        rows[t].s->pos = rows[t].pos + 1;
+    lm_head_rows(w, rows, n);
+}
+
+int eng_forward_rows(eng_work *w, const eng_row *rows, int n)
+{
+    int t;
+
+    if (n < 1 || n > w->rows)
+        return as_error_set(AS_EINVAL, "a step of %d rows; this one holds 1 to %d", n, w->rows);
+    for (t = 0; t < n; t++) {
+        const eng_row *r = &rows[t];
+        int same = t > 0 && rows[t - 1].s == r->s;
+
+        if (r->s == NULL || r->s->m != w->m || r->s->gpu != NULL)
+            return as_error_set(AS_EINVAL, "row %d: not a CPU state of this model", t);
+        if (r->tok < 0 || r->tok >= w->m->cfg.vocab)
+            return as_error_set(AS_EINVAL, "token id %d is outside the vocabulary of %d", r->tok,
+                                w->m->cfg.vocab);
+        if (r->pos < 0 || r->pos >= r->s->ctx)
+            return as_error_set(AS_ETOOBIG, "position %d is outside the context of %d", r->pos,
+                                r->s->ctx);
+        if (same ? r->pos != rows[t - 1].pos + 1 : r->pos > r->s->pos)
+            return as_error_set(AS_EINVAL, "row %d: position %d does not follow its sequence's", t,
+                                r->pos);
     }
+    forward_batch(w, rows, n);
+    return 0;
+}
+
+/* Tokens tok[0..n) (n <= CHUNK) of 's' at positions s->pos.. through the
+ * decoder; with want_logits, s->logits gets the last token's logits. */
+static void forward_chunk(eng_state *s, const int32_t *tok, int n, int want_logits)
+{
+    eng_row rows[CHUNK];
+    int t;
+
+    for (t = 0; t < n; t++) {
+        rows[t].s = s;
+        rows[t].pos = s->pos + t;
+        rows[t].tok = tok[t];
+        rows[t].logits = want_logits && t == n - 1 ? s->logits : NULL;
+    }
+    forward_batch(s->work, rows, n);
 }
 
 int eng_prefill(eng_state *s, const int32_t *tokens, size_t n, const float **logits)

@@ -9,7 +9,9 @@
  *              x += o Wo^T (+bo); h = rmsnorm(x) w_ffn; x += (silu(h Wg^T) * (h Wu^T)) Wd^T
  *   logits = rmsnorm(x) w_final Wlm^T
  *
- * A state belongs to one sequence and one thread at a time. */
+ * A state belongs to one sequence and one thread at a time. Several states
+ * can be fed together (eng_forward_rows): the continuous batching of
+ * batch.h, where each weight is read once per step for every sequence. */
 #ifndef AS_ENG_FORWARD_H
 #define AS_ENG_FORWARD_H
 
@@ -18,12 +20,15 @@
 /* Tokens a prefill pushes through the decoder together. */
 #define ENG_PREFILL_CHUNK 32
 
+/* Scratch for the rows of one step (activations of every row). */
+typedef struct eng_work eng_work;
+
 typedef struct eng_state {
     const eng_model *m;
     int ctx;                 /* positions the cache holds */
     int pos;                 /* tokens already in the cache */
     float *kcache, *vcache;  /* (layers, ctx, kv_heads * head_dim) */
-    float *x, *h, *q, *att, *gate, *up;      /* ENG_PREFILL_CHUNK rows each */
+    eng_work *work;          /* ENG_PREFILL_CHUNK rows, for this state alone */
     float *scores;           /* (heads, ctx): one attention score row per head */
     float *logits;
     struct eng_gpu_state *gpu; /* set by eng_state_use_gpu: the steps run there */
@@ -55,5 +60,30 @@ int eng_forward(eng_state *s, int token, const float **logits);
  * AS_EINVAL for an id outside the vocabulary, AS_ETOOBIG when the tokens
  * do not fit the context (nothing is fed then). */
 int eng_prefill(eng_state *s, const int32_t *tokens, size_t n, const float **logits);
+
+/* One row of a step: token 'tok' of the sequence in 's' at position 'pos'.
+ * With 'logits' not NULL it receives the vocab-sized next-token logits. */
+typedef struct eng_row {
+    eng_state *s;
+    int pos;
+    int32_t tok;
+    float *logits;
+} eng_row;
+
+/* Scratch for steps of up to 'rows' rows, of which up to 'logit_rows' ask
+ * for logits at once (more are done in turns). Caller frees with
+ * eng_work_free (accepts NULL). */
+int eng_work_new(eng_work **out, const eng_model *m, int rows, int logit_rows);
+void eng_work_free(eng_work *w);
+int eng_work_rows(const eng_work *w);
+
+/* Feed rows[0..n) through the decoder together: each matrix product reads
+ * each weight once for all n rows. Rows of one state are contiguous and in
+ * position order, starting at a position the state already holds or at
+ * its end (a state can start over at 0); each state's pos becomes its last
+ * row's pos + 1. Every row's results are bit-identical to feeding its
+ * sequence alone (eng_prefill, eng_forward). CPU states only; AS_EINVAL for
+ * a bad token, position or row count. */
+int eng_forward_rows(eng_work *w, const eng_row *rows, int n);
 
 #endif

@@ -52,15 +52,15 @@ static int find_stop(const eng_gen_params *p, const as_buf *text, size_t old_len
     return found;
 }
 
-static int check_params(const eng_state *s, size_t n, const eng_gen_params *p)
+static int check_params(size_t n, int ctx, const eng_gen_params *p)
 {
     int i;
 
     if (n == 0)
         return as_error_set(AS_EINVAL, "the prompt is empty");
-    if (n >= (size_t)s->ctx)
+    if (n >= (size_t)ctx)
         return as_error_set(AS_ETOOBIG, "the prompt has %zu tokens; the context holds %d "
-                            "(prompt plus at least one new token)", n, s->ctx);
+                            "(prompt plus at least one new token)", n, ctx);
     if (p->max_new_tokens < 1)
         return as_error_set(AS_EINVAL, "max_new_tokens must be at least 1");
     if (p->n_stop_ids < 0 || p->n_stop_ids > ENG_MAX_STOP_IDS ||
@@ -74,80 +74,123 @@ static int check_params(const eng_state *s, size_t n, const eng_gen_params *p)
     return 0;
 }
 
+void eng_seq_clear(eng_seq *q)
+{
+    if (q == NULL)
+        return;
+    eng_sampler_free(q->sampler);
+    as_buf_free(&q->text);
+    eng_gen_result_clear(&q->res);
+    memset(q, 0, sizeof *q);
+}
+
+int eng_seq_begin(eng_seq *q, const eng_gen_params *p, size_t n, int ctx, int vocab)
+{
+    int rc;
+
+    memset(q, 0, sizeof *q);
+    as_buf_init(&q->text, GEN_TEXT_MAX);
+    q->t0 = as_clock_ms();
+    if ((rc = check_params(n, ctx, p)) < 0)
+        return rc;
+    q->p = *p;
+    if ((rc = eng_sampler_new(&q->sampler, &p->sampling, vocab)) < 0)
+        return rc;
+    q->cap = (size_t)p->max_new_tokens;
+    if (q->cap > (size_t)ctx - n)
+        q->cap = (size_t)ctx - n;
+    if ((q->res.ids = malloc(q->cap * sizeof *q->res.ids)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    q->res.prompt_tokens = (int)n;
+    q->res.finish = "length";
+    q->res.stop_string = -1;
+    return 0;
+}
+
+void eng_seq_prefilled(eng_seq *q)
+{
+    q->res.prefill_ms = as_clock_ms() - q->t0;
+}
+
+/* Append the text of 'tok'; 1 when a stop string now cuts the text. */
+static int seq_text(eng_seq *q, int32_t tok)
+{
+    const char *piece;
+    size_t plen, old = q->text.len, at;
+    int rc;
+
+    if ((rc = q->p.detok(q->p.detok_ud, tok, &piece, &plen)) < 0 ||
+        (rc = as_buf_append(&q->text, piece, plen)) < 0)
+        return rc;
+    if ((q->res.stop_string = find_stop(&q->p, &q->text, old, &at)) >= 0) {
+        q->text.len = at;
+        q->text.data[at] = '\0';
+        q->res.finish = "stop";
+        return 1;
+    }
+    return 0;
+}
+
+int eng_seq_next(eng_seq *q, const float *logits, int32_t *next)
+{
+    int32_t tok = eng_sample(q->sampler, logits);
+    int rc;
+
+    q->res.ids[q->res.n_ids++] = tok;
+    if (q->res.n_ids == 1)
+        q->t_first = as_clock_ms();
+    if (is_stop_id(&q->p, tok)) {
+        q->res.finish = "stop";
+        return 1;
+    }
+    if (q->p.detok != NULL && (rc = seq_text(q, tok)) != 0)
+        return rc;
+    if (q->res.n_ids == q->cap)
+        return 1;
+    *next = tok;
+    return 0;
+}
+
+void eng_seq_finish(eng_seq *q, eng_gen_result *res)
+{
+    eng_gen_result *r = &q->res;
+
+    r->total_ms = as_clock_ms() - q->t0;
+    r->ttft_ms = q->t_first - q->t0;
+    r->per_token_ms = r->n_ids > 1 ? (r->total_ms - r->ttft_ms) / (double)(r->n_ids - 1) : 0;
+    r->completion_tokens = (int)r->n_ids;
+    if (q->p.detok != NULL) {
+        r->text_len = q->text.len;
+        r->text = as_buf_detach(&q->text);
+    }
+    *res = *r;
+    memset(r, 0, sizeof *r);
+}
+
 int eng_generate(eng_state *s, const int32_t *prompt, size_t n, const eng_gen_params *p,
                  eng_gen_result *res)
 {
-    eng_sampler *sampler = NULL;
+    eng_seq q;
     const float *logits = NULL;
-    as_buf text;
-    double t0 = as_clock_ms(), t_first = 0;
-    size_t cap;
+    int32_t tok;
     int rc;
 
     memset(res, 0, sizeof *res);
-    as_buf_init(&text, GEN_TEXT_MAX);
-    if ((rc = check_params(s, n, p)) < 0)
-        return rc;
-    if ((rc = eng_sampler_new(&sampler, &p->sampling, s->m->cfg.vocab)) < 0)
-        return rc;
-    cap = (size_t)p->max_new_tokens;
-    if (cap > (size_t)s->ctx - n)
-        cap = (size_t)s->ctx - n;
-    if ((res->ids = malloc(cap * sizeof *res->ids)) == NULL) {
-        rc = as_error_set(AS_ENOMEM, "out of memory");
-        goto fail;
-    }
-    res->prompt_tokens = (int)n;
-    res->finish = "length";
-    res->stop_string = -1;
+    if ((rc = eng_seq_begin(&q, p, n, s->ctx, s->m->cfg.vocab)) < 0)
+        goto out;
     eng_state_rewind(s, 0);
     if ((rc = eng_prefill(s, prompt, n, &logits)) < 0)
-        goto fail;
-    res->prefill_ms = as_clock_ms() - t0;
-    while (res->n_ids < cap) {
-        int32_t tok = eng_sample(sampler, logits);
-
-        res->ids[res->n_ids++] = tok;
-        if (res->n_ids == 1)
-            t_first = as_clock_ms();
-        if (is_stop_id(p, tok)) {
-            res->finish = "stop";
-            break;
-        }
-        if (p->detok != NULL) {
-            const char *piece;
-            size_t plen, old = text.len, at;
-
-            if ((rc = p->detok(p->detok_ud, tok, &piece, &plen)) < 0 ||
-                (rc = as_buf_append(&text, piece, plen)) < 0)
-                goto fail;
-            if ((res->stop_string = find_stop(p, &text, old, &at)) >= 0) {
-                text.len = at;
-                text.data[at] = '\0';
-                res->finish = "stop";
-                break;
-            }
-        }
-        if (res->n_ids == cap)
-            break;
+        goto out;
+    eng_seq_prefilled(&q);
+    while ((rc = eng_seq_next(&q, logits, &tok)) == 0)
         if ((rc = eng_forward(s, tok, &logits)) < 0)
-            goto fail;
+            goto out;
+    if (rc > 0) {
+        eng_seq_finish(&q, res);
+        rc = 0;
     }
-    res->total_ms = as_clock_ms() - t0;
-    res->ttft_ms = t_first - t0;
-    res->per_token_ms = res->n_ids > 1 ? (res->total_ms - res->ttft_ms) / (double)(res->n_ids - 1) : 0;
-    res->completion_tokens = (int)res->n_ids;
-    if (p->detok != NULL) {
-        res->text_len = text.len;
-        res->text = as_buf_detach(&text);
-    }
-    as_buf_free(&text);
-    eng_sampler_free(sampler);
-    return 0;
-fail:
-    as_buf_free(&text);
-    eng_sampler_free(sampler);
-    eng_gen_result_clear(res);
+out:
+    eng_seq_clear(&q);
     return rc;
 }
 

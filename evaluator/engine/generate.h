@@ -8,6 +8,7 @@
 #ifndef AS_ENG_GENERATE_H
 #define AS_ENG_GENERATE_H
 
+#include "common/buf.h"
 #include "evaluator/engine/forward.h"
 #include "evaluator/engine/sample.h"
 
@@ -55,6 +56,32 @@ typedef struct eng_gen_result {
 int eng_generate(eng_state *s, const int32_t *prompt, size_t n, const eng_gen_params *p,
                  eng_gen_result *res);
 void eng_gen_result_clear(eng_gen_result *res);
+
+/* One sequence's generation bookkeeping, apart from the forward pass that
+ * feeds it (eng_generate runs one alone; batch.h runs many together):
+ * sampling, the stop conditions, the decoded text and the timings. */
+typedef struct eng_seq {
+    eng_gen_params p;
+    struct eng_sampler *sampler;
+    as_buf text;             /* decoded so far */
+    eng_gen_result res;
+    size_t cap;              /* most ids it may generate */
+    double t0, t_first;
+} eng_seq;
+
+/* Check 'p' for a prompt of n ids in a context of 'ctx' positions and a
+ * vocabulary of 'vocab', and start the clock. AS_EINVAL / AS_ETOOBIG name
+ * what is wrong. Caller clears with eng_seq_clear (also after a failure). */
+int eng_seq_begin(eng_seq *q, const eng_gen_params *p, size_t n, int ctx, int vocab);
+/* The prompt's logits are ready (the end of prefill). */
+void eng_seq_prefilled(eng_seq *q);
+/* Choose the next token from 'logits' (vocab) and take it. Returns 1 when
+ * the sequence is over (q->res is complete but for eng_seq_finish), 0 when
+ * *next must be fed to get the following logits, or a negative AS_E*. */
+int eng_seq_next(eng_seq *q, const float *logits, int32_t *next);
+/* Stop the clock and move the result into 'res' (caller clears it). */
+void eng_seq_finish(eng_seq *q, eng_gen_result *res);
+void eng_seq_clear(eng_seq *q);
 
 /* Sum of log p(cont[i] | ctx, cont[..i]) into *logprob and, into *greedy,
  * 1 when every cont[i] is the argmax. nctx >= 1 (put BOS first for an empty
