@@ -22,4 +22,45 @@ void eng_gpu_state_free(eng_gpu_state *g);
  * vocab-sized logits into it (host memory). */
 int eng_gpu_forward(eng_gpu_state *g, int token, int pos, float *logits);
 
+/* Continuous batching on the GPU: 'slots' sequences, each with its own KV
+ * cache of 'ctx' positions in device memory, fed together one step at a
+ * time (evaluator/engine/batch.h drives it; forward.h's eng_forward_rows
+ * is the CPU reference of a step). */
+typedef struct eng_gpu_batch eng_gpu_batch;
+
+/* Upload 'm' (borrowed; must outlive the batch) and allocate 'slots'
+ * caches of 'ctx' positions and scratch for steps of up to 'max_rows'
+ * rows. AS_EGPU or AS_ENOMEM when the device cannot hold it. Caller frees
+ * with eng_gpu_batch_free (accepts NULL). */
+int eng_gpu_batch_new(eng_gpu_batch **out, const eng_model *m, int slots, int ctx, int max_rows);
+void eng_gpu_batch_free(eng_gpu_batch *g);
+
+/* What one step asks for: n rows, row r feeding tok[r] at position pos[r]
+ * into the cache of slot slot[r]. Rows of one slot are contiguous and in
+ * position order, and each slot's earlier positions were fed by earlier
+ * steps (a slot starting over simply feeds position 0 again). For the k
+ * rows listed in want[] (row indices, increasing) the step reports, per
+ * listed row i:
+ *   argmax[i]   the index of the largest next-token logit (first on ties);
+ *   logprob[i]  when target != NULL: log softmax(logits)[target[i]]
+ *               (computed in double from float32 logits, as eng_logprob);
+ *   logits      when not NULL: the vocab-sized logits at logits + i * vocab
+ *               (host memory), for sampling on the CPU. */
+typedef struct eng_gpu_step {
+    const int32_t *tok, *slot, *pos;
+    int n;
+    const int32_t *want;
+    int k;
+    const int32_t *target;   /* k entries, or NULL */
+    int32_t *argmax;         /* k entries (host) */
+    double *logprob;         /* k entries (host), used with target */
+    float *logits;           /* k * vocab (host), or NULL */
+    double gpu_ms;           /* out: the step's device time (CUDA events) */
+} eng_gpu_step;
+
+/* Run one step. n <= max_rows; every slot < slots; every pos < ctx;
+ * AS_EINVAL otherwise (nothing run). Results are deterministic: the same
+ * step on the same caches gives bit-identical outputs. */
+int eng_gpu_batch_step(eng_gpu_batch *g, eng_gpu_step *st);
+
 #endif
