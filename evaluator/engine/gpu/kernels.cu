@@ -9,21 +9,7 @@
 #include <float.h>
 #include <stdint.h>
 
-extern "C" {
-#include "common/error.h"
-#include "evaluator/engine/gpu/gpu.h"
-}
-
-#define WARP 32
-
-static int launched(const char *what)
-{
-    cudaError_t e = cudaGetLastError();
-
-    if (e != cudaSuccess)
-        return as_error_set(AS_EGPU, "%s: %s", what, cudaGetErrorString(e));
-    return 0;
-}
+#include "evaluator/engine/gpu/kernels_common.cuh"
 
 // Element i of a weight array in 'dtype', as float32.
 static __device__ __forceinline__ float load_w(const void *w, int dtype, size_t i)
@@ -33,34 +19,6 @@ static __device__ __forceinline__ float load_w(const void *w, int dtype, size_t 
     if (dtype == ENG_GPU_F16)
         return __half2float(((const __half *)w)[i]);
     return ((const float *)w)[i];
-}
-
-static __device__ __forceinline__ float warp_sum(float v)
-{
-    for (int o = WARP / 2; o > 0; o /= 2)
-        v += __shfl_down_sync(0xffffffffu, v, o);
-    return v;
-}
-
-// Sum of v over the block (blockDim.x a multiple of 32, at most 1024);
-// every thread gets the result. 'red' is shared scratch of 33 floats.
-static __device__ float block_sum(float v, float *red)
-{
-    int lane = threadIdx.x % WARP, wid = threadIdx.x / WARP, nw = blockDim.x / WARP;
-
-    v = warp_sum(v);
-    __syncthreads();                 // red may still be read from a previous call
-    if (lane == 0)
-        red[wid] = v;
-    __syncthreads();
-    if (wid == 0) {
-        v = lane < nw ? red[lane] : 0.0f;
-        v = warp_sum(v);
-        if (lane == 0)
-            red[32] = v;
-    }
-    __syncthreads();
-    return red[32];
 }
 
 // --- embedding gather: out (T, cols) = table (vocab, cols)[ids[t]] ------
@@ -161,23 +119,10 @@ static __global__ void attention_decode_kernel(float *out, const float *q, const
                                                int t0, int t1, float scale)
 {
     __shared__ float red[33];
-    int h = blockIdx.x, i = threadIdx.x, g = h / (n_heads / n_kv);
-    size_t stride = (size_t)n_kv * hd;
-    float qi = i < hd ? q[(size_t)h * hd + i] : 0.0f;
-    float m = -FLT_MAX, l = 0.0f, acc = 0.0f;
+    int h = blockIdx.x, g = h / (n_heads / n_kv);
 
-    for (int t = t0; t < t1; t++) {
-        const float *kt = k + (size_t)t * stride + (size_t)g * hd;
-        const float *vt = v + (size_t)t * stride + (size_t)g * hd;
-        float s = block_sum(i < hd ? qi * kt[i] : 0.0f, red) * scale;
-        float m_new = fmaxf(m, s), corr = expf(m - m_new), p = expf(s - m_new);
-
-        l = l * corr + p;
-        acc = acc * corr + (i < hd ? p * vt[i] : 0.0f);
-        m = m_new;
-    }
-    if (i < hd)
-        out[(size_t)h * hd + i] = acc / l;
+    attend_head(out + (size_t)h * hd, q + (size_t)h * hd, k + (size_t)g * hd, v + (size_t)g * hd,
+                (size_t)n_kv * hd, hd, t0, t1, scale, red);
 }
 
 extern "C" int eng_gpu_attention_decode(float *d_out, const float *d_q, const float *d_k,
@@ -196,36 +141,14 @@ extern "C" int eng_gpu_attention_decode(float *d_out, const float *d_q, const fl
 
 // --- argmax: out = first index of the largest of x (n) --------------------
 
-static __device__ __forceinline__ void better(float *bv, int *bi, float v, int i)
-{
-    if (v > *bv || (v == *bv && i < *bi)) {
-        *bv = v;
-        *bi = i;
-    }
-}
-
 static __global__ void argmax_kernel(int32_t *out, const float *x, int n)
 {
     __shared__ float sv[1024];
     __shared__ int si[1024];
-    float bv = -FLT_MAX;
-    int bi = n;
+    int best = block_argmax(x, n, sv, si);
 
-    for (int i = threadIdx.x; i < n; i += blockDim.x)
-        better(&bv, &bi, x[i], i);
-    sv[threadIdx.x] = bv;
-    si[threadIdx.x] = bi;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s /= 2) {
-        if (threadIdx.x < s) {
-            better(&bv, &bi, sv[threadIdx.x + s], si[threadIdx.x + s]);
-            sv[threadIdx.x] = bv;
-            si[threadIdx.x] = bi;
-        }
-        __syncthreads();
-    }
     if (threadIdx.x == 0)
-        *out = si[0] < n ? si[0] : 0;
+        *out = best;
 }
 
 extern "C" int eng_gpu_argmax(int32_t *d_out, const float *d_x, int n)
