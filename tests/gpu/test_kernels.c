@@ -311,6 +311,143 @@ static void check_add_append_gemm(void)
     free(wb);
 }
 
+/* Bias add and row gather of a batch step. */
+static void check_bias_gather(void)
+{
+    int T = 5, rows = 1000, cols = 300, idx[3] = {5, 0, 3}, t, i;
+    float *out = rand_floats((size_t)T * rows), *bias = rand_floats(rows);
+    float *x = rand_floats((size_t)6 * cols), *ref = malloc((size_t)T * rows * 4);
+    void *d_out = to_gpu(out, (size_t)T * rows * 4), *d_b = to_gpu(bias, (size_t)rows * 4);
+    void *d_x = to_gpu(x, (size_t)6 * cols * 4), *d_idx = to_gpu(idx, sizeof idx);
+
+    for (t = 0; t < T; t++)
+        for (i = 0; i < rows; i++)
+            ref[(size_t)t * rows + i] = out[(size_t)t * rows + i] + bias[i];
+    if (eng_gpu_add_bias(d_out, d_b, T, rows) < 0)
+        fprintf(stderr, "add_bias: %s\n", as_error_msg());
+    compare("add_bias 5x1000", d_out, ref, (size_t)T * rows, 1e-6);
+    for (t = 0; t < 3; t++)
+        memcpy(ref + (size_t)t * cols, x + (size_t)idx[t] * cols, (size_t)cols * 4);
+    if (eng_gpu_gather_rows(d_out, d_x, d_idx, 3, cols) < 0)
+        fprintf(stderr, "gather_rows: %s\n", as_error_msg());
+    compare("gather_rows 3 of 6x300", d_out, ref, (size_t)3 * cols, 0);
+    eng_gpu_free(d_out);
+    eng_gpu_free(d_b);
+    eng_gpu_free(d_x);
+    eng_gpu_free(d_idx);
+    free(out);
+    free(bias);
+    free(x);
+    free(ref);
+}
+
+/* KV scatter and multi-row attention on caches laid out as a batch's: 3
+ * slots of 2 layers, layer 1 used; rows of different slots and positions
+ * (one at 0, one at the last position), with and without a window. */
+#define BCTX 300
+static void check_batch_attention(void)
+{
+    enum { N = 5, SLOTS = 3 };
+    int slot[N] = {2, 0, 0, 1, 2}, pos[N] = {0, 5, 6, BCTX - 1, 1}, r, h, win;
+    size_t kvdim = (size_t)NKV * HD, stride = 2 * (size_t)BCTX * kvdim, layer = (size_t)BCTX * kvdim;
+    size_t cache = SLOTS * stride, qn = (size_t)N * NH * HD;
+    float *kc = rand_floats(cache), *vc = rand_floats(cache), *k = rand_floats(N * kvdim);
+    float *v = rand_floats(N * kvdim), *q = rand_floats(qn), *ref = malloc(qn * 4);
+    float *scores = malloc(BCTX * 4), scale = 1.0f / sqrtf((float)HD);
+    float *d_kc = to_gpu(kc, cache * 4), *d_vc = to_gpu(vc, cache * 4);
+    void *d_k = to_gpu(k, N * kvdim * 4), *d_v = to_gpu(v, N * kvdim * 4);
+    void *d_q = to_gpu(q, qn * 4), *d_o = to_gpu(ref, qn * 4);
+    void *d_slot = to_gpu(slot, sizeof slot), *d_pos = to_gpu(pos, sizeof pos);
+
+    for (r = 0; r < N; r++) {
+        size_t row = slot[r] * stride + layer + (size_t)pos[r] * kvdim;
+
+        memcpy(kc + row, k + r * kvdim, kvdim * 4);
+        memcpy(vc + row, v + r * kvdim, kvdim * 4);
+    }
+    if (eng_gpu_kv_scatter(d_kc + layer, d_vc + layer, d_k, d_v, d_slot, d_pos, N, stride,
+                           (int)kvdim) < 0)
+        fprintf(stderr, "kv_scatter: %s\n", as_error_msg());
+    compare("kv_scatter k 5 rows", d_kc, kc, cache, 0);
+    compare("kv_scatter v 5 rows", d_vc, vc, cache, 0);
+    for (win = 0; win <= 4; win += 4) {
+        for (r = 0; r < N; r++) {
+            int t0 = win > 0 && pos[r] + 1 > win ? pos[r] + 1 - win : 0;
+            const float *kb = kc + slot[r] * stride + layer, *vb = vc + slot[r] * stride + layer;
+
+            for (h = 0; h < NH; h++)
+                eng_attend(ref + ((size_t)r * NH + h) * HD, q + ((size_t)r * NH + h) * HD,
+                           kb + (size_t)(h / (NH / NKV)) * HD, vb + (size_t)(h / (NH / NKV)) * HD,
+                           kvdim, t0, pos[r] + 1, HD, scale, scores);
+        }
+        if (eng_gpu_attention_rows(d_o, d_q, d_kc + layer, d_vc + layer, d_slot, d_pos, N, stride,
+                                   NH, NKV, HD, win, scale) < 0)
+            fprintf(stderr, "attention_rows: %s\n", as_error_msg());
+        compare(win ? "attention_rows window 4" : "attention_rows 5 rows", d_o, ref, qn, 1e-5);
+    }
+    TIME("attention_rows 5", (size_t)(BCTX + 14) * kvdim * 8,
+         eng_gpu_attention_rows(d_o, d_q, d_kc + layer, d_vc + layer, d_slot, d_pos, N, stride, NH,
+                                NKV, HD, 0, scale));
+    eng_gpu_free(d_kc);
+    eng_gpu_free(d_vc);
+    eng_gpu_free(d_k);
+    eng_gpu_free(d_v);
+    eng_gpu_free(d_q);
+    eng_gpu_free(d_o);
+    eng_gpu_free(d_slot);
+    eng_gpu_free(d_pos);
+    free(kc);
+    free(vc);
+    free(k);
+    free(v);
+    free(q);
+    free(ref);
+    free(scores);
+}
+
+/* Per-row argmax (a tie in row 1) and log-softmax at a target, then argmax
+ * alone (no targets). */
+static void check_argmax_logprob(void)
+{
+    enum { K = 3 };
+    int32_t target[K] = {7, 99999, VOCAB - 1}, got[K], got2[K];
+    double lp[K], worst = 0;
+    float *x = rand_floats((size_t)K * VOCAB);
+    void *d_x, *d_t = to_gpu(target, sizeof target), *d_a = to_gpu(target, sizeof target);
+    void *d_lp = to_gpu(lp, sizeof lp);
+    int i, bad = 0;
+
+    for (i = 0; i < K * VOCAB; i++)
+        x[i] *= 12.0f;
+    x[VOCAB + 4321] = 40.0f;
+    x[VOCAB + 99999] = 40.0f;
+    d_x = to_gpu(x, (size_t)K * VOCAB * 4);
+    if (eng_gpu_argmax_logprob(d_a, d_lp, d_x, d_t, K, VOCAB) < 0 || eng_gpu_sync() < 0 ||
+        eng_gpu_download(got, d_a, sizeof got) < 0 || eng_gpu_download(lp, d_lp, sizeof lp) < 0 ||
+        eng_gpu_argmax_logprob(d_a, NULL, d_x, NULL, K, VOCAB) < 0 || eng_gpu_sync() < 0 ||
+        eng_gpu_download(got2, d_a, sizeof got2) < 0) {
+        fprintf(stderr, "argmax_logprob: %s\n", as_error_msg());
+        bad = 1;
+    }
+    for (i = 0; i < K && !bad; i++) {
+        const float *row = x + (size_t)i * VOCAB;
+
+        bad |= got[i] != eng_argmax(row, VOCAB) || got2[i] != got[i];
+        worst = fmax(worst, fabs(lp[i] - eng_logprob(row, VOCAB, target[i])));
+    }
+    bad |= !(worst <= 1e-9);
+    printf("| %-28s | %10d | %9.2e | %7.0e | %s |\n", "argmax_logprob 3x128256", K, worst, 1e-9,
+           bad ? "FAIL" : "ok");
+    failures += bad;
+    TIME("argmax_logprob 3 rows", (size_t)K * VOCAB * 4,
+         eng_gpu_argmax_logprob(d_a, d_lp, d_x, d_t, K, VOCAB));
+    eng_gpu_free(d_x);
+    eng_gpu_free(d_t);
+    eng_gpu_free(d_a);
+    eng_gpu_free(d_lp);
+    free(x);
+}
+
 int main(int argc, char **argv)
 {
     char why[160], dev[160];
@@ -332,6 +469,9 @@ int main(int argc, char **argv)
     check_gemv(FFN, H, 1);
     check_gemv(H, FFN, 1);
     check_gemv(4096, H, 1);
+    check_bias_gather();
+    check_batch_attention();
+    check_argmax_logprob();
     printf("%s\n", failures ? "FAILED" : "all kernels match the CPU reference");
     return failures ? 1 : 0;
 }

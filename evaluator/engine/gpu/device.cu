@@ -2,6 +2,7 @@
 // wrappers that turn CUDA errors into AS_EGPU with the CUDA message.
 #include <cuda_runtime.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 extern "C" {
 #include "common/error.h"
@@ -69,4 +70,58 @@ extern "C" int eng_gpu_download(void *dst, const void *d_src, size_t bytes)
 extern "C" int eng_gpu_sync(void)
 {
     return gpu_check(cudaDeviceSynchronize(), "kernel");
+}
+
+struct eng_gpu_timer {
+    cudaEvent_t start, stop;
+};
+
+extern "C" int eng_gpu_timer_new(eng_gpu_timer **out)
+{
+    eng_gpu_timer *t = (eng_gpu_timer *)calloc(1, sizeof *t);
+    int rc;
+
+    *out = NULL;
+    if (t == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    if ((rc = gpu_check(cudaEventCreate(&t->start), "cudaEventCreate")) < 0) {
+        free(t);
+        return rc;
+    }
+    if ((rc = gpu_check(cudaEventCreate(&t->stop), "cudaEventCreate")) < 0) {
+        cudaEventDestroy(t->start);
+        free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+extern "C" void eng_gpu_timer_free(eng_gpu_timer *t)
+{
+    if (t == NULL)
+        return;
+    cudaEventDestroy(t->start);
+    cudaEventDestroy(t->stop);
+    free(t);
+}
+
+extern "C" int eng_gpu_timer_start(eng_gpu_timer *t)
+{
+    return gpu_check(cudaEventRecord(t->start, 0), "cudaEventRecord");
+}
+
+extern "C" int eng_gpu_timer_stop(eng_gpu_timer *t, double *ms)
+{
+    float f = 0.0f;
+    int rc;
+
+    *ms = 0.0;
+    if ((rc = gpu_check(cudaEventRecord(t->stop, 0), "cudaEventRecord")) < 0 ||
+        (rc = gpu_check(cudaEventSynchronize(t->stop), "kernel")) < 0 ||
+        (rc = gpu_check(cudaGetLastError(), "kernel")) < 0 ||
+        (rc = gpu_check(cudaEventElapsedTime(&f, t->start, t->stop), "cudaEventElapsedTime")) < 0)
+        return rc;
+    *ms = f;
+    return 0;
 }

@@ -83,4 +83,47 @@ void eng_gpu_blas_free(eng_gpu_blas *b);
 int eng_gpu_gemm(eng_gpu_blas *b, float *d_out, const void *d_w, int dtype, const float *d_x,
                  uint16_t *d_xh, int T, int rows, int cols);
 
+/* Device time of a span of work on the default stream (CUDA events).
+ * eng_gpu_timer_free accepts NULL. */
+typedef struct eng_gpu_timer eng_gpu_timer;
+int eng_gpu_timer_new(eng_gpu_timer **out);
+void eng_gpu_timer_free(eng_gpu_timer *t);
+int eng_gpu_timer_start(eng_gpu_timer *t);
+/* Wait for the work launched since eng_gpu_timer_start (reporting errors
+ * it raised); *ms gets its device time in milliseconds. */
+int eng_gpu_timer_stop(eng_gpu_timer *t, double *ms);
+
+/* --- continuous batching (kernels_batch.cu) ------------------------------
+ * A step feeds n rows (n <= 65535), row r being a token of slot slot[r] at
+ * position pos[r] (device int32 (n) each). The KV cache of one layer for
+ * every slot is one array: slot s's (ctx, kvdim) cache starts at
+ * d_kc + s * slot_stride floats (likewise d_vc). */
+
+/* out (T, rows) += bias (rows), per row: a GEMM's bias. */
+int eng_gpu_add_bias(float *d_out, const float *d_bias, int T, int rows);
+
+/* out (k, cols) = rows idx[0..k) (device int32) of x (n, cols). */
+int eng_gpu_gather_rows(float *d_out, const float *d_x, const int32_t *d_idx, int k, int cols);
+
+/* Row r of k, v (n, kvdim) goes to position pos[r] of slot slot[r]'s
+ * caches. Rows must name distinct (slot, position) pairs. */
+int eng_gpu_kv_scatter(float *d_kc, float *d_vc, const float *d_k, const float *d_v,
+                       const int32_t *d_slot, const int32_t *d_pos, int n, size_t slot_stride,
+                       int kvdim);
+
+/* Decode attention of n rows at once: q, out (n, n_heads, head_dim); row r
+ * attends (GQA, online softmax, as eng_gpu_attention_decode) to positions
+ * [t0, pos[r]] of slot slot[r]'s caches, t0 = pos[r] + 1 - window when
+ * window > 0 and shorter than that, else 0. */
+int eng_gpu_attention_rows(float *d_out, const float *d_q, const float *d_kc, const float *d_vc,
+                           const int32_t *d_slot, const int32_t *d_pos, int n, size_t slot_stride,
+                           int n_heads, int n_kv, int head_dim, int window, float scale);
+
+/* Per row i < k of logits (k, vocab): argmax[i] (device int32 (k)), the
+ * first index of the largest; with d_target (device int32 (k)) not NULL,
+ * logprob[i] (device double (k)) = log softmax(row i)[target[i]] computed
+ * in double as eng_logprob. */
+int eng_gpu_argmax_logprob(int32_t *d_argmax, double *d_logprob, const float *d_logits,
+                           const int32_t *d_target, int k, int vocab);
+
 #endif
