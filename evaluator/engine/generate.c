@@ -131,9 +131,18 @@ static int seq_text(eng_seq *q, int32_t tok)
     return 0;
 }
 
+int eng_seq_greedy(const eng_seq *q)
+{
+    return eng_sampler_greedy(q->sampler);
+}
+
 int eng_seq_next(eng_seq *q, const float *logits, int32_t *next)
 {
-    int32_t tok = eng_sample(q->sampler, logits);
+    return eng_seq_push(q, eng_sample(q->sampler, logits), next);
+}
+
+int eng_seq_push(eng_seq *q, int32_t tok, int32_t *next)
+{
     int rc;
 
     q->res.ids[q->res.n_ids++] = tok;

@@ -79,6 +79,12 @@ void eng_seq_prefilled(eng_seq *q);
  * the sequence is over (q->res is complete but for eng_seq_finish), 0 when
  * *next must be fed to get the following logits, or a negative AS_E*. */
 int eng_seq_next(eng_seq *q, const float *logits, int32_t *next);
+/* The same with the token already chosen (a greedy sequence whose argmax
+ * was taken elsewhere, e.g. on the GPU). */
+int eng_seq_push(eng_seq *q, int32_t tok, int32_t *next);
+/* 1 when the sequence decodes greedily (its logits are needed only for
+ * their argmax). */
+int eng_seq_greedy(const eng_seq *q);
 /* Stop the clock and move the result into 'res' (caller clears it). */
 void eng_seq_finish(eng_seq *q, eng_gen_result *res);
 void eng_seq_clear(eng_seq *q);

@@ -84,6 +84,11 @@ void eng_sampler_free(eng_sampler *s)
     free(s);
 }
 
+int eng_sampler_greedy(const eng_sampler *s)
+{
+    return s->p.greedy;
+}
+
 int eng_sample(eng_sampler *s, const float *logits)
 {
     int i, n = s->vocab;

@@ -20,6 +20,8 @@ typedef struct eng_sampler eng_sampler;
  * vocabulary of 'vocab'. Caller frees with eng_sampler_free. */
 int eng_sampler_new(eng_sampler **out, const eng_sampling *p, int vocab);
 void eng_sampler_free(eng_sampler *s);
+/* 1 when the sampler takes the argmax (greedy, or temperature 0). */
+int eng_sampler_greedy(const eng_sampler *s);
 /* The next token for 'logits' (vocab). */
 int eng_sample(eng_sampler *s, const float *logits);
 
