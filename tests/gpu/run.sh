@@ -8,13 +8,27 @@
 #    (float32 1e-5, bfloat16 1e-2), then timed.
 # 2. gpu_test_forward: whole tiny models (tests/engine/tinymodel.py, and the
 #    transformers fixtures) decoded on the GPU next to the CPU reference.
-# 3. The transformers fixtures (tests/fixtures/models/*/expected.json, made
+# 3. gpu_test_batch: continuous batching (eng_gpu_batch_step) on the tiny
+#    models against the CPU reference per sequence, then decode tokens/s at
+#    batch 1, 8 and 64.
+# 4. The transformers fixtures (tests/fixtures/models/*/expected.json, made
 #    by make_fixtures.py) through the CPU reference engine.
 # Exit status: 0 when everything that ran passed.
 set -u
 build=${1:?usage: tests/gpu/run.sh BUILD_DIR}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 status=0
+
+# Run TEST MODEL_DIR 32 on each tests/engine/tinymodel.py variant, made in
+# folder TMP; a result other than 0 or 77 (skipped) sets status.
+on_tiny_models() {
+  for v in llama-gqa llama-gqa-bf16 qwen2 qwen2-window mistral-f16 bench-small; do
+    python3 "$src/tests/engine/tinymodel.py" --variant "$v" --out "$2/$v"
+    "$1" "$2/$v" 32
+    rc=$?
+    [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
+  done
+}
 
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 
@@ -34,12 +48,7 @@ echo "== metric kernels (ROUGE-L LCS, cosine) against the CPU library, then time
 echo "== whole models on the GPU against the CPU reference"
 if [ -x "$build/tests/gpu/gpu_test_forward" ]; then
   tmp=$(mktemp -d)
-  for v in llama-gqa llama-gqa-bf16 qwen2 qwen2-window mistral-f16 bench-small; do
-    python3 "$src/tests/engine/tinymodel.py" --variant "$v" --out "$tmp/$v"
-    "$build/tests/gpu/gpu_test_forward" "$tmp/$v" 32
-    rc=$?
-    [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
-  done
+  on_tiny_models "$build/tests/gpu/gpu_test_forward" "$tmp"
   for exp in "$src"/tests/fixtures/models/*/expected.json; do
     [ -f "$exp" ] || continue
     "$build/tests/gpu/gpu_test_forward" "$(dirname "$exp")" 32 || status=1
@@ -54,6 +63,16 @@ if [ -x "$build/tests/gpu/gpu_test_forward" ]; then
     done
   fi
   rm -rf "$tmp"
+fi
+
+echo "== continuous batching on the GPU against the CPU reference, then tokens/s"
+if [ -x "$build/tests/gpu/gpu_test_batch" ]; then
+  tmp=$(mktemp -d)
+  on_tiny_models "$build/tests/gpu/gpu_test_batch" "$tmp"
+  rm -rf "$tmp"
+else
+  echo "not built: configure with CUDA (nvcc on PATH) and build target gpu_test_batch"
+  status=1
 fi
 
 echo "== transformers fixtures through the CPU reference engine"

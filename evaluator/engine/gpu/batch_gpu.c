@@ -1,0 +1,300 @@
+/* Continuous batching on the GPU (forward_gpu.h, eng_gpu_batch_*): the
+ * rows of a step, whatever sequence and position each belongs to, go
+ * through the decoder together. Matrix products are cuBLAS GEMMs over all
+ * rows (each weight read once per step); attention, RoPE and the KV-cache
+ * writes are per row, against that row's slot. Only the rows the caller
+ * wants get the final norm and LM head. Float16 weights are widened to
+ * float32 at upload (the GEMMs read float32 and bfloat16), so they give
+ * the CPU reference's results within float32 rounding.
+ *
+ * Device memory: the weights once; K and V caches of (slots, layers, ctx,
+ * kv_heads * head_dim) floats; scratch for max_rows rows. One step runs on
+ * the default stream and ends in one synchronisation (the timer's). */
+#include "evaluator/engine/gpu/forward_gpu.h"
+
+#include "common/error.h"
+#include "evaluator/engine/gpu/gpu.h"
+#include "evaluator/engine/gpu/weights_gpu.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The step's int32 inputs travel in one upload, in this order. */
+enum { IN_TOK, IN_SLOT, IN_POS, IN_WANT, IN_TARGET, IN_COUNT };
+
+struct eng_gpu_batch {
+    const eng_model *m;
+    int slots, ctx, max_rows;
+    size_t slot_stride;                  /* floats of one slot's cache, all layers */
+    eng_gpu_weights w;
+    eng_gpu_blas *blas;
+    eng_gpu_timer *timer;
+    float *kc, *vc;                      /* (slots, layers, ctx, kvdim) */
+    float *x, *h, *o;                    /* (max_rows, hidden) */
+    float *q, *att;                      /* (max_rows, heads * head_dim) */
+    float *k, *v;                        /* (max_rows, kvdim) */
+    float *gate, *up;                    /* (max_rows, intermediate) */
+    float *logits;                       /* (max_rows, vocab) */
+    uint16_t *xh;                        /* GEMM input in bfloat16 */
+    int32_t *d_in, *h_in;                /* IN_COUNT * max_rows, device and host */
+    int32_t *d_argmax;                   /* (max_rows) */
+    double *d_logprob;                   /* (max_rows) */
+    int *filled;                         /* per slot: positions fed so far */
+    int *seen;                           /* per slot: the last step that named it */
+    int step;
+};
+
+void eng_gpu_batch_free(eng_gpu_batch *g)
+{
+    if (g == NULL)
+        return;
+    eng_gpu_weights_free(&g->w);
+    eng_gpu_blas_free(g->blas);
+    eng_gpu_timer_free(g->timer);
+    eng_gpu_free(g->kc);
+    eng_gpu_free(g->vc);
+    eng_gpu_free(g->x);
+    eng_gpu_free(g->h);
+    eng_gpu_free(g->o);
+    eng_gpu_free(g->q);
+    eng_gpu_free(g->att);
+    eng_gpu_free(g->k);
+    eng_gpu_free(g->v);
+    eng_gpu_free(g->gate);
+    eng_gpu_free(g->up);
+    eng_gpu_free(g->logits);
+    eng_gpu_free(g->xh);
+    eng_gpu_free(g->d_in);
+    eng_gpu_free(g->d_argmax);
+    eng_gpu_free(g->d_logprob);
+    free(g->h_in);
+    free(g->filled);
+    free(g->seen);
+    free(g);
+}
+
+static int alloc_f32(float **d, size_t rows, size_t cols)
+{
+    return eng_gpu_alloc((void **)d, rows * cols * sizeof(float));
+}
+
+/* Device buffers of 'g' for its shape. */
+static int alloc_buffers(eng_gpu_batch *g)
+{
+    const eng_config *c = &g->m->cfg;
+    size_t R = (size_t)g->max_rows, H = (size_t)c->hidden, I = (size_t)c->intermediate;
+    size_t qdim = (size_t)c->n_heads * c->head_dim, kvdim = (size_t)c->n_kv_heads * c->head_dim;
+    size_t widest = H > qdim ? H : qdim;
+    size_t cache = (size_t)g->slots * g->slot_stride;
+    int rc;
+
+    if (I > widest)
+        widest = I;
+    if ((rc = alloc_f32(&g->kc, cache, 1)) < 0 || (rc = alloc_f32(&g->vc, cache, 1)) < 0 ||
+        (rc = alloc_f32(&g->x, R, H)) < 0 || (rc = alloc_f32(&g->h, R, H)) < 0 ||
+        (rc = alloc_f32(&g->o, R, H)) < 0 || (rc = alloc_f32(&g->q, R, qdim)) < 0 ||
+        (rc = alloc_f32(&g->att, R, qdim)) < 0 || (rc = alloc_f32(&g->k, R, kvdim)) < 0 ||
+        (rc = alloc_f32(&g->v, R, kvdim)) < 0 || (rc = alloc_f32(&g->gate, R, I)) < 0 ||
+        (rc = alloc_f32(&g->up, R, I)) < 0 || (rc = alloc_f32(&g->logits, R, (size_t)c->vocab)) < 0 ||
+        (rc = eng_gpu_alloc((void **)&g->xh, R * widest * sizeof(uint16_t))) < 0 ||
+        (rc = eng_gpu_alloc((void **)&g->d_in, IN_COUNT * R * sizeof(int32_t))) < 0 ||
+        (rc = eng_gpu_alloc((void **)&g->d_argmax, R * sizeof(int32_t))) < 0 ||
+        (rc = eng_gpu_alloc((void **)&g->d_logprob, R * sizeof(double))) < 0)
+        return rc;
+    return 0;
+}
+
+int eng_gpu_batch_new(eng_gpu_batch **out, const eng_model *m, int slots, int ctx, int max_rows)
+{
+    const eng_config *c = &m->cfg;
+    eng_gpu_batch *g;
+    int rc, widest = c->intermediate > c->hidden ? c->intermediate : c->hidden;
+
+    *out = NULL;
+    if (slots <= 0 || ctx <= 0 || ctx > c->max_pos || max_rows <= 0 || max_rows > 65535 ||
+        (size_t)max_rows * (size_t)widest > INT_MAX)
+        return as_error_set(AS_EINVAL, "GPU batch: %d slots of %d positions, %d rows a step "
+                            "(the model allows %d positions)", slots, ctx, max_rows, c->max_pos);
+    if ((g = calloc(1, sizeof *g)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    g->m = m;
+    g->slots = slots;
+    g->ctx = ctx;
+    g->max_rows = max_rows;
+    g->slot_stride = (size_t)c->n_layers * ctx * c->n_kv_heads * c->head_dim;
+    g->h_in = calloc((size_t)IN_COUNT * max_rows, sizeof *g->h_in);
+    g->filled = calloc((size_t)slots, sizeof *g->filled);
+    g->seen = calloc((size_t)slots, sizeof *g->seen);
+    if (g->h_in == NULL || g->filled == NULL || g->seen == NULL) {
+        eng_gpu_batch_free(g);
+        return as_error_set(AS_ENOMEM, "out of memory");
+    }
+    if ((rc = eng_gpu_weights_upload(&g->w, m, 1)) < 0 || (rc = eng_gpu_blas_new(&g->blas)) < 0 ||
+        (rc = eng_gpu_timer_new(&g->timer)) < 0 || (rc = alloc_buffers(g)) < 0) {
+        eng_gpu_batch_free(g);
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
+/* AS_EINVAL unless 'st' keeps the contract of eng_gpu_batch_step: shapes
+ * and ids in range, want[] increasing, each slot's rows one contiguous run
+ * of consecutive positions starting no later than the slot has been fed. */
+static int check_step(eng_gpu_batch *g, const eng_gpu_step *st)
+{
+    int vocab = g->m->cfg.vocab, r, i;
+
+    if (st->n <= 0 || st->n > g->max_rows || st->k < 0 || st->k > st->n)
+        return as_error_set(AS_EINVAL, "GPU batch step: %d rows (at most %d), %d wanted", st->n,
+                            g->max_rows, st->k);
+    if (st->k > 0 && (st->want == NULL || st->argmax == NULL || (st->target && !st->logprob)))
+        return as_error_set(AS_EINVAL, "GPU batch step: wanted rows without outputs");
+    g->step++;
+    for (r = 0; r < st->n; r++) {
+        int s = st->slot[r], p = st->pos[r];
+
+        if (st->tok[r] < 0 || st->tok[r] >= vocab || s < 0 || s >= g->slots || p < 0 || p >= g->ctx)
+            return as_error_set(AS_EINVAL, "GPU batch step: row %d (token %d, slot %d, position %d) "
+                                "is out of range", r, st->tok[r], s, p);
+        if (r > 0 && s == st->slot[r - 1]) {
+            if (p != st->pos[r - 1] + 1)
+                return as_error_set(AS_EINVAL, "GPU batch step: row %d of slot %d is at position "
+                                    "%d, not %d", r, s, p, st->pos[r - 1] + 1);
+            continue;
+        }
+        if (g->seen[s] == g->step || p > g->filled[s])
+            return as_error_set(AS_EINVAL, "GPU batch step: slot %d at position %d (fed %d, or "
+                                "named twice)", s, p, g->filled[s]);
+        g->seen[s] = g->step;
+    }
+    for (i = 0; i < st->k; i++)
+        if (st->want[i] < 0 || st->want[i] >= st->n || (i > 0 && st->want[i] <= st->want[i - 1]) ||
+            (st->target != NULL && (st->target[i] < 0 || st->target[i] >= vocab)))
+            return as_error_set(AS_EINVAL, "GPU batch step: wanted row %d is out of range", i);
+    return 0;
+}
+
+/* out (n, rows) = x (n, cols) . W^T (+ bias). */
+static int linear(eng_gpu_batch *g, float *out, const eng_gpu_mat *w, const float *bias,
+                  const float *x, int n, int rows, int cols)
+{
+    int rc = eng_gpu_gemm(g->blas, out, w->d, w->dtype, x, g->xh, n, rows, cols);
+
+    if (rc == 0 && bias != NULL)
+        rc = eng_gpu_add_bias(out, bias, n, rows);
+    return rc;
+}
+
+/* Layer l for the n rows in g->x (forward.c's forward_chunk, all rows). */
+static int layer(eng_gpu_batch *g, int l, int n)
+{
+    const eng_config *c = &g->m->cfg;
+    const eng_gpu_layer *L = &g->w.layers[l];
+    const int32_t *slot = g->d_in + IN_SLOT * g->max_rows, *pos = g->d_in + IN_POS * g->max_rows;
+    int H = c->hidden, I = c->intermediate, qdim = c->n_heads * c->head_dim;
+    int kvdim = c->n_kv_heads * c->head_dim, rc;
+    int window = c->sliding_window > 0 && l >= c->sliding_from_layer ? c->sliding_window : 0;
+    size_t off = (size_t)l * g->ctx * kvdim;
+    float scale = 1.0f / sqrtf((float)c->head_dim);
+
+    if ((rc = eng_gpu_rmsnorm(g->h, g->x, L->attn_norm.d, L->attn_norm.dtype, n, H, c->eps)) < 0 ||
+        (rc = linear(g, g->q, &L->wq, L->bq, g->h, n, qdim, H)) < 0 ||
+        (rc = linear(g, g->k, &L->wk, L->bk, g->h, n, kvdim, H)) < 0 ||
+        (rc = linear(g, g->v, &L->wv, L->bv, g->h, n, kvdim, H)) < 0 ||
+        (rc = eng_gpu_rope(g->q, pos, g->w.inv_freq, n, c->n_heads, c->head_dim)) < 0 ||
+        (rc = eng_gpu_rope(g->k, pos, g->w.inv_freq, n, c->n_kv_heads, c->head_dim)) < 0 ||
+        (rc = eng_gpu_kv_scatter(g->kc + off, g->vc + off, g->k, g->v, slot, pos, n,
+                                 g->slot_stride, kvdim)) < 0 ||
+        (rc = eng_gpu_attention_rows(g->att, g->q, g->kc + off, g->vc + off, slot, pos, n,
+                                     g->slot_stride, c->n_heads, c->n_kv_heads, c->head_dim,
+                                     window, scale)) < 0 ||
+        (rc = linear(g, g->o, &L->wo, L->bo, g->att, n, H, qdim)) < 0 ||
+        (rc = eng_gpu_add(g->x, g->o, n * H)) < 0 ||
+        (rc = eng_gpu_rmsnorm(g->h, g->x, L->ffn_norm.d, L->ffn_norm.dtype, n, H, c->eps)) < 0 ||
+        (rc = linear(g, g->gate, &L->wg, L->bg, g->h, n, I, H)) < 0 ||
+        (rc = linear(g, g->up, &L->wu, L->bu, g->h, n, I, H)) < 0 ||
+        (rc = eng_gpu_swiglu(g->gate, g->gate, g->up, n * I)) < 0 ||
+        (rc = linear(g, g->o, &L->wd, L->bd, g->gate, n, H, I)) < 0 ||
+        (rc = eng_gpu_add(g->x, g->o, n * H)) < 0)
+        return rc;
+    return 0;
+}
+
+/* Final norm, LM head, argmax and log-probabilities of the k wanted rows. */
+static int head(eng_gpu_batch *g, int k, int with_target)
+{
+    const eng_config *c = &g->m->cfg;
+    const int32_t *want = g->d_in + IN_WANT * g->max_rows;
+    const int32_t *target = g->d_in + IN_TARGET * g->max_rows;
+    int rc;
+
+    if ((rc = eng_gpu_gather_rows(g->o, g->x, want, k, c->hidden)) < 0 ||
+        (rc = eng_gpu_rmsnorm(g->h, g->o, g->w.norm.d, g->w.norm.dtype, k, c->hidden, c->eps)) < 0 ||
+        (rc = linear(g, g->logits, &g->w.lm_head, NULL, g->h, k, c->vocab, c->hidden)) < 0 ||
+        (rc = eng_gpu_argmax_logprob(g->d_argmax, g->d_logprob, g->logits,
+                                     with_target ? target : NULL, k, c->vocab)) < 0)
+        return rc;
+    return 0;
+}
+
+/* The step's inputs into g->h_in and then, in one copy, onto the device. */
+static int upload_inputs(eng_gpu_batch *g, const eng_gpu_step *st)
+{
+    size_t R = (size_t)g->max_rows, n = (size_t)st->n, k = (size_t)st->k;
+
+    memcpy(g->h_in + IN_TOK * R, st->tok, n * sizeof *st->tok);
+    memcpy(g->h_in + IN_SLOT * R, st->slot, n * sizeof *st->slot);
+    memcpy(g->h_in + IN_POS * R, st->pos, n * sizeof *st->pos);
+    if (k > 0)
+        memcpy(g->h_in + IN_WANT * R, st->want, k * sizeof *st->want);
+    if (k > 0 && st->target != NULL)
+        memcpy(g->h_in + IN_TARGET * R, st->target, k * sizeof *st->target);
+    return eng_gpu_upload(g->d_in, g->h_in, IN_COUNT * R * sizeof *g->h_in);
+}
+
+/* The wanted rows' results back to the caller's host arrays. */
+static int download_outputs(eng_gpu_batch *g, eng_gpu_step *st)
+{
+    size_t k = (size_t)st->k, vocab = (size_t)g->m->cfg.vocab;
+    int rc;
+
+    if ((rc = eng_gpu_download(st->argmax, g->d_argmax, k * sizeof *st->argmax)) < 0)
+        return rc;
+    if (st->target != NULL &&
+        (rc = eng_gpu_download(st->logprob, g->d_logprob, k * sizeof *st->logprob)) < 0)
+        return rc;
+    if (st->logits != NULL &&
+        (rc = eng_gpu_download(st->logits, g->logits, k * vocab * sizeof *st->logits)) < 0)
+        return rc;
+    return 0;
+}
+
+int eng_gpu_batch_step(eng_gpu_batch *g, eng_gpu_step *st)
+{
+    const eng_config *c = &g->m->cfg;
+    int rc, l, r;
+
+    st->gpu_ms = 0.0;
+    if ((rc = check_step(g, st)) < 0)
+        return rc;
+    if ((rc = eng_gpu_timer_start(g->timer)) < 0 || (rc = upload_inputs(g, st)) < 0 ||
+        (rc = eng_gpu_embed(g->x, g->w.embed.d, g->w.embed.dtype, g->d_in + IN_TOK * g->max_rows,
+                            st->n, c->hidden)) < 0)
+        return rc;
+    for (l = 0; l < c->n_layers; l++)
+        if ((rc = layer(g, l, st->n)) < 0)
+            return rc;
+    if (st->k > 0 && (rc = head(g, st->k, st->target != NULL)) < 0)
+        return rc;
+    if ((rc = eng_gpu_timer_stop(g->timer, &st->gpu_ms)) < 0)
+        return rc;
+    for (r = 0; r < st->n; r++)
+        if (r + 1 == st->n || st->slot[r + 1] != st->slot[r])
+            g->filled[st->slot[r]] = st->pos[r] + 1;
+    if (st->k > 0)
+        return download_outputs(g, st);
+    return 0;
+}

@@ -1,0 +1,340 @@
+/* Continuous batching on the GPU against the CPU reference. Six sequences
+ * of different prompt lengths share three slots through eng_gpu_batch_step:
+ * prompts go in chunks while other slots decode, finished sequences free
+ * their slot and the next one starts there from position 0. One sequence
+ * asks for every prompt row (scoring), the others for their last prompt
+ * row and each decoded row. Every wanted row is checked:
+ *   - its logits against the CPU reference run per sequence (eng_prefill):
+ *     within 1e-4 relative (max abs diff / max abs logit) for float32 and
+ *     float16 weights (widened to float32 on the GPU); for bfloat16
+ *     weights (GEMM inputs rounded to bfloat16) the top-1 agreement is
+ *     reported;
+ *   - its argmax equals eng_argmax of the GPU's own logits;
+ *   - its log-probability equals eng_logprob of them within 1e-9;
+ * and every step is run twice and must give bit-identical results. The
+ * greedy tokens (the GPU's argmax) are fed to both sides. Then decode
+ * tokens/s at batch 1, 8 and 64.
+ *
+ *   gpu_test_batch MODEL_DIR [NEW_TOKENS]      (exit 77 without a GPU) */
+#include "common/clock.h"
+#include "common/error.h"
+#include "evaluator/engine/forward.h"
+#include "evaluator/engine/gpu/forward_gpu.h"
+#include "evaluator/engine/gpu/gpu.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NSEQ 6
+#define SLOTS 3
+#define CHUNK 8
+#define MAX_ROWS 64
+#define BENCH_PROMPT 16
+#define BENCH_STEPS 32
+
+typedef struct seq {
+    int32_t *tok;        /* prompt, then the generated tokens */
+    int plen, ntok, gen; /* prompt length, tokens known, tokens to generate */
+    int fed;             /* tokens fed to the GPU */
+    int slot;            /* -1 while waiting or when done */
+    int score_all;       /* want every prompt row */
+    eng_state *cpu;
+} seq;
+
+typedef struct step_buf {
+    int32_t tok[MAX_ROWS], slot[MAX_ROWS], pos[MAX_ROWS], want[MAX_ROWS], target[MAX_ROWS];
+    int32_t argmax[MAX_ROWS], argmax2[MAX_ROWS];
+    int owner[MAX_ROWS];             /* the sequence of each wanted row */
+    double logprob[MAX_ROWS], logprob2[MAX_ROWS];
+    float *logits, *logits2;         /* MAX_ROWS * vocab each */
+} step_buf;
+
+typedef struct tally {
+    double worst;                    /* max relative logit error */
+    int rows, top1, bad_argmax, bad_logprob, bad_repeat;
+} tally;
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static int next_rand(int n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (int)(rng % (uint64_t)n);
+}
+
+/* Rows of sequence 'sq' for this step into the step (n rows, k wanted). */
+static void add_rows(step_buf *b, eng_gpu_step *st, seq *sq, int si, int vocab)
+{
+    int c = 1, i;
+
+    if (sq->fed < sq->plen)
+        c = sq->plen - sq->fed < CHUNK ? sq->plen - sq->fed : CHUNK;
+    for (i = 0; i < c; i++) {
+        int r = st->n++, p = sq->fed + i;
+
+        b->tok[r] = sq->tok[p];
+        b->slot[r] = sq->slot;
+        b->pos[r] = p;
+        if (p + 1 == sq->ntok || (sq->score_all && p < sq->plen)) {
+            b->want[st->k] = r;
+            b->owner[st->k] = si;
+            b->target[st->k] = p + 1 < sq->ntok ? sq->tok[p + 1] : (sq->tok[p] * 31 + 7) % vocab;
+            st->k++;
+        }
+    }
+}
+
+/* Check the wanted rows of a finished step against the CPU reference. */
+static int check_rows(step_buf *b, const eng_gpu_step *st, seq *seqs, int vocab, tally *t)
+{
+    int i, v;
+
+    for (i = 0; i < st->k; i++) {
+        seq *sq = &seqs[b->owner[i]];
+        const float *lg = b->logits + (size_t)i * vocab, *lc = NULL;
+        int p = b->pos[b->want[i]];
+        double maxd = 0, maxr = 1e-30;
+
+        if (eng_prefill(sq->cpu, sq->tok + sq->cpu->pos, (size_t)(p + 1 - sq->cpu->pos), &lc) < 0) {
+            fprintf(stderr, "gpu_test_batch: CPU reference: %s\n", as_error_msg());
+            return -1;
+        }
+        for (v = 0; v < vocab; v++) {
+            maxd = fmax(maxd, fabs((double)lg[v] - lc[v]));
+            maxr = fmax(maxr, fabs((double)lc[v]));
+        }
+        t->worst = fmax(t->worst, maxd / maxr);
+        t->rows++;
+        t->top1 += eng_argmax(lc, vocab) == b->argmax[i];
+        t->bad_argmax += eng_argmax(lg, vocab) != b->argmax[i];
+        t->bad_logprob += !(fabs(b->logprob[i] - eng_logprob(lg, vocab, b->target[i])) <= 1e-9);
+    }
+    return 0;
+}
+
+/* Run the step twice; the second run must repeat the first bit for bit. */
+static int run_twice(eng_gpu_batch *g, step_buf *b, eng_gpu_step *st, int vocab, tally *t)
+{
+    eng_gpu_step again = *st;
+    size_t k = (size_t)st->k;
+
+    again.argmax = b->argmax2;
+    again.logprob = b->logprob2;
+    again.logits = b->logits2;
+    if (eng_gpu_batch_step(g, st) < 0 || eng_gpu_batch_step(g, &again) < 0) {
+        fprintf(stderr, "gpu_test_batch: step: %s\n", as_error_msg());
+        return -1;
+    }
+    t->bad_repeat += memcmp(b->argmax, b->argmax2, k * sizeof *b->argmax) != 0 ||
+                     memcmp(b->logprob, b->logprob2, k * sizeof *b->logprob) != 0 ||
+                     memcmp(b->logits, b->logits2, k * vocab * sizeof *b->logits) != 0;
+    return 0;
+}
+
+/* After a step: advance each sequence, take the greedy token of its last
+ * row, and free the slots of finished sequences. */
+static void advance(step_buf *b, const eng_gpu_step *st, seq *seqs)
+{
+    int r, i;
+
+    for (r = 0; r < st->n; r++)
+        for (i = 0; i < NSEQ; i++)
+            if (seqs[i].slot == b->slot[r] && seqs[i].fed == b->pos[r])
+                seqs[i].fed++;
+    for (i = 0; i < st->k; i++) {
+        seq *sq = &seqs[b->owner[i]];
+
+        if (b->pos[b->want[i]] + 1 == sq->ntok && sq->fed == sq->ntok)
+            sq->tok[sq->ntok++] = b->argmax[i];
+    }
+    for (i = 0; i < NSEQ; i++)
+        if (seqs[i].slot >= 0 && seqs[i].ntok == seqs[i].plen + seqs[i].gen) {
+            seqs[i].slot = -1;
+            eng_state_free(seqs[i].cpu);
+            seqs[i].cpu = NULL;
+        }
+}
+
+/* A free slot for each waiting sequence, in order. */
+static int admit(seq *seqs, const eng_model *m, int ctx, int *started)
+{
+    int s, i;
+
+    for (s = 0; s < SLOTS; s++) {
+        int busy = 0;
+
+        for (i = 0; i < NSEQ; i++)
+            busy |= seqs[i].slot == s;
+        if (busy || *started == NSEQ)
+            continue;
+        seqs[*started].slot = s;
+        if (eng_state_new(&seqs[*started].cpu, m, ctx) < 0)
+            return -1;
+        (*started)++;
+    }
+    return 0;
+}
+
+/* The mixed schedule; returns 0 when every check passed. */
+static int mixed(const eng_model *m, int n_new, tally *t)
+{
+    int vocab = m->cfg.vocab, plen[NSEQ] = {5, 23, 1, 40, 12, 17}, ctx = 40 + n_new, i, rc = -1;
+    int started = 0, active;
+    seq seqs[NSEQ];
+    step_buf b;
+    eng_gpu_batch *g = NULL;
+
+    memset(seqs, 0, sizeof seqs);
+    b.logits = malloc((size_t)MAX_ROWS * vocab * sizeof(float));
+    b.logits2 = malloc((size_t)MAX_ROWS * vocab * sizeof(float));
+    for (i = 0; i < NSEQ; i++) {
+        int j;
+
+        seqs[i].plen = plen[i];
+        seqs[i].ntok = plen[i];
+        seqs[i].gen = n_new - 3 * i > 1 ? n_new - 3 * i : 1;
+        seqs[i].slot = -1;
+        seqs[i].score_all = i == 1;
+        seqs[i].tok = malloc((size_t)(plen[i] + seqs[i].gen) * sizeof(int32_t));
+        if (seqs[i].tok == NULL)
+            goto out;
+        for (j = 0; j < plen[i]; j++)
+            seqs[i].tok[j] = next_rand(vocab);
+    }
+    if (b.logits == NULL || b.logits2 == NULL ||
+        eng_gpu_batch_new(&g, m, SLOTS, ctx, MAX_ROWS) < 0) {
+        fprintf(stderr, "gpu_test_batch: %s\n", as_error_msg());
+        goto out;
+    }
+    do {
+        eng_gpu_step st = {b.tok, b.slot, b.pos, 0, b.want, 0, b.target, b.argmax, b.logprob,
+                           b.logits, 0};
+
+        if (admit(seqs, m, ctx, &started) < 0)
+            goto out;
+        for (i = 0, active = 0; i < NSEQ; i++)
+            if (seqs[i].slot >= 0) {
+                add_rows(&b, &st, &seqs[i], i, vocab);
+                active++;
+            }
+        if (active == 0)
+            break;
+        if (run_twice(g, &b, &st, vocab, t) < 0 || check_rows(&b, &st, seqs, vocab, t) < 0)
+            goto out;
+        advance(&b, &st, seqs);
+    } while (1);
+    rc = started == NSEQ ? 0 : -1;
+out:
+    for (i = 0; i < NSEQ; i++) {
+        free(seqs[i].tok);
+        eng_state_free(seqs[i].cpu);
+    }
+    eng_gpu_batch_free(g);
+    free(b.logits);
+    free(b.logits2);
+    return rc;
+}
+
+/* Decode tokens/s with 'B' sequences in one batch: each slot prefilled
+ * with BENCH_PROMPT tokens from position 0, then BENCH_STEPS timed steps of
+ * B rows (argmax only). Prints one table row. */
+static int bench(eng_gpu_batch *g, int vocab, int B)
+{
+    int32_t tok[MAX_ROWS], slot[MAX_ROWS], pos[MAX_ROWS], want[MAX_ROWS], amax[MAX_ROWS];
+    int32_t ptok[BENCH_PROMPT], pslot[BENCH_PROMPT], ppos[BENCH_PROMPT], last = BENCH_PROMPT - 1;
+    double wall, gpu_ms = 0;
+    int s, i, step;
+
+    for (s = 0; s < B; s++) {
+        eng_gpu_step st = {ptok, pslot, ppos, BENCH_PROMPT, &last, 1, NULL, amax, NULL, NULL, 0};
+
+        for (i = 0; i < BENCH_PROMPT; i++) {
+            ptok[i] = next_rand(vocab);
+            pslot[i] = s;
+            ppos[i] = i;
+        }
+        if (eng_gpu_batch_step(g, &st) < 0)
+            return -1;
+        tok[s] = amax[0];
+        slot[s] = s;
+        pos[s] = BENCH_PROMPT;
+        want[s] = s;
+    }
+    wall = as_clock_ms();
+    for (step = 0; step < BENCH_STEPS; step++) {
+        eng_gpu_step st = {tok, slot, pos, B, want, B, NULL, amax, NULL, NULL, 0};
+
+        if (eng_gpu_batch_step(g, &st) < 0)
+            return -1;
+        gpu_ms += st.gpu_ms;
+        for (s = 0; s < B; s++) {
+            tok[s] = amax[s];
+            pos[s]++;
+        }
+    }
+    wall = as_clock_ms() - wall;
+    printf("| batch %2d | %3d steps at positions %d.. | %9.0f tok/s (wall) | %9.0f tok/s (GPU "
+           "events) | %.3f ms/step |\n",
+           B, BENCH_STEPS, BENCH_PROMPT, B * BENCH_STEPS / (wall / 1000.0),
+           B * BENCH_STEPS / (gpu_ms / 1000.0), wall / BENCH_STEPS);
+    return 0;
+}
+
+static int throughput(const eng_model *m)
+{
+    int sizes[3] = {1, 8, 64}, i, ctx = BENCH_PROMPT + BENCH_STEPS + 1;
+    eng_gpu_batch *g = NULL;
+
+    if (ctx > m->cfg.max_pos || eng_gpu_batch_new(&g, m, MAX_ROWS, ctx, MAX_ROWS) < 0) {
+        fprintf(stderr, "gpu_test_batch: throughput: %s\n", as_error_msg());
+        return -1;
+    }
+    for (i = 0; i < 3; i++)
+        if (bench(g, m->cfg.vocab, sizes[i]) < 0) {
+            fprintf(stderr, "gpu_test_batch: throughput: %s\n", as_error_msg());
+            eng_gpu_batch_free(g);
+            return -1;
+        }
+    eng_gpu_batch_free(g);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    eng_model *m = NULL;
+    char why[160];
+    tally t = {0, 0, 0, 0, 0, 0};
+    int n_new, bf16, ok;
+
+    if (argc < 2) {
+        fprintf(stderr, "usage: gpu_test_batch MODEL_DIR [NEW_TOKENS]\n");
+        return 2;
+    }
+    n_new = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 32;
+    if (!eng_gpu_available(why, sizeof why)) {
+        printf("gpu_test_batch: skipped: %s\n", why);
+        return 77;
+    }
+    if (eng_model_open(&m, argv[1], 0, ENG_DT_COUNT) < 0) {
+        fprintf(stderr, "gpu_test_batch: %s\n", as_error_msg());
+        return 1;
+    }
+    if (n_new < 1 || 40 + n_new > m->cfg.max_pos)
+        n_new = m->cfg.max_pos - 40 < 32 ? m->cfg.max_pos - 40 : 32;
+    bf16 = m->layers[0].wq.dtype == ENG_DT_BF16;
+    ok = n_new >= 1 && mixed(m, n_new, &t) == 0 && t.bad_argmax == 0 && t.bad_logprob == 0 &&
+         t.bad_repeat == 0 && (bf16 || t.worst <= 1e-4);
+    printf("| %-30s | %3d rows checked | logits max rel %.2e (%s) | top-1 %d/%d | argmax %s | "
+           "logprob %s | repeat %s | %s |\n",
+           argv[1], t.rows, t.worst, bf16 ? "bf16: reported" : "tol 1e-4", t.top1, t.rows,
+           t.bad_argmax ? "DIFFERS" : "ok", t.bad_logprob ? "DIFFERS" : "ok",
+           t.bad_repeat ? "DIFFERS" : "bit-identical", ok ? "ok" : "FAIL");
+    if (ok && throughput(m) < 0)
+        ok = 0;
+    eng_model_free(m);
+    return ok ? 0 : 1;
+}
