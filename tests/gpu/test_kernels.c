@@ -349,7 +349,7 @@ static void check_batch_attention(void)
 {
     enum { N = 5, SLOTS = 3 };
     int slot[N] = {2, 0, 0, 1, 2}, pos[N] = {0, 5, 6, BCTX - 1, 1}, r, h, win;
-    size_t kvdim = (size_t)NKV * HD, stride = 2 * (size_t)BCTX * kvdim, layer = (size_t)BCTX * kvdim;
+    size_t kvdim = (size_t)NKV * HD, layer = (size_t)BCTX * kvdim, stride = 2 * layer;
     size_t cache = SLOTS * stride, qn = (size_t)N * NH * HD;
     float *kc = rand_floats(cache), *vc = rand_floats(cache), *k = rand_floats(N * kvdim);
     float *v = rand_floats(N * kvdim), *q = rand_floats(qn), *ref = malloc(qn * 4);

@@ -97,7 +97,8 @@ static int alloc_buffers(eng_gpu_batch *g)
         (rc = alloc_f32(&g->o, R, H)) < 0 || (rc = alloc_f32(&g->q, R, qdim)) < 0 ||
         (rc = alloc_f32(&g->att, R, qdim)) < 0 || (rc = alloc_f32(&g->k, R, kvdim)) < 0 ||
         (rc = alloc_f32(&g->v, R, kvdim)) < 0 || (rc = alloc_f32(&g->gate, R, I)) < 0 ||
-        (rc = alloc_f32(&g->up, R, I)) < 0 || (rc = alloc_f32(&g->logits, R, (size_t)c->vocab)) < 0 ||
+        (rc = alloc_f32(&g->up, R, I)) < 0 ||
+        (rc = alloc_f32(&g->logits, R, (size_t)c->vocab)) < 0 ||
         (rc = eng_gpu_alloc((void **)&g->xh, R * widest * sizeof(uint16_t))) < 0 ||
         (rc = eng_gpu_alloc((void **)&g->d_in, IN_COUNT * R * sizeof(int32_t))) < 0 ||
         (rc = eng_gpu_alloc((void **)&g->d_argmax, R * sizeof(int32_t))) < 0 ||
@@ -157,8 +158,8 @@ static int check_step(eng_gpu_batch *g, const eng_gpu_step *st)
         int s = st->slot[r], p = st->pos[r];
 
         if (st->tok[r] < 0 || st->tok[r] >= vocab || s < 0 || s >= g->slots || p < 0 || p >= g->ctx)
-            return as_error_set(AS_EINVAL, "GPU batch step: row %d (token %d, slot %d, position %d) "
-                                "is out of range", r, st->tok[r], s, p);
+            return as_error_set(AS_EINVAL, "GPU batch step: row %d (token %d, slot %d, "
+                                "position %d) is out of range", r, st->tok[r], s, p);
         if (r > 0 && s == st->slot[r - 1]) {
             if (p != st->pos[r - 1] + 1)
                 return as_error_set(AS_EINVAL, "GPU batch step: row %d of slot %d is at position "
@@ -227,12 +228,13 @@ static int layer(eng_gpu_batch *g, int l, int n)
 static int head(eng_gpu_batch *g, int k, int with_target)
 {
     const eng_config *c = &g->m->cfg;
+    const eng_gpu_mat *norm = &g->w.norm;
     const int32_t *want = g->d_in + IN_WANT * g->max_rows;
     const int32_t *target = g->d_in + IN_TARGET * g->max_rows;
     int rc;
 
     if ((rc = eng_gpu_gather_rows(g->o, g->x, want, k, c->hidden)) < 0 ||
-        (rc = eng_gpu_rmsnorm(g->h, g->o, g->w.norm.d, g->w.norm.dtype, k, c->hidden, c->eps)) < 0 ||
+        (rc = eng_gpu_rmsnorm(g->h, g->o, norm->d, norm->dtype, k, c->hidden, c->eps)) < 0 ||
         (rc = linear(g, g->logits, &g->w.lm_head, NULL, g->h, k, c->vocab, c->hidden)) < 0 ||
         (rc = eng_gpu_argmax_logprob(g->d_argmax, g->d_logprob, g->logits,
                                      with_target ? target : NULL, k, c->vocab)) < 0)
