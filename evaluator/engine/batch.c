@@ -100,7 +100,7 @@ int eng_batch_new(eng_batch **out, const eng_model *m, const eng_batch_opts *o)
     *out = NULL;
     if (o->slots < 1 || o->slots > 4096)
         return as_error_set(AS_EINVAL, "a batch of %d slots; 1 to 4096", o->slots);
-    if (o->step_rows != 0 && (o->step_rows < o->slots || o->step_rows > 65536))
+    if (o->step_rows != 0 && (o->step_rows < o->slots || o->step_rows > 16384))
         return as_error_set(AS_EINVAL, "%d rows per step; at least the %d slots", o->step_rows,
                             o->slots);
     if (o->ctx < 0 || o->ctx > c->max_pos)
