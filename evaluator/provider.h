@@ -11,11 +11,18 @@
  *    timeouts, stalled-stream detection, retries with backoff, rate limits
  *    and the recording of every attempt. A provider never touches libcurl.
  *
- *  - Direct providers (baseline, replay, the local GPU engine) fill
- *    'invoke', which answers a batch of calls synchronously; the scheduler
- *    hands it up to the model's concurrency limit of calls at once and
- *    runs it on a worker thread of the lane, one batch at a time, so the
- *    HTTP requests of the same run go on meanwhile.
+ *  - Direct providers (baseline, replay) fill 'invoke', which answers a
+ *    batch of calls synchronously; the scheduler hands it up to the model's
+ *    concurrency limit of calls at once and runs it on a worker thread of
+ *    the lane, one batch at a time, so the HTTP requests of the same run go
+ *    on meanwhile.
+ *
+ *  - Streaming providers (the local engine) fill 'serve', which runs on a
+ *    worker thread of the lane for the whole run: it takes calls from a
+ *    feed as it has room for them (up to the model's concurrency limit are
+ *    queued) and gives each answer back as soon as it is ready, so a
+ *    continuous-batching engine admits new cases as others finish and the
+ *    run records every answer when it comes.
  *
  * Life of one case on an HTTP provider:
  *
@@ -38,8 +45,8 @@
  *    state_free(state)
  *
  * Threads: one provider instance is used by one thread at a time: the
- * scheduler's, except 'invoke', which runs on the lane's worker thread
- * while nothing else touches the instance ('start' happened before on
+ * scheduler's, except 'invoke' and 'serve', which run on the lane's worker
+ * thread while nothing else touches the instance ('start' happened before on
  * another thread). Secrets: read from the environment in 'start' (the names
  * come from the model settings, e.g. "api_key_env"), kept in memory only,
  * never written to the database, the cache, a log or an error message. */
@@ -57,6 +64,7 @@
 
 typedef struct prov prov;               /* one configured model of a provider */
 typedef struct prov_vtable prov_vtable;
+typedef struct prov_feed prov_feed;    /* a streaming provider's calls */
 
 /* Run-wide facts a provider may need, given to 'start'. All borrowed for
  * the life of the run. */
@@ -67,6 +75,7 @@ typedef struct prov_run_info {
     const char *majority_label;     /* most frequent expected answer of the
                                        dataset (for baseline majority), or NULL */
     const char *task;               /* prompt task: classification, summarization, ... */
+    int concurrency;                /* the model's concurrency limit: calls at once */
 } prov_run_info;
 
 /* One call: a rendered prompt for one case. All fields borrowed for the
@@ -197,7 +206,34 @@ struct prov_vtable {
      * to -1). A per-call failure goes into res[i].error; a negative return
      * fails every call of the batch. */
     int (*invoke)(prov *p, const prov_call *calls, size_t n, prov_result *res);
+
+    /* --- streaming providers --- */
+    /* Answer the feed's calls (prov_feed_take / prov_feed_give) until it
+     * says PROV_FEED_END or canceled, then return 0. A negative return
+     * fails every call taken and not answered. */
+    int (*serve)(prov *p, prov_feed *feed);
 };
+
+/* --- the feed of a streaming provider (evaluator/providers/feed.c) --- */
+
+enum { PROV_FEED_NONE = 0, PROV_FEED_CALL = 1, PROV_FEED_END = 2 };
+
+/* The next call: PROV_FEED_CALL with *call and *tag set (the call stays
+ * valid until its answer is given); PROV_FEED_NONE when none is queued now
+ * (with 'wait', only after waiting for one); PROV_FEED_END when no call
+ * will come again; AS_ECANCELED when the run was canceled (answer nothing
+ * more and return). */
+int prov_feed_take(prov_feed *f, int wait, const prov_call **call, void **tag);
+/* The answer to the call of 'tag': the feed takes res's contents (and
+ * leaves *res empty). */
+void prov_feed_give(prov_feed *f, void *tag, prov_result *res);
+/* 1 once the run was canceled: stop at the next chance (calls still held
+ * need no answer). */
+int prov_feed_canceled(prov_feed *f);
+
+/* 1 when a provider answers calls itself, without HTTP ('invoke' or
+ * 'serve'). */
+int prov_is_direct(const prov *p);
 
 /* Every instance starts with this header so the scheduler can find its
  * vtable: `struct my_prov { prov base; ... };` and prov_init(&me->base, &vt). */

@@ -206,6 +206,7 @@ static int start_provider(eval_job *j, eval_model *m, prov **out)
     info.nlabels = n;
     info.majority_label = j->majority;
     info.task = j->prompt->task;
+    info.concurrency = m->concurrency;
     rc = (*out)->vt->start ? (*out)->vt->start(*out, &info) : 0;
     free(labels);
     if (rc < 0)
@@ -779,7 +780,7 @@ static int model_next(void *arg, sched_job **out)
         ij->job.call.prompt = ij->prompt_text;
         ij->job.call.params = j->prompt->params;
         ij->job.call.vars = ij->vars;
-        if (r->use_cache && r->p->vt->invoke == NULL) {
+        if (r->use_cache && !prov_is_direct(r->p)) {
             prov_result_init(&res);
             if ((rc = cache_get(j, ij, &res)) < 0) {
                 item_job_free(ij);
@@ -849,7 +850,7 @@ static int model_done(void *arg, sched_job *job, prov_result *res, int attempts)
     }
     if ((rc = put_item(j, ij, res, attempts, 0)) < 0)
         goto out;
-    if (res->error == 0 && r->use_cache && r->p->vt->invoke == NULL &&
+    if (res->error == 0 && r->use_cache && !prov_is_direct(r->p) &&
         (rc = cache_put(j, ij, res)) < 0)
         goto out;
     r->done++;

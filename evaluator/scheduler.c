@@ -10,9 +10,15 @@
  * reading the HTTP lanes' requests meanwhile. The worker touches nothing
  * but the batch and the provider instance (used by that one thread while
  * the batch runs) and wakes the loop when it is over; the results are
- * handed to the lane's owner on the loop's thread, as every other. */
+ * handed to the lane's owner on the loop's thread, as every other.
+ *
+ * Streaming providers (the local engine) get one worker thread for the
+ * whole run, fed through a prov_feed (feed.h): the loop keeps up to the
+ * lane's concurrency of calls queued or in the worker's hands and hands
+ * each answer to the owner as soon as the worker gives it. */
 #include "evaluator/scheduler.h"
 #include "evaluator/eval.h"
+#include "evaluator/providers/feed.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -81,6 +87,7 @@ struct lane {
     int active;                 /* jobs taken and not done */
     int ended;                  /* next() said SCHED_END */
     batch *batch;               /* direct lanes: the batch being answered, or NULL */
+    prov_feed *feed;            /* streaming lanes: the worker's feed, once started */
     double next_start_ms;       /* rate limit: no request starts before */
     struct lane *next;
 };
@@ -672,15 +679,110 @@ static int fill_lane(sched *s, lane *ln)
  * AS_ECANCELED (the owner records nothing for it), except the answers of a
  * direct batch being answered: its worker is waited for and its answers,
  * real ones, are handed over. */
+static void wake_loop(void *arg)
+{
+    curl_multi_wakeup(arg);
+}
+
+/* Hand the feed's answered calls (all it holds once the worker is joined)
+ * to the lane's owner. Returns the first callback failure, or the number
+ * delivered. */
+static int feed_deliver(lane *ln)
+{
+    void *jobs[64];
+    prov_result res[64];
+    size_t n, i;
+    int rc = 0, count = 0;
+
+    while ((n = feed_collect(ln->feed, jobs, res, 64)) > 0) {
+        for (i = 0; i < n; i++) {
+            int r = 0;
+
+            ln->active--;
+            if (rc == 0 && ln->ops.attempt)
+                r = ln->ops.attempt(ln->arg, jobs[i], 0, 0, res[i].error ? res[i].error_msg : NULL,
+                                    res[i].latency_ms > 0 ? res[i].latency_ms : 0);
+            if (r == 0)
+                r = ln->ops.done(ln->arg, jobs[i], &res[i], 1);
+            if (r < 0 && rc == 0)
+                rc = r;
+            prov_result_clear(&res[i]);
+        }
+        count += (int)n;
+    }
+    return rc < 0 ? rc : count;
+}
+
+/* Stop a streaming lane's worker and hand back what it held. */
+static void feed_stop(lane *ln)
+{
+    feed_cancel(ln->feed);
+    feed_join(ln->feed);
+    feed_deliver(ln);
+    feed_free(ln->feed);
+    ln->feed = NULL;
+}
+
+/* Streaming providers: start the worker on first use, deliver its answers,
+ * then queue jobs while the feed has room. Returns > 0 when answers were
+ * delivered, 0 when nothing changed, or a negative error (the worker
+ * failing or stopping before its calls ended stops the run). */
+static int run_stream(sched *s, lane *ln)
+{
+    /* room for a second round of calls, ready as slots free */
+    size_t room, cap = ln->lim.concurrency > 0 ? 2 * (size_t)ln->lim.concurrency : 2;
+    int delivered, got = SCHED_NONE, over, rc;
+    sched_job *job;
+
+    if (ln->feed == NULL) {
+        if (cap > 8192)
+            cap = 8192;
+        if ((rc = feed_new(&ln->feed, cap, wake_loop, s->multi)) < 0)
+            return rc;
+        if ((rc = feed_start(ln->feed, ln->p)) < 0) {
+            feed_free(ln->feed);
+            ln->feed = NULL;
+            return rc;
+        }
+    }
+    if ((over = feed_over(ln->feed)))
+        feed_join(ln->feed);
+    if ((delivered = feed_deliver(ln)) < 0)
+        return delivered;
+    if (over) {
+        feed_free(ln->feed);
+        ln->feed = NULL;
+        if (!ln->ended)
+            return as_error_set(AS_ERROR, "provider %s stopped before its calls ended",
+                                ln->p->vt->name);
+        return delivered;
+    }
+    for (room = feed_room(ln->feed); !ln->ended && room > 0; room--) {
+        if ((got = ln->ops.next(ln->arg, &job)) != SCHED_JOB)
+            break;
+        if ((rc = feed_put(ln->feed, &job->call, job)) < 0)
+            return rc;
+        ln->active++;
+    }
+    if (got == SCHED_END) {
+        ln->ended = 1;
+        feed_end(ln->feed);
+    }
+    return got < 0 ? got : delivered;
+}
+
 static void abandon_all(sched *s)
 {
     xfer *x;
     prov_result res;
     lane *ln;
 
-    for (ln = s->lanes; ln; ln = ln->next)
+    for (ln = s->lanes; ln; ln = ln->next) {
         if (ln->batch)
             batch_deliver(ln);
+        if (ln->feed)
+            feed_stop(ln);
+    }
 
     while ((x = s->waiting) != NULL || (x = s->flying) != NULL) {
         if (x == s->waiting)
@@ -727,7 +829,16 @@ int sched_run(sched *s, atomic_int *cancel)
             }
         }
         for (ln = s->lanes; ln; ln = ln->next) {
-            if (ln->p->vt->invoke) {
+            if (ln->p->vt->serve) {
+                if (!ln->ended || ln->feed) {
+                    if ((rc = run_stream(s, ln)) < 0)
+                        goto out;
+                    if (rc > 0)
+                        direct_work = 1;
+                    rc = 0;
+                    batches += ln->feed != NULL;
+                }
+            } else if (ln->p->vt->invoke) {
                 if (!ln->ended || ln->batch) {
                     if ((rc = run_direct(s, ln)) < 0)
                         goto out;
@@ -739,7 +850,7 @@ int sched_run(sched *s, atomic_int *cancel)
             } else if ((rc = fill_lane(s, ln)) < 0) {
                 goto out;
             }
-            if (!ln->ended || ln->active > 0)
+            if (!ln->ended || ln->active > 0 || ln->feed != NULL)
                 all_ended = 0;
             if (ln->ops.tick && (rc = ln->ops.tick(ln->arg)) < 0)
                 goto out;
