@@ -326,7 +326,8 @@ static int read_items(acc *a, store *db, int64_t id)
             a->pt += store_col_int(st, 7);
             a->ct += store_col_int(st, 8);
             a->cost += store_col_double(st, 10);
-            a->busy_items += store_col_double(st, 11);
+            if (!cached)
+                a->busy_items += store_col_double(st, 11);
             if (cached) {
                 a->pt_c += store_col_int(st, 7);
                 a->ct_c += store_col_int(st, 8);
@@ -692,16 +693,18 @@ static json_t *col_json(store_stmt *st, int col)
  * bootstrap intervals cost about 0.5 s per 10,000 items): that the run
  * exists, and for an hour-priced model the run's cost (as the summary
  * computes it: busy time x price x instances) and the sum of the latencies
- * of the calls made, over which that cost is shared out. */
+ * of the calls made, over which that cost is shared out -- unless the
+ * items report their own busy time (the local engine's share of its
+ * compute time), which then prices each (*instances set). */
 static int items_pricing(store *db, int64_t id, double *price_hour, double *run_cost,
-                         double *lat_sum)
+                         double *lat_sum, int64_t *instances)
 {
     store_stmt *st = NULL;
     double busy_ms, busy_items;
-    int64_t instances;
     int rc;
 
     *price_hour = *run_cost = *lat_sum = 0;
+    *instances = 0;
     if ((rc = store_prepare(&st, db, "SELECT price_hour, instance_count, busy_ms FROM runs "
                                      "WHERE id = ?1")) < 0 ||
         (rc = store_bind_int(st, 1, id)) < 0 || (rc = store_step(st)) < 0)
@@ -711,21 +714,23 @@ static int items_pricing(store *db, int64_t id, double *price_hour, double *run_
         goto out;
     }
     *price_hour = store_col_double(st, 0);
-    instances = store_col_int(st, 1);
+    *instances = store_col_int(st, 1);
     busy_ms = store_col_double(st, 2);
     store_finalize(st);
     st = NULL;
     rc = 0;
     if (*price_hour <= 0)
         goto out;
-    if ((rc = store_prepare(&st, db, "SELECT total(CASE WHEN status = 'ok' THEN busy_ms END), "
+    if ((rc = store_prepare(&st, db, "SELECT total(CASE WHEN status = 'ok' AND cached = 0 THEN busy_ms END), "
                                      "total(CASE WHEN cached = 0 THEN latency_ms END) "
                                      "FROM items WHERE run_id = ?1")) < 0 ||
         (rc = store_bind_int(st, 1, id)) < 0 || (rc = store_step(st)) < 0)
         goto out;
     busy_items = store_col_double(st, 0);
     *lat_sum = store_col_double(st, 1);
-    *run_cost = eval_hour_cost(*price_hour, instances, busy_items > 0 ? busy_items : busy_ms);
+    *run_cost = eval_hour_cost(*price_hour, *instances, busy_items > 0 ? busy_items : busy_ms);
+    if (!(busy_items > 0))
+        *instances = 0;
     rc = 0;
 out:
     store_finalize(st);
@@ -742,18 +747,19 @@ int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t 
     store_stmt *st = NULL;
     json_t *list = json_array();
     double run_cost, lat_sum, price_hour;
+    int64_t own_busy;
     int rc;
     size_t c;
 
     *out = NULL;
-    if ((rc = items_pricing(db, id, &price_hour, &run_cost, &lat_sum)) < 0)
+    if ((rc = items_pricing(db, id, &price_hour, &run_cost, &lat_sum, &own_busy)) < 0)
         goto out;
     if ((rc = store_prepare(&st, db,
              "SELECT i.id, i.case_id, i.rep, i.status, i.output, i.output_truncated, i.label, "
              "i.out_of_labels, i.expected, i.scores, i.latency_ms, i.ttft_ms, i.prompt_tokens, "
              "i.completion_tokens, i.usage_estimated, i.cost_usd, i.cached, i.attempts, "
              "i.finish_reason, i.error, g.score, g.rationale, g.error, i.cold_start_ms, "
-             "i.server_latency_ms FROM items i LEFT JOIN "
+             "i.server_latency_ms, i.busy_ms FROM items i LEFT JOIN "
              "judgments g ON g.run_id = i.run_id AND g.case_id = i.case_id AND g.rep = i.rep "
              "AND g.judge_model = (SELECT json_extract(judge, '$.model') FROM runs WHERE id = ?1) "
              "WHERE i.run_id = ?1 ORDER BY i.case_id, i.rep LIMIT ?2 OFFSET ?3")) < 0 ||
@@ -773,8 +779,12 @@ int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t 
                 }
             } else if (strcmp(cols[c], "cost_usd") == 0 && price_hour > 0) {
                 json_decref(v);
-                v = store_col_int(st, 16) ? json_real(0)
-                    : json_real(eval_hour_share(run_cost, store_col_double(st, 10), lat_sum));
+                if (store_col_int(st, 16))
+                    v = json_real(0);
+                else if (own_busy > 0)
+                    v = json_real(eval_hour_cost(price_hour, own_busy, store_col_double(st, 25)));
+                else
+                    v = json_real(eval_hour_share(run_cost, store_col_double(st, 10), lat_sum));
             }
             json_object_set_new(o, cols[c], v);
         }

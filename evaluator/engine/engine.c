@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "evaluator/engine/batch.h"
 #include "evaluator/engine/chat_template.h"
 
 #include <ctype.h>
@@ -97,10 +98,14 @@ fail:
     return rc;
 }
 
+static int drop_done(void *arg, void *ud, int rc, eng_gen_result *res, double busy_ms);
+
 void eng_engine_close(eng_engine *e)
 {
     if (e == NULL)
         return;
+    eng_engine_abort(e, AS_ECANCELED, "the engine closed", drop_done, NULL);
+    eng_batch_free(e->batch);
     eng_state_free(e->state);
     eng_tok_free(e->tok);
     eng_model_free(e->model);
@@ -135,61 +140,186 @@ static int encode(eng_engine *e, const eng_request *r, int32_t **ids, size_t *n)
     return rc;
 }
 
+/* The generation params of 'r' on this engine, decoding through 'stream'. */
+static int gen_params(const eng_engine *e, const eng_request *r, eng_tok_stream *stream,
+                      eng_gen_params *p)
+{
+    int i;
+
+    memset(p, 0, sizeof *p);
+    if (r->n_stop < 0 || r->n_stop > ENG_MAX_STOP_STRINGS)
+        return as_error_set(AS_EINVAL, "at most %d stop strings", ENG_MAX_STOP_STRINGS);
+    p->max_new_tokens = r->max_new_tokens;
+    p->sampling = r->sampling;
+    memcpy(p->stop_ids, e->stop_ids, sizeof p->stop_ids);
+    p->n_stop_ids = e->n_stop_ids;
+    for (i = 0; i < r->n_stop; i++)
+        p->stop_strings[i] = r->stop[i];
+    p->n_stop_strings = r->n_stop;
+    p->detok = detok_stream;
+    p->detok_ud = stream;
+    return 0;
+}
+
+/* Bytes the stream still holds (an unfinished character at the end) are
+ * part of the output unless a stop string cut the text before them. */
+static int add_stream_tail(eng_tok_stream *stream, eng_gen_result *res)
+{
+    const char *tail;
+    size_t tlen;
+    char *grown;
+    int rc;
+
+    if (res->stop_string >= 0)
+        return 0;
+    if ((rc = eng_tok_stream_finish(stream, &tail, &tlen)) < 0)
+        return rc;
+    if (tlen == 0)
+        return 0;
+    if ((grown = realloc(res->text, res->text_len + tlen + 1)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    memcpy(grown + res->text_len, tail, tlen);
+    res->text_len += tlen;
+    grown[res->text_len] = '\0';
+    res->text = grown;
+    return 0;
+}
+
 int eng_engine_generate(eng_engine *e, const eng_request *r, eng_gen_result *res)
 {
     eng_gen_params p;
     eng_tok_stream *stream = NULL;
     int32_t *ids = NULL;
     size_t n = 0;
-    int rc, i;
+    int rc;
 
     memset(res, 0, sizeof *res);
-    memset(&p, 0, sizeof p);
-    if (r->n_stop < 0 || r->n_stop > ENG_MAX_STOP_STRINGS)
-        return as_error_set(AS_EINVAL, "at most %d stop strings", ENG_MAX_STOP_STRINGS);
-    if ((rc = encode(e, r, &ids, &n)) < 0)
+    if ((rc = gen_params(e, r, NULL, &p)) < 0 || (rc = encode(e, r, &ids, &n)) < 0)
         return rc;
     if ((rc = eng_tok_stream_new(&stream, e->tok, 1)) < 0)
         goto out;
-    p.max_new_tokens = r->max_new_tokens;
-    p.sampling = r->sampling;
-    memcpy(p.stop_ids, e->stop_ids, sizeof p.stop_ids);
-    p.n_stop_ids = e->n_stop_ids;
-    for (i = 0; i < r->n_stop; i++)
-        p.stop_strings[i] = r->stop[i];
-    p.n_stop_strings = r->n_stop;
-    p.detok = detok_stream;
     p.detok_ud = stream;
     if ((rc = eng_generate(e->state, ids, n, &p, res)) < 0)
         goto out;
-    /* Bytes the stream still holds (an unfinished character at the end) are
-     * part of the output unless a stop string cut the text before them. */
-    if (res->stop_string < 0) {
-        const char *tail;
-        size_t tlen;
-
-        if ((rc = eng_tok_stream_finish(stream, &tail, &tlen)) < 0)
-            goto out;
-        if (tlen > 0) {
-            char *grown = realloc(res->text, res->text_len + tlen + 1);
-
-            if (grown == NULL) {
-                rc = as_error_set(AS_ENOMEM, "out of memory");
-                goto out;
-            }
-            memcpy(grown + res->text_len, tail, tlen);
-            res->text_len += tlen;
-            grown[res->text_len] = '\0';
-            res->text = grown;
-        }
-    }
-    rc = 0;
+    rc = add_stream_tail(stream, res);
 out:
     if (rc < 0)
         eng_gen_result_clear(res);
     eng_tok_stream_free(stream);
     free(ids);
     return rc;
+}
+
+/* A request in the engine's batch: the caller's 'ud' and its decoder. */
+typedef struct pending {
+    void *ud;
+    eng_tok_stream *stream;
+    eng_engine_done_fn done;
+    void *arg;
+} pending;
+
+int eng_engine_batch_open(eng_engine *e, int slots)
+{
+    eng_batch_opts o;
+    int rc;
+
+    if (e->batch != NULL)
+        return 0;
+    memset(&o, 0, sizeof o);
+    o.slots = slots;
+    o.ctx = e->state->ctx;
+    o.gpu = strcmp(e->device, "gpu") == 0;
+    if ((rc = eng_batch_new(&e->batch, e->model, &o)) < 0 && o.gpu) {
+        snprintf(e->note, sizeof e->note, "a batch of %d does not fit the GPU (%s); batching on the CPU",
+                 slots, as_error_msg());
+        o.gpu = 0;
+        rc = eng_batch_new(&e->batch, e->model, &o);
+    }
+    return rc;
+}
+
+int eng_engine_free_slots(const eng_engine *e)
+{
+    return e->batch ? eng_batch_free_slots(e->batch) : 0;
+}
+
+int eng_engine_active(const eng_engine *e)
+{
+    return e->batch ? eng_batch_active(e->batch) : 0;
+}
+
+int eng_engine_submit(eng_engine *e, const eng_request *r, void *ud)
+{
+    eng_gen_params p;
+    pending *q;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (e->batch == NULL)
+        return as_error_set(AS_EINVAL, "the engine has no batch (eng_engine_batch_open)");
+    if (eng_batch_free_slots(e->batch) == 0)
+        return as_error_set(AS_EBUSY, "every slot of the batch is taken");
+    if ((q = calloc(1, sizeof *q)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    q->ud = ud;
+    if ((rc = gen_params(e, r, NULL, &p)) < 0 || (rc = encode(e, r, &ids, &n)) < 0 ||
+        (rc = eng_tok_stream_new(&q->stream, e->tok, 1)) < 0)
+        goto fail;
+    p.detok_ud = q->stream;
+    if ((rc = eng_batch_add(e->batch, ids, n, &p, q)) < 0)
+        goto fail;
+    free(ids);
+    return 0;
+fail:
+    free(ids);
+    eng_tok_stream_free(q->stream);
+    free(q);
+    return rc;
+}
+
+/* A sequence of the batch is over: finish its text, report it to the
+ * caller, free its record. */
+static int batch_done(void *arg, void *ud, int rc, eng_gen_result *res, double busy_ms)
+{
+    pending *q = ud;
+    const pending *call = arg;
+    int r;
+
+    if (rc >= 0 && (rc = add_stream_tail(q->stream, res)) < 0)
+        eng_gen_result_clear(res);
+    r = call->done(call->arg, q->ud, rc < 0 ? rc : 0, res, busy_ms);
+    eng_tok_stream_free(q->stream);
+    free(q);
+    return r;
+}
+
+int eng_engine_step(eng_engine *e, eng_engine_done_fn done, void *arg)
+{
+    pending call = {NULL, NULL, done, arg};
+
+    if (e->batch == NULL)
+        return 0;
+    return eng_batch_step(e->batch, batch_done, &call);
+}
+
+int eng_engine_abort(eng_engine *e, int rc, const char *why, eng_engine_done_fn done, void *arg)
+{
+    pending call = {NULL, NULL, done, arg};
+
+    if (e->batch == NULL)
+        return 0;
+    return eng_batch_abort(e->batch, rc, why, batch_done, &call);
+}
+
+static int drop_done(void *arg, void *ud, int rc, eng_gen_result *res, double busy_ms)
+{
+    (void)arg;
+    (void)ud;
+    (void)rc;
+    (void)busy_ms;
+    eng_gen_result_clear(res);
+    return 0;
 }
 
 int eng_engine_loglik(eng_engine *e, const char *context, const char *continuation,

@@ -40,6 +40,7 @@ typedef struct eng_engine {
     int n_stop_ids;
     const char *device;                  /* "cpu" or "gpu" */
     char note[256];                      /* why a GPU request runs on the CPU, or "" */
+    struct eng_batch *batch;             /* eng_engine_batch_open's, or NULL */
 } eng_engine;
 
 /* Open 'dir'. Caller frees with eng_engine_close. */
@@ -63,6 +64,33 @@ typedef struct eng_request {
  * res->text is the complete output. Caller clears res with
  * eng_gen_result_clear. */
 int eng_engine_generate(eng_engine *e, const eng_request *r, eng_gen_result *res);
+
+/* Continuous batching through the engine (batch.h): requests are
+ * submitted while slots are free and reported as each finishes, with the
+ * same text, counts and stop handling as eng_engine_generate. On a GPU
+ * engine the batch runs on the GPU when it fits there, else on the CPU
+ * (the note says why). */
+
+/* Make the engine's batch of 'slots' slots (once; later calls keep the
+ * first). */
+int eng_engine_batch_open(eng_engine *e, int slots);
+int eng_engine_free_slots(const eng_engine *e);
+int eng_engine_active(const eng_engine *e);
+
+/* A finished request: rc 0 with 'res' (the callee clears it), or rc < 0
+ * with the message in as_error_msg(). busy_ms: its share of the compute
+ * time. A negative return stops the step with that error. */
+typedef int (*eng_engine_done_fn)(void *arg, void *ud, int rc, eng_gen_result *res,
+                                  double busy_ms);
+
+/* Encode 'r' and admit it (its stop strings stay borrowed until it is
+ * reported); 'ud' comes back with its result. AS_EBUSY when no slot
+ * is free; a request that cannot run is its error (nothing admitted). */
+int eng_engine_submit(eng_engine *e, const eng_request *r, void *ud);
+/* One step of the batch; reports the requests it finished. */
+int eng_engine_step(eng_engine *e, eng_engine_done_fn done, void *arg);
+/* Report every request still in with 'rc' and message 'why'. */
+int eng_engine_abort(eng_engine *e, int rc, const char *why, eng_engine_done_fn done, void *arg);
 
 /* The log-likelihood of 'continuation' after 'context' (texts) into
  * *logprob, with *greedy 1 when greedy decoding would produce it and

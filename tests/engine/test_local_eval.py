@@ -2,8 +2,10 @@
 """A suite run on the local provider end to end: `assay model add --provider
 local --path DIR`, `assay eval`, then the run's items carry the outputs the
 Python reference predicts, exact token counts (the tiny model's tokenizer
-has one id per byte), times to first token, and a cost priced from the
-engine's compute time with --price-hour."""
+has one id per byte), times to first token, and a cost priced from each
+case's share of the engine's compute time with --price-hour: the three
+cases are decoded together (--concurrency 3), so their shares add up to no
+more than the time the longest of them took."""
 import json
 import os
 import sys
@@ -31,7 +33,8 @@ def test_suite_runs_on_local_model(env):
     env.fails("model", "add", "bad", "--provider", "local", "--path", env.path("nowhere"),
               contains="config.json")
     env.ok("model", "add", "tiny", "--provider", "local", "--path", d, "--device", "cpu",
-           "--max-new-tokens", "32", "--threads", "1", "--price-hour", "3.6")
+           "--max-new-tokens", "32", "--threads", "1", "--price-hour", "3.6",
+           "--concurrency", "3")
     r = env.ok("eval", "cont")
     check("complete" in r.out, r)
     run = env.ok("runs", "show", "1", "--items", "--json").json()
@@ -46,12 +49,17 @@ def test_suite_runs_on_local_model(env):
         check(item["completion_tokens"] == len(ids), item)
         check(item["usage_estimated"] == 0, item)
         check(item["ttft_ms"] > 0 and item["latency_ms"] >= item["ttft_ms"], item)
-        # The engine's compute time for the call (its whole latency here)
-        # priced at $3.60 per hour.
-        cost = item["latency_ms"] / 3.6e6 * 3.6
-        check(abs(item["cost_usd"] - cost) <= 1e-9 * cost, (item["cost_usd"], cost))
         total += item["cost_usd"]
     check(abs(run["cost_usd"] - total) <= 1e-9 * total, (run["cost_usd"], total))
+    # Each case's share of the compute time, priced at $3.60 per hour.
+    with env.db() as db:
+        rows = db.execute("SELECT case_id, busy_ms, latency_ms FROM items").fetchall()
+    check(len(rows) == 3, rows)
+    for case_id, busy, latency in rows:
+        cost = [i["cost_usd"] for i in run["items"] if i["case_id"] == case_id][0]
+        check(0 < busy <= latency, (case_id, busy, latency))
+        check(abs(cost - busy / 3.6e6 * 3.6) <= 1e-9 * cost, (case_id, cost, busy))
+    check(sum(r[1] for r in rows) <= max(r[2] for r in rows), rows)
     check(run["tokens"]["estimated_items"] == 0, run["tokens"])
 
 
