@@ -479,8 +479,8 @@ static int rouge_cmd(int argc, char **argv)
         (li < nt && (rc = met_interner_new(&lb.in, o.stem)) < 0))
         goto out;
     while ((rc = input_next(&in, &line)) > 0) {
-        const char *pred, *refs[MAX_REFS];
-        size_t plen, lens[MAX_REFS], nr, k;
+        const char *pred = NULL, *refs[MAX_REFS];
+        size_t plen = 0, lens[MAX_REFS], nr, k;
         met_prf s[MET_ROUGE_MAX_TYPES];
 
         if ((rc = get_text(&in, line, "prediction", &pred, &plen)) < 0 ||
@@ -791,8 +791,8 @@ static int match_cmd(int argc, char **argv, int f1)
             goto out;
     }
     while ((rc = input_next(&in, &line)) > 0) {
-        const char *pred, *refs[MAX_REFS];
-        size_t plen, lens[MAX_REFS], nr, k;
+        const char *pred = NULL, *refs[MAX_REFS];
+        size_t plen = 0, lens[MAX_REFS], nr, k;
         double best[3] = {0, 0, 0};
         int hit = 0;
 
@@ -930,8 +930,8 @@ static int bleu_cmd(int argc, char **argv)
     if ((rc = met_bleu_new(&b, &bo)) < 0 || (rc = input_open(&in, o.file)) < 0)
         goto out;
     while ((rc = input_next(&in, &line)) > 0) {
-        const char *pred, *refs[MAX_REFS];
-        size_t plen, lens[MAX_REFS], nr;
+        const char *pred = NULL, *refs[MAX_REFS];
+        size_t plen = 0, lens[MAX_REFS], nr;
 
         if ((rc = get_text(&in, line, "prediction", &pred, &plen)) < 0 ||
             (rc = get_refs(&in, line, json_object_get(line, "references") ? "references"
@@ -1004,8 +1004,8 @@ static int cosine_cmd(int argc, char **argv)
         goto out;
     while ((rc = input_next(&in, &line)) > 0) {
         if (o.tfidf) {
-            const char *pred, *refs[MAX_REFS];
-            size_t plen, lens[MAX_REFS], nr, k, d;
+            const char *pred = NULL, *refs[MAX_REFS];
+            size_t plen = 0, lens[MAX_REFS], nr, k, d;
             if ((rc = get_text(&in, line, "prediction", &pred, &plen)) < 0 ||
                 (rc = get_refs(&in, line, "reference", refs, lens, &nr)) < 0)
                 goto out;

@@ -125,7 +125,7 @@ static int find_user(store *db, const char *name, int64_t *uid)
 
 int web_user_new_token(store *db, const char *name, char **token)
 {
-    int64_t uid;
+    int64_t uid = 0;
     int rc;
 
     *token = NULL;
@@ -167,7 +167,7 @@ out:
 int web_user_rm(store *db, const char *name)
 {
     store_stmt *st = NULL;
-    int64_t uid;
+    int64_t uid = 0;
     int rc;
 
     if ((rc = find_user(db, name, &uid)) < 0)
