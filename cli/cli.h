@@ -52,6 +52,10 @@ int cli_cmd_gate(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_gate_usage[];
 
 int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv);
+/* assay generate --loglik FILE (cmd_loglik.c): score FILE's JSON lines
+ * through the batch of 'e' ('slots' sequences at once); closes nothing. */
+struct eng_engine;
+int cli_generate_loglik(struct eng_engine *e, const char *path, int slots);
 extern const char cli_generate_usage[];
 int cli_cmd_tokenize(cli_ctx *ctx, int argc, char **argv);
 extern const char cli_tokenize_usage[];

@@ -15,6 +15,7 @@ const char cli_generate_usage[] =
     "                      [--seed S] [--stop TEXT]... [--device cpu|gpu|auto]\n"
     "                      [--threads N] [--dtype auto|float32|bfloat16]\n"
     "       assay generate --model DIR --prompt TEXT --continuation TEXT [--json] ...\n"
+    "       assay generate --model DIR --loglik FILE [--batch N] [--device ...] ...\n"
     "\n"
     "Generate a continuation of TEXT with the local engine. DIR is a Hugging Face\n"
     "model folder (config.json, model.safetensors or shards, tokenizer.json;\n"
@@ -34,6 +35,11 @@ const char cli_generate_usage[] =
     "--continuation C    instead of generating, score C after TEXT: its\n"
     "                    log-likelihood, whether greedy decoding gives it, its\n"
     "                    token count (lm-evaluation-harness loglikelihood)\n"
+    "--loglik FILE       score many: FILE has one JSON object per line,\n"
+    "                    {\"context\": ..., \"continuation\": ...}; prints one line\n"
+    "                    {\"logprob\",\"greedy\",\"continuation_tokens\"} for each, in\n"
+    "                    order, scored --batch N at a time (default 16) by\n"
+    "                    continuous batching; nothing is printed if a line fails\n"
     "--json              print {\"text\",\"ids\",\"prompt_tokens\",\"completion_tokens\",\n"
     "                    \"finish_reason\",\"ttft_ms\",\"per_token_ms\",\"total_ms\",\"device\"}\n";
 
@@ -103,7 +109,8 @@ static int score(eng_engine *e, const char *prompt, const char *cont, int json)
 
 int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv)
 {
-    const char *dir = NULL, *continuation = NULL;
+    const char *dir = NULL, *continuation = NULL, *loglik = NULL;
+    int slots = 16;
     eng_engine_opts opts = {ENG_DEVICE_AUTO, 0, 0, ENG_DT_COUNT};
     eng_request req;
     eng_engine *e = NULL;
@@ -129,6 +136,13 @@ int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv)
             req.prompt = v;
         else if (strcmp(a, "--continuation") == 0)
             continuation = v;
+        else if (strcmp(a, "--loglik") == 0)
+            loglik = v;
+        else if (strcmp(a, "--batch") == 0) {
+            if (parse_long(v, 1, 4096, &n) < 0)
+                return cli_usage("generate", "--batch: a whole number from 1 to 4096");
+            slots = (int)n;
+        }
         else if (strcmp(a, "--greedy") == 0)
             req.sampling.greedy = 1;
         else if (strcmp(a, "--chat") == 0)
@@ -175,12 +189,20 @@ int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv)
         if (takes)
             i++;
     }
-    if (dir == NULL || req.prompt == NULL)
-        return cli_usage("generate", "--model and --prompt are required");
+    if (dir == NULL || (req.prompt == NULL && loglik == NULL))
+        return cli_usage("generate", "--model and --prompt (or --loglik) are required");
+    if (loglik != NULL && (req.prompt != NULL || continuation != NULL))
+        return cli_usage("generate", "--loglik takes its contexts from FILE, not --prompt");
     if (eng_engine_open(&e, dir, &opts) < 0)
         return cli_fail();
     if (eng_engine_note(e) != NULL)
         fprintf(stderr, "assay: %s\n", eng_engine_note(e));
+    if (loglik != NULL) {
+        int rc = cli_generate_loglik(e, loglik, slots);
+
+        eng_engine_close(e);
+        return rc;
+    }
     if (continuation != NULL)
         return score(e, req.prompt, continuation, json);
     if (eng_engine_generate(e, &req, &res) < 0) {

@@ -17,8 +17,12 @@ enum { SLOT_FREE, SLOT_PREFILL, SLOT_DECODE };
 typedef struct slot {
     int phase;
     eng_state *s;            /* CPU: this slot's cache; NULL on the GPU */
-    eng_seq seq;
-    int32_t *prompt;
+    eng_seq seq;             /* generation; unused by scoring */
+    int scoring;             /* a log-likelihood sequence: no generation */
+    size_t n_ctx;            /* scoring: ids of the context in 'prompt' */
+    double logprob;          /* scoring: the sum so far */
+    int greedy;              /* scoring: every continuation id was the argmax */
+    int32_t *prompt;         /* scoring: context + continuation but its last id */
     size_t n_prompt, fed;    /* prompt ids, and how many are in the cache */
     int32_t next;            /* the token to feed when decoding */
     int pos;                 /* the position the next row feeds */
@@ -37,11 +41,14 @@ struct eng_batch {
     int n_rows, n_want;      /* of the step being laid out */
     eng_work *work;          /* CPU steps */
     eng_row *rows;
-    float *logits;           /* (nslots, vocab): wanted rows' logits */
+    float *logits;           /* (step_rows, vocab): wanted rows' logits */
     int32_t *want_slot;      /* slot of each wanted row of a step */
+    int32_t *want_target;    /* its scored id, or -1 */
+    int32_t *argmax;         /* GPU: each wanted row's argmax */
+    double *logprob;         /* GPU: each scored row's log-probability */
 #ifdef ASSAY_HAVE_CUDA
     eng_gpu_batch *gpu;
-    int32_t *g_tok, *g_slot, *g_pos, *g_want, *g_argmax;
+    int32_t *g_tok, *g_slot, *g_pos, *g_want;
 #endif
 };
 
@@ -61,13 +68,15 @@ void eng_batch_free(eng_batch *b)
     free(b->rows);
     free(b->logits);
     free(b->want_slot);
+    free(b->want_target);
+    free(b->argmax);
+    free(b->logprob);
 #ifdef ASSAY_HAVE_CUDA
     eng_gpu_batch_free(b->gpu);
     free(b->g_tok);
     free(b->g_slot);
     free(b->g_pos);
     free(b->g_want);
-    free(b->g_argmax);
 #endif
     free(b);
 }
@@ -81,8 +90,7 @@ static int batch_gpu_new(eng_batch *b)
     b->g_slot = malloc(r * sizeof(int32_t));
     b->g_pos = malloc(r * sizeof(int32_t));
     b->g_want = malloc(r * sizeof(int32_t));
-    b->g_argmax = malloc((size_t)b->nslots * sizeof(int32_t));
-    if (!b->g_tok || !b->g_slot || !b->g_pos || !b->g_want || !b->g_argmax)
+    if (!b->g_tok || !b->g_slot || !b->g_pos || !b->g_want)
         return as_error_set(AS_ENOMEM, "out of memory");
     return eng_gpu_batch_new(&b->gpu, b->m, b->nslots, b->ctx, b->step_rows);
 #else
@@ -113,16 +121,19 @@ int eng_batch_new(eng_batch **out, const eng_model *m, const eng_batch_opts *o)
     b->step_rows = o->step_rows ? o->step_rows : o->slots + ENG_PREFILL_CHUNK;
     b->ctx = o->ctx ? o->ctx : (c->max_pos < 4096 ? c->max_pos : 4096);
     b->slots = calloc((size_t)b->nslots, sizeof *b->slots);
-    b->logits = malloc((size_t)b->nslots * c->vocab * sizeof(float));
-    b->want_slot = malloc((size_t)b->nslots * sizeof(int32_t));
-    if (b->slots == NULL || b->logits == NULL || b->want_slot == NULL) {
+    b->logits = malloc((size_t)b->step_rows * c->vocab * sizeof(float));
+    b->want_slot = malloc((size_t)b->step_rows * sizeof(int32_t));
+    b->want_target = malloc((size_t)b->step_rows * sizeof(int32_t));
+    b->argmax = malloc((size_t)b->step_rows * sizeof(int32_t));
+    b->logprob = malloc((size_t)b->step_rows * sizeof(double));
+    if (!b->slots || !b->logits || !b->want_slot || !b->want_target || !b->argmax || !b->logprob) {
         eng_batch_free(b);
         return as_error_set(AS_ENOMEM, "out of memory for a batch of %d slots", o->slots);
     }
     if (o->gpu) {
         rc = batch_gpu_new(b);
     } else {
-        rc = eng_work_new(&b->work, m, b->step_rows, b->nslots);
+        rc = eng_work_new(&b->work, m, b->step_rows, b->nslots < 64 ? b->nslots : 64);
         if (rc == 0 && (b->rows = malloc((size_t)b->step_rows * sizeof *b->rows)) == NULL)
             rc = as_error_set(AS_ENOMEM, "out of memory");
         for (i = 0; rc == 0 && i < b->nslots; i++)
@@ -146,30 +157,30 @@ int eng_batch_active(const eng_batch *b)
     return b->active;
 }
 
-int eng_batch_add(eng_batch *b, const int32_t *prompt, size_t n, const eng_gen_params *p, void *ud)
+/* A free slot into *out for ids[0..n), checked against the vocabulary. */
+static int free_slot(eng_batch *b, const int32_t *ids, size_t n, slot **out)
 {
-    slot *sl = NULL;
     size_t i;
-    int k, rc;
+    int k;
 
-    for (k = 0; k < b->nslots && sl == NULL; k++)
-        if (b->slots[k].phase == SLOT_FREE)
-            sl = &b->slots[k];
-    if (sl == NULL)
-        return as_error_set(AS_EBUSY, "every one of the %d slots is taken", b->nslots);
     for (i = 0; i < n; i++)
-        if (prompt[i] < 0 || prompt[i] >= b->m->cfg.vocab)
-            return as_error_set(AS_EINVAL, "token id %d is outside the vocabulary of %d", prompt[i],
+        if (ids[i] < 0 || ids[i] >= b->m->cfg.vocab)
+            return as_error_set(AS_EINVAL, "token id %d is outside the vocabulary of %d", ids[i],
                                 b->m->cfg.vocab);
-    if ((rc = eng_seq_begin(&sl->seq, p, n, b->ctx, b->m->cfg.vocab)) < 0) {
-        eng_seq_clear(&sl->seq);
-        return rc;
-    }
-    if ((sl->prompt = malloc(n * sizeof *prompt)) == NULL) {
-        eng_seq_clear(&sl->seq);
+    for (k = 0; k < b->nslots; k++)
+        if (b->slots[k].phase == SLOT_FREE) {
+            *out = &b->slots[k];
+            return 0;
+        }
+    return as_error_set(AS_EBUSY, "every one of the %d slots is taken", b->nslots);
+}
+
+/* Put ids[0..n) (copied) into 'sl' to prefill. */
+static int admit(eng_batch *b, slot *sl, const int32_t *ids, size_t n, void *ud)
+{
+    if ((sl->prompt = malloc(n * sizeof *ids)) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
-    }
-    memcpy(sl->prompt, prompt, n * sizeof *prompt);
+    memcpy(sl->prompt, ids, n * sizeof *ids);
     sl->n_prompt = n;
     sl->fed = 0;
     sl->pos = 0;
@@ -181,6 +192,43 @@ int eng_batch_add(eng_batch *b, const int32_t *prompt, size_t n, const eng_gen_p
     return 0;
 }
 
+int eng_batch_add(eng_batch *b, const int32_t *prompt, size_t n, const eng_gen_params *p, void *ud)
+{
+    slot *sl;
+    int rc;
+
+    if ((rc = free_slot(b, prompt, n, &sl)) < 0)
+        return rc;
+    sl->scoring = 0;
+    if ((rc = eng_seq_begin(&sl->seq, p, n, b->ctx, b->m->cfg.vocab)) < 0 ||
+        (rc = admit(b, sl, prompt, n, ud)) < 0)
+        eng_seq_clear(&sl->seq);
+    return rc;
+}
+
+int eng_batch_add_loglik(eng_batch *b, const int32_t *ids, size_t nctx, size_t ncont, void *ud)
+{
+    slot *sl;
+    int rc;
+
+    if (nctx == 0 || ncont == 0)
+        return as_error_set(AS_EINVAL, "scoring needs a context and a continuation of at least one token");
+    if (nctx + ncont - 1 > (size_t)b->ctx)
+        return as_error_set(AS_ETOOBIG, "context and continuation have %zu tokens; the context holds %d",
+                            nctx + ncont, b->ctx);
+    if ((rc = free_slot(b, ids, nctx + ncont, &sl)) < 0)
+        return rc;
+    /* the last continuation id is only a target, never fed */
+    if ((rc = admit(b, sl, ids, nctx + ncont, ud)) < 0)
+        return rc;
+    sl->n_prompt = nctx + ncont - 1;
+    sl->scoring = 1;
+    sl->n_ctx = nctx;
+    sl->logprob = 0;
+    sl->greedy = 1;
+    return 0;
+}
+
 /* Report the sequence of 'sl' with 'rc' and free the slot. */
 static int slot_report(eng_batch *b, slot *sl, int rc, eng_batch_done_fn done, void *arg)
 {
@@ -189,8 +237,15 @@ static int slot_report(eng_batch *b, slot *sl, int rc, eng_batch_done_fn done, v
     double busy = sl->busy_ms;
 
     memset(&res, 0, sizeof res);
-    if (rc >= 0)
+    if (rc >= 0 && sl->scoring) {
+        res.logprob = sl->logprob;
+        res.greedy = sl->greedy;
+        res.prompt_tokens = (int)sl->n_ctx;
+        res.completion_tokens = (int)(sl->n_prompt + 1 - sl->n_ctx);
+        res.finish = "scored";
+    } else if (rc >= 0) {
         eng_seq_finish(&sl->seq, &res);
+    }
     eng_seq_clear(&sl->seq);
     free(sl->prompt);
     sl->prompt = NULL;
@@ -215,9 +270,11 @@ static slot *next_prefill(eng_batch *b)
 }
 
 /* Lay out one step: a row for each decoding slot, then prefill chunks in
- * admission order while rows are left. Calls row(b, slot, tok, pos, want)
- * per row, rows of a slot together and in order. Returns the row count. */
-typedef void (*row_fn)(eng_batch *b, int k, int32_t tok, int pos, int want);
+ * admission order while rows are left. Calls row(b, slot, tok, pos, want,
+ * target) per row, rows of a slot together and in order; a wanted row of a
+ * scoring slot has the id it scores as target, others -1. Returns the row
+ * count. */
+typedef void (*row_fn)(eng_batch *b, int k, int32_t tok, int pos, int want, int32_t target);
 
 static int plan_step(eng_batch *b, row_fn row)
 {
@@ -229,7 +286,7 @@ static int plan_step(eng_batch *b, row_fn row)
     for (k = 0; k < b->nslots; k++) {
         sl = &b->slots[k];
         if (sl->phase == SLOT_DECODE) {
-            row(b, k, sl->next, sl->pos, 1);
+            row(b, k, sl->next, sl->pos, 1, -1);
             sl->rows = 1;
             n++;
         }
@@ -239,16 +296,22 @@ static int plan_step(eng_batch *b, row_fn row)
 
         if (take > left)
             take = left;
-        for (i = 0; i < take; i++)
-            row(b, (int)(sl - b->slots), sl->prompt[sl->fed + i], (int)(sl->fed + i),
-                sl->fed + i + 1 == sl->n_prompt);
+        for (i = 0; i < take; i++) {
+            size_t at = sl->fed + i;
+
+            if (sl->scoring)
+                row(b, (int)(sl - b->slots), sl->prompt[at], (int)at, at + 1 >= sl->n_ctx,
+                    at + 1 >= sl->n_ctx ? sl->prompt[at + 1] : -1);
+            else
+                row(b, (int)(sl - b->slots), sl->prompt[at], (int)at, at + 1 == sl->n_prompt, -1);
+        }
         sl->rows = (int)take;
         n += (int)take;
     }
     return n;
 }
 
-static void cpu_row(eng_batch *b, int k, int32_t tok, int pos, int want)
+static void cpu_row(eng_batch *b, int k, int32_t tok, int pos, int want, int32_t target)
 {
     eng_row *r = &b->rows[b->n_rows++];
 
@@ -258,6 +321,7 @@ static void cpu_row(eng_batch *b, int k, int32_t tok, int pos, int want)
     r->logits = NULL;
     if (want) {
         r->logits = b->logits + (size_t)b->n_want * b->m->cfg.vocab;
+        b->want_target[b->n_want] = target;
         b->want_slot[b->n_want++] = k;
     }
 }
@@ -278,7 +342,7 @@ static int step_cpu(eng_batch *b, int *nrows, double *ms)
 }
 
 #ifdef ASSAY_HAVE_CUDA
-static void gpu_row(eng_batch *b, int k, int32_t tok, int pos, int want)
+static void gpu_row(eng_batch *b, int k, int32_t tok, int pos, int want, int32_t target)
 {
     int r = b->n_rows++;
 
@@ -287,23 +351,32 @@ static void gpu_row(eng_batch *b, int k, int32_t tok, int pos, int want)
     b->g_pos[r] = pos;
     if (want) {
         b->g_want[b->n_want] = r;
+        b->want_target[b->n_want] = target;
         b->want_slot[b->n_want++] = k;
     }
 }
 
-/* One GPU step: logits come back only when a wanted row samples. */
+/* One GPU step: argmax and log-probabilities come back for the wanted
+ * rows, logits only when one of them samples. */
 static int step_gpu(eng_batch *b, int *nrows, double *ms)
 {
     eng_gpu_step st;
-    int i, rc, sampling = 0;
+    int i, rc, sampling = 0, scoring = 0;
 
     b->n_rows = b->n_want = 0;
     *nrows = plan_step(b, gpu_row);
     if (*nrows == 0)
         return 0;
-    for (i = 0; i < b->n_want; i++)
-        if (!eng_seq_greedy(&b->slots[b->want_slot[i]].seq))
+    for (i = 0; i < b->n_want; i++) {
+        const slot *sl = &b->slots[b->want_slot[i]];
+
+        if (sl->scoring) {
+            scoring = 1;
+            b->want_target[i] = b->want_target[i] < 0 ? 0 : b->want_target[i];
+        } else if (!eng_seq_greedy(&sl->seq)) {
             sampling = 1;
+        }
+    }
     memset(&st, 0, sizeof st);
     st.tok = b->g_tok;
     st.slot = b->g_slot;
@@ -311,7 +384,9 @@ static int step_gpu(eng_batch *b, int *nrows, double *ms)
     st.n = *nrows;
     st.want = b->g_want;
     st.k = b->n_want;
-    st.argmax = b->g_argmax;
+    st.target = scoring ? b->want_target : NULL;
+    st.argmax = b->argmax;
+    st.logprob = b->logprob;
     st.logits = sampling ? b->logits : NULL;
     if ((rc = eng_gpu_batch_step(b->gpu, &st)) < 0)
         return rc;
@@ -319,6 +394,26 @@ static int step_gpu(eng_batch *b, int *nrows, double *ms)
     return b->n_want;
 }
 #endif
+
+/* Wanted row i of a scoring slot: add its log-probability; 1 when the
+ * continuation is all scored. */
+static int score_row(eng_batch *b, slot *sl, int i)
+{
+    int vocab = b->m->cfg.vocab;
+    int32_t target = b->want_target[i];
+
+    if (b->work != NULL) {
+        const float *logits = b->logits + (size_t)i * vocab;
+
+        sl->logprob += eng_logprob(logits, vocab, target);
+        sl->greedy &= eng_argmax(logits, vocab) == target;
+    } else {
+        sl->logprob += b->logprob[i];
+        sl->greedy &= b->argmax[i] == target;
+    }
+    /* the slot's last wanted row of the step that fed its last id */
+    return sl->fed == sl->n_prompt && (i + 1 == b->n_want || b->want_slot[i + 1] != b->want_slot[i]);
+}
 
 int eng_batch_step(eng_batch *b, eng_batch_done_fn done, void *arg)
 {
@@ -350,13 +445,16 @@ int eng_batch_step(eng_batch *b, eng_batch_done_fn done, void *arg)
         const float *logits = b->logits + (size_t)i * vocab;
         int32_t next = 0;
 
+        if (sl->scoring) {
+            if ((rc = score_row(b, sl, i)) > 0 && (rc = slot_report(b, sl, 0, done, arg)) < 0)
+                return rc;
+            continue;
+        }
         if (sl->phase == SLOT_PREFILL)
             eng_seq_prefilled(&sl->seq);
-#ifdef ASSAY_HAVE_CUDA
-        if (b->gpu && eng_seq_greedy(&sl->seq))
-            rc = eng_seq_push(&sl->seq, b->g_argmax[i], &next);
+        if (b->work == NULL && eng_seq_greedy(&sl->seq))
+            rc = eng_seq_push(&sl->seq, b->argmax[i], &next);
         else
-#endif
             rc = eng_seq_next(&sl->seq, logits, &next);
         if (rc == 0) {
             sl->phase = SLOT_DECODE;

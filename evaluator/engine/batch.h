@@ -43,6 +43,13 @@ int eng_batch_active(const eng_batch *b);
  * prompt or bad params are AS_EINVAL / AS_ETOOBIG (nothing admitted). */
 int eng_batch_add(eng_batch *b, const int32_t *prompt, size_t n, const eng_gen_params *p, void *ud);
 
+/* Admit a log-likelihood sequence (lm-evaluation-harness loglikelihood,
+ * as eng_loglik): ids[0..nctx) the context, ids[nctx..nctx+ncont) the
+ * continuation (copied). Its result has ids NULL, finish "scored",
+ * logprob the sum of log p(continuation id | the ids before it), greedy 1
+ * when each was the argmax, and the two token counts. */
+int eng_batch_add_loglik(eng_batch *b, const int32_t *ids, size_t nctx, size_t ncont, void *ud);
+
 /* A finished sequence: rc 0 with 'res' (the callee takes it and clears it
  * with eng_gen_result_clear), or rc < 0 with the error in as_error_msg()
  * and res empty. busy_ms is its share of the compute time. A negative

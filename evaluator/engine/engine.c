@@ -286,7 +286,7 @@ static int batch_done(void *arg, void *ud, int rc, eng_gen_result *res, double b
     const pending *call = arg;
     int r;
 
-    if (rc >= 0 && (rc = add_stream_tail(q->stream, res)) < 0)
+    if (rc >= 0 && q->stream != NULL && (rc = add_stream_tail(q->stream, res)) < 0)
         eng_gen_result_clear(res);
     r = call->done(call->arg, q->ud, rc < 0 ? rc : 0, res, busy_ms);
     eng_tok_stream_free(q->stream);
@@ -322,35 +322,79 @@ static int drop_done(void *arg, void *ud, int rc, eng_gen_result *res, double bu
     return 0;
 }
 
-int eng_engine_loglik(eng_engine *e, const char *context, const char *continuation,
-                      double *logprob, int *greedy, size_t *n_tokens)
+/* The ids of context + continuation as lm-evaluation-harness encodes them
+ * (engine.h): *ids (caller frees) holds *nwhole ids of which the first
+ * *nctx are the context. */
+static int loglik_ids(eng_engine *e, const char *context, const char *continuation, int32_t **ids,
+                      size_t *nwhole, size_t *nctx)
 {
-    size_t clen = strlen(context), ctx_keep = clen, nwhole = 0, nctx = 0;
+    size_t clen = strlen(context), ctx_keep = clen;
     char *whole = NULL;
-    int32_t *ids = NULL, *ctx_ids = NULL;
+    int32_t *ctx_ids = NULL;
     int rc;
 
-    *n_tokens = 0;
+    *ids = NULL;
+    *nwhole = *nctx = 0;
     while (ctx_keep > 0 && isspace((unsigned char)context[ctx_keep - 1]))
         ctx_keep--;
     if (continuation[0] == '\0')
         return as_error_set(AS_EINVAL, "the continuation is empty");
     if (asprintf(&whole, "%s%s", context, continuation) < 0)
         return as_error_set(AS_ENOMEM, "out of memory");
-    if ((rc = eng_tok_encode(e->tok, whole, strlen(whole), ENG_TOK_ADD_SPECIAL, &ids, &nwhole)) < 0 ||
-        (rc = eng_tok_encode(e->tok, context, ctx_keep, ENG_TOK_ADD_SPECIAL, &ctx_ids, &nctx)) < 0)
+    if ((rc = eng_tok_encode(e->tok, whole, strlen(whole), ENG_TOK_ADD_SPECIAL, ids, nwhole)) < 0 ||
+        (rc = eng_tok_encode(e->tok, context, ctx_keep, ENG_TOK_ADD_SPECIAL, &ctx_ids, nctx)) < 0)
         goto out;
-    if (nctx == 0 || nctx >= nwhole) {
-        rc = as_error_set(AS_EINVAL, nctx == 0 ? "the context encodes to no tokens (the tokenizer adds no BOS)"
-                                               : "the continuation adds no tokens to the context");
-        goto out;
+    if (*nctx == 0 || *nctx >= *nwhole)
+        rc = as_error_set(AS_EINVAL, *nctx == 0 ? "the context encodes to no tokens (the tokenizer adds no BOS)"
+                                                : "the continuation adds no tokens to the context");
+out:
+    if (rc < 0) {
+        free(*ids);
+        *ids = NULL;
     }
+    free(whole);
+    free(ctx_ids);
+    return rc;
+}
+
+int eng_engine_loglik(eng_engine *e, const char *context, const char *continuation,
+                      double *logprob, int *greedy, size_t *n_tokens)
+{
+    size_t nwhole, nctx;
+    int32_t *ids;
+    int rc;
+
+    *n_tokens = 0;
+    if ((rc = loglik_ids(e, context, continuation, &ids, &nwhole, &nctx)) < 0)
+        return rc;
     *n_tokens = nwhole - nctx;
     rc = eng_loglik(e->state, ids, nctx, ids + nctx, nwhole - nctx, logprob, greedy);
-out:
-    free(whole);
     free(ids);
-    free(ctx_ids);
+    return rc;
+}
+
+int eng_engine_submit_loglik(eng_engine *e, const char *context, const char *continuation,
+                             void *ud)
+{
+    size_t nwhole, nctx;
+    int32_t *ids;
+    pending *q;
+    int rc;
+
+    if (e->batch == NULL)
+        return as_error_set(AS_EINVAL, "the engine has no batch (eng_engine_batch_open)");
+    if (eng_batch_free_slots(e->batch) == 0)
+        return as_error_set(AS_EBUSY, "every slot of the batch is taken");
+    if ((rc = loglik_ids(e, context, continuation, &ids, &nwhole, &nctx)) < 0)
+        return rc;
+    if ((q = calloc(1, sizeof *q)) == NULL) {
+        free(ids);
+        return as_error_set(AS_ENOMEM, "out of memory");
+    }
+    q->ud = ud;
+    if ((rc = eng_batch_add_loglik(e->batch, ids, nctx, nwhole - nctx, q)) < 0)
+        free(q);
+    free(ids);
     return rc;
 }
 

@@ -87,6 +87,11 @@ typedef int (*eng_engine_done_fn)(void *arg, void *ud, int rc, eng_gen_result *r
  * reported); 'ud' comes back with its result. AS_EBUSY when no slot
  * is free; a request that cannot run is its error (nothing admitted). */
 int eng_engine_submit(eng_engine *e, const eng_request *r, void *ud);
+/* Admit the scoring of 'continuation' after 'context' (encoded as
+ * eng_engine_loglik does); its result has logprob, greedy, and the
+ * continuation's token count as completion_tokens. */
+int eng_engine_submit_loglik(eng_engine *e, const char *context, const char *continuation,
+                             void *ud);
 /* One step of the batch; reports the requests it finished. */
 int eng_engine_step(eng_engine *e, eng_engine_done_fn done, void *arg);
 /* Report every request still in with 'rc' and message 'why'. */

@@ -48,6 +48,8 @@ typedef struct eng_gen_result {
     double ttft_ms;          /* start to the first generated token */
     double total_ms;
     double per_token_ms;     /* mean time of each token after the first; 0 if one */
+    double logprob;          /* scoring sequences (batch.h) only: the continuation's */
+    int greedy;              /* scoring: every continuation id was the argmax */
 } eng_gen_result;
 
 /* Generate after 'prompt' (n >= 1 ids) from position 0 of 's'. A prompt that

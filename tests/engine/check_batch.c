@@ -7,7 +7,9 @@
  * alone with eng_generate, then together through eng_batch with several
  * slot and step sizes (so prefill is split over steps, decode and prefill
  * share steps, and slots are reused): every sequence must get exactly the
- * same ids, finish reason and prompt count. Then the batch's errors. */
+ * same ids, finish reason and prompt count. Log-likelihood sequences mixed
+ * in must get exactly eng_loglik's sum and greedy flag. Then the batch's
+ * errors. */
 #include "common/error.h"
 #include "evaluator/engine/batch.h"
 #include "evaluator/engine/forward.h"
@@ -28,6 +30,15 @@ typedef struct seq_case {
     double busy_ms;
     int reported;
 } seq_case;
+
+#define NSCORE 5
+
+typedef struct score_case {
+    int32_t ids[80];
+    size_t nctx, ncont;
+    double logprob;
+    int greedy, reported;
+} score_case;
 
 static int failures;
 
@@ -75,8 +86,20 @@ static void make_cases(seq_case *c, int vocab)
 static int on_done(void *arg, void *ud, int rc, eng_gen_result *res, double busy_ms)
 {
     seq_case *c = ud;
+    score_case *sc = arg;
 
-    (void)arg;
+    if (sc != NULL && (void *)sc <= ud && ud < (void *)(sc + NSCORE)) {
+        sc = ud;
+        CHECK(rc >= 0, "scoring failed: %s", as_error_msg());
+        CHECK(res->ids == NULL && strcmp(res->finish, "scored") == 0, "a scoring result");
+        CHECK(res->logprob == sc->logprob && res->greedy == sc->greedy,
+              "scored %.17g (greedy %d), alone %.17g (greedy %d)", res->logprob, res->greedy,
+              sc->logprob, sc->greedy);
+        CHECK(res->prompt_tokens == (int)sc->nctx && res->completion_tokens == (int)sc->ncont,
+              "scoring token counts");
+        sc->reported++;
+        return 0;
+    }
     CHECK(rc >= 0, "sequence failed: %s", as_error_msg());
     CHECK(!c->reported, "a sequence reported twice");
     c->reported = 1;
@@ -85,12 +108,13 @@ static int on_done(void *arg, void *ud, int rc, eng_gen_result *res, double busy
     return 0;
 }
 
-/* All cases through a batch of 'slots' slots and 'rows' rows per step. */
-static void run_batched(const eng_model *m, seq_case *c, int slots, int rows)
+/* All cases through a batch of 'slots' slots and 'rows' rows per step,
+ * with the scoring cases 'sc' (or NULL) admitted after every other one. */
+static void run_batched(const eng_model *m, seq_case *c, score_case *sc, int slots, int rows)
 {
     eng_batch_opts o = {slots, 0, rows, 0};
     eng_batch *b;
-    int next = 0, i, steps = 0;
+    int next = 0, nscore = 0, i, steps = 0;
 
     if (eng_batch_new(&b, m, &o) < 0) {
         CHECK(0, "eng_batch_new(%d, %d): %s", slots, rows, as_error_msg());
@@ -100,13 +124,24 @@ static void run_batched(const eng_model *m, seq_case *c, int slots, int rows)
         c[i].reported = 0;
         c[i].busy_ms = 0;
     }
-    while (next < NSEQ || eng_batch_active(b) > 0) {
-        while (next < NSEQ && eng_batch_free_slots(b) > 0) {
+    for (i = 0; sc != NULL && i < NSCORE; i++)
+        sc[i].reported = 0;
+    while (next < NSEQ || (sc != NULL && nscore < NSCORE) || eng_batch_active(b) > 0) {
+        while ((next < NSEQ || (sc != NULL && nscore < NSCORE)) && eng_batch_free_slots(b) > 0) {
+            if (sc != NULL && nscore < NSCORE && (next % 2 == 1 || next == NSEQ)) {
+                CHECK(eng_batch_add_loglik(b, sc[nscore].ids, sc[nscore].nctx, sc[nscore].ncont,
+                                           &sc[nscore]) == 0, "add scoring: %s", as_error_msg());
+                nscore++;
+                if (next < NSEQ && eng_batch_free_slots(b) == 0)
+                    break;
+            }
+            if (next == NSEQ)
+                continue;
             CHECK(eng_batch_add(b, c[next].prompt, c[next].n, &c[next].p, &c[next]) == 0,
                   "add: %s", as_error_msg());
             next++;
         }
-        if (eng_batch_step(b, on_done, NULL) < 0) {
+        if (eng_batch_step(b, on_done, sc) < 0) {
             CHECK(0, "step: %s", as_error_msg());
             break;
         }
@@ -128,8 +163,45 @@ static void run_batched(const eng_model *m, seq_case *c, int slots, int rows)
               z->prefill_ms, z->ttft_ms, z->total_ms);
         eng_gen_result_clear(z);
     }
-    printf("slots %d, %d rows per step: %d steps, every sequence as alone\n", slots, rows, steps);
+    for (i = 0; sc != NULL && i < NSCORE; i++)
+        CHECK(sc[i].reported == 1, "scoring case %d reported %d times", i, sc[i].reported);
+    printf("slots %d, %d rows per step%s: %d steps, every sequence as alone\n", slots, rows,
+           sc ? ", scoring mixed in" : "", steps);
     eng_batch_free(b);
+}
+
+/* Scoring cases and their sums from eng_loglik, one at a time. */
+static void make_scores(eng_state *s, score_case *sc, int vocab)
+{
+    static const size_t nctx[NSCORE] = {1, 8, 40, 3, 12}, ncont[NSCORE] = {1, 5, 30, 2, 9};
+    int i;
+    size_t j;
+
+    for (i = 0; i < NSCORE; i++) {
+        sc[i].nctx = nctx[i];
+        sc[i].ncont = ncont[i];
+        for (j = 0; j < nctx[i] + ncont[i]; j++)
+            sc[i].ids[j] = (int32_t)((j * 31 + (size_t)i * 17 + 5) % (size_t)vocab);
+        if (eng_loglik(s, sc[i].ids, nctx[i], sc[i].ids + nctx[i], ncont[i], &sc[i].logprob,
+                       &sc[i].greedy) < 0)
+            CHECK(0, "eng_loglik %d: %s", i, as_error_msg());
+    }
+    /* one continuation that greedy decoding produces */
+    {
+        eng_gen_params p;
+        eng_gen_result r;
+
+        memset(&p, 0, sizeof p);
+        p.max_new_tokens = 4;
+        p.sampling.greedy = 1;
+        if (eng_generate(s, sc[3].ids, 3, &p, &r) == 0 && r.n_ids >= 2) {
+            sc[3].ids[3] = r.ids[0];
+            sc[3].ids[4] = r.ids[1];
+            eng_loglik(s, sc[3].ids, 3, sc[3].ids + 3, 2, &sc[3].logprob, &sc[3].greedy);
+            CHECK(sc[3].greedy == 1, "the greedy continuation scored as not greedy");
+        }
+        eng_gen_result_clear(&r);
+    }
 }
 
 static int count_done(void *arg, void *ud, int rc, eng_gen_result *res, double busy_ms)
@@ -200,6 +272,7 @@ int main(int argc, char **argv)
     eng_model *m;
     eng_state *s;
     seq_case *c;
+    score_case sc[NSCORE];
     int i;
 
     if (argc != 2) {
@@ -217,10 +290,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "alone %d: %s\n", i, as_error_msg());
             return 1;
         }
-    run_batched(m, c, 1, 1);
-    run_batched(m, c, 3, 5);
-    run_batched(m, c, 4, 0);
-    run_batched(m, c, NSEQ, 64);
+    make_scores(s, sc, m->cfg.vocab);
+    run_batched(m, c, NULL, 1, 1);
+    run_batched(m, c, NULL, 3, 5);
+    run_batched(m, c, NULL, 4, 0);
+    run_batched(m, c, NULL, NSEQ, 64);
+    run_batched(m, c, sc, 1, 1);
+    run_batched(m, c, sc, 3, 7);
+    run_batched(m, c, sc, NSEQ + NSCORE, 128);
     check_errors(m, c);
     check_rows_errors(m);
     for (i = 0; i < NSEQ; i++)

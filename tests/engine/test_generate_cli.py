@@ -3,6 +3,7 @@
 tokenizer: one id per byte): greedy ids equal to the pure-Python reference,
 exact token counts, repeatable seeded sampling, and one-line errors for bad
 input (missing files, truncated weights, prompts over the context)."""
+import json
 import os
 import shutil
 import sys
@@ -58,6 +59,34 @@ def test_continuation_loglik_matches_reference(env):
     check(r["continuation_tokens"] == 4, r)
     check(abs(r["logprob"] - want) <= 1e-4 * abs(want), "logprob %r, reference %r" % (r["logprob"], want))
     env.fails("generate", "--model", d, "--prompt", "x", "--continuation", "", contains="empty")
+
+
+def test_batched_loglik_equals_one_at_a_time(env):
+    d, _, _ = model(env)
+    pairs = [("The", " cat"), ("Question: 2 + 2 =", " 4"), ("Question: 2 + 2 =", " five"),
+             ("A", " long continuation of many bytes, more than a prefill chunk of thirty-two"),
+             ("x", "y"), ("The ", "cat")]
+    env.write("ll.jsonl", "".join(json.dumps({"context": c, "continuation": t}) + "\n\n"
+                                  for c, t in pairs))
+    for batch in ("1", "3", "16"):
+        r = env.ok("generate", "--model", d, "--loglik", env.path("ll.jsonl"), "--batch", batch,
+                   "--threads", "1")
+        got = r.jsonl()
+        check(len(got) == len(pairs), r)
+        for (c, t), g in zip(pairs, got):
+            one = env.ok("generate", "--model", d, "--prompt", c, "--continuation", t, "--json",
+                         "--threads", "1").json()
+            check(g == one, (batch, c, t, g, one))
+    # A bad line is named and nothing is printed.
+    env.write("bad.jsonl", json.dumps({"context": "a", "continuation": "b"}) + "\n{\"context\": 1}\n")
+    r = env.fails("generate", "--model", d, "--loglik", env.path("bad.jsonl"), contains="line 2")
+    check(r.out == "", r)
+    env.write("empty.jsonl", json.dumps({"context": "a", "continuation": "b"}) + "\n" +
+              json.dumps({"context": "a", "continuation": ""}) + "\n")
+    r = env.fails("generate", "--model", d, "--loglik", env.path("empty.jsonl"), contains="line 2")
+    check(r.out == "" and "empty" in r.err, r)
+    env.fails("generate", "--model", d, "--loglik", env.path("nowhere.jsonl"), contains="nowhere")
+    env.fails("generate", "--model", d, "--loglik", env.path("ll.jsonl"), "--prompt", "x", code=2)
 
 
 def test_chat_template_prompt(env):
@@ -116,6 +145,7 @@ def test_bad_input_is_one_line_error(env):
 
 if __name__ == "__main__":
     main([test_greedy_matches_reference, test_qwen2_and_mistral_match_reference,
-          test_continuation_loglik_matches_reference, test_chat_template_prompt,
+          test_continuation_loglik_matches_reference, test_batched_loglik_equals_one_at_a_time,
+          test_chat_template_prompt,
           test_seeded_sampling_repeats, test_gpu_request_falls_back_with_a_note,
           test_bad_input_is_one_line_error])
