@@ -405,6 +405,138 @@ static void check_batch_attention(void)
     free(scores);
 }
 
+/* Split-context attention on caches of LCTX positions, 4 slots of 1 layer:
+ * rows with contexts of 1, 100, 1025 and 4096 positions, without a window
+ * and with one of 1500 (the 4096 row then attends to its last 1500), each
+ * against eng_attend; the two short rows must also equal
+ * eng_gpu_attention_rows bit for bit (they take its path). */
+#define LCTX 4096
+static void check_split_attention(void)
+{
+    enum { N = 4, SLOTS = 4, SHORT = 2 };
+    int slot[N] = {3, 0, 2, 1}, pos[N] = {0, 99, 1024, LCTX - 1}, wins[2] = {0, 1500}, r, h, w;
+    size_t kvdim = (size_t)NKV * HD, stride = (size_t)LCTX * kvdim, cache = SLOTS * stride;
+    size_t qn = (size_t)N * NH * HD;
+    size_t part = eng_gpu_attention_part_floats(N, NH, HD, LCTX);
+    float *kc = rand_floats(cache), *vc = rand_floats(cache), *q = rand_floats(qn);
+    float *ref = malloc(qn * 4), *scores = malloc(LCTX * 4), scale = 1.0f / sqrtf((float)HD);
+    float *d_kc = to_gpu(kc, cache * 4), *d_vc = to_gpu(vc, cache * 4), *d_part = NULL;
+    void *d_q = to_gpu(q, qn * 4), *d_o = to_gpu(ref, qn * 4), *d_o2 = to_gpu(ref, qn * 4);
+    void *d_slot = to_gpu(slot, sizeof slot), *d_pos = to_gpu(pos, sizeof pos);
+    char name[64];
+
+    if (eng_gpu_alloc((void **)&d_part, part * 4) < 0)
+        failures++;
+    for (w = 0; w < 2; w++) {
+        for (r = 0; r < N; r++) {
+            int t0 = wins[w] > 0 && pos[r] + 1 > wins[w] ? pos[r] + 1 - wins[w] : 0;
+            const float *kb = kc + slot[r] * stride, *vb = vc + slot[r] * stride;
+
+            for (h = 0; h < NH; h++)
+                eng_attend(ref + ((size_t)r * NH + h) * HD, q + ((size_t)r * NH + h) * HD,
+                           kb + (size_t)(h / (NH / NKV)) * HD, vb + (size_t)(h / (NH / NKV)) * HD,
+                           kvdim, t0, pos[r] + 1, HD, scale, scores);
+        }
+        if (eng_gpu_attention_rows_split(d_o, d_part, d_q, d_kc, d_vc, d_slot, d_pos, N, stride,
+                                         NH, NKV, HD, wins[w], scale, LCTX) < 0 ||
+            eng_gpu_attention_rows(d_o2, d_q, d_kc, d_vc, d_slot, d_pos, N, stride, NH, NKV, HD,
+                                   wins[w], scale) < 0)
+            fprintf(stderr, "attention split: %s\n", as_error_msg());
+        snprintf(name, sizeof name, "attention_split 1..4096 w%d", wins[w]);
+        compare(name, d_o, ref, qn, 1e-5);
+        if (eng_gpu_sync() < 0 || eng_gpu_download(ref, d_o2, (size_t)SHORT * NH * HD * 4) < 0)
+            failures++;
+        snprintf(name, sizeof name, "  short rows = unsplit w%d", wins[w]);
+        compare(name, d_o, ref, (size_t)SHORT * NH * HD, 0);
+    }
+    TIME("attention_rows 4 long", (size_t)(1 + 100 + 1025 + LCTX) * kvdim * 8,
+         eng_gpu_attention_rows(d_o2, d_q, d_kc, d_vc, d_slot, d_pos, N, stride, NH, NKV, HD, 0,
+                                scale));
+    TIME("attention_split 4 long", (size_t)(1 + 100 + 1025 + LCTX) * kvdim * 8,
+         eng_gpu_attention_rows_split(d_o, d_part, d_q, d_kc, d_vc, d_slot, d_pos, N, stride, NH,
+                                      NKV, HD, 0, scale, LCTX));
+    eng_gpu_free(d_kc);
+    eng_gpu_free(d_vc);
+    eng_gpu_free(d_part);
+    eng_gpu_free(d_q);
+    eng_gpu_free(d_o);
+    eng_gpu_free(d_o2);
+    eng_gpu_free(d_slot);
+    eng_gpu_free(d_pos);
+    free(kc);
+    free(vc);
+    free(q);
+    free(ref);
+    free(scores);
+}
+
+/* A CUDA graph on a stream of its own: RMSNorm of 4 rows then a GEMM,
+ * captured once, replayed on a new input uploaded into the same buffer;
+ * the result must equal the same launches run uncaptured bit for bit and
+ * the CPU reference within 1e-5. */
+static void check_graph(void)
+{
+    enum { T = 4, ROWS = 1024 };
+    float *x = rand_floats((size_t)T * H), *w = rand_floats(H);
+    float *wm = rand_floats((size_t)ROWS * H);
+    float *h = malloc((size_t)T * H * 4), *ref = malloc((size_t)T * ROWS * 4);
+    eng_mat nm = {w, ENG_DT_F32, 1, H}, mm = {wm, ENG_DT_F32, ROWS, H};
+    void *d_x = to_gpu(x, (size_t)T * H * 4), *d_w = to_gpu(w, H * 4);
+    void *d_h = to_gpu(x, (size_t)T * H * 4), *d_m = to_gpu(wm, (size_t)ROWS * H * 4), *d_o = to_gpu(ref, (size_t)T * ROWS * 4);
+    eng_gpu_stream *st = NULL, *prev;
+    eng_gpu_blas *blas = NULL;
+    eng_gpu_graph *gr = NULL;
+    int t, rc;
+
+    if (eng_gpu_stream_new(&st) < 0) {
+        fprintf(stderr, "stream: %s\n", as_error_msg());
+        failures++;
+        return;
+    }
+    prev = eng_gpu_stream_use(st);
+    if ((rc = eng_gpu_blas_new(&blas)) == 0 && (rc = eng_gpu_capture_begin()) == 0) {
+        rc = eng_gpu_rmsnorm(d_h, d_x, d_w, ENG_GPU_F32, T, H, 1e-5f);
+        if (rc == 0)
+            rc = eng_gpu_gemm(blas, d_o, d_m, ENG_GPU_F32, d_h, NULL, T, ROWS, H);
+        if (eng_gpu_capture_end(&gr, rc == 0) < 0)
+            rc = -1;
+    }
+    for (t = 0; t < T * H; t++)
+        x[t] = frand() * 3.0f;
+    if (rc < 0 || gr == NULL || eng_gpu_upload(d_x, x, (size_t)T * H * 4) < 0 ||
+        eng_gpu_graph_launch(gr) < 0) {
+        fprintf(stderr, "graph: %s\n", as_error_msg());
+        failures++;
+        goto out;
+    }
+    for (t = 0; t < T; t++) {
+        eng_rmsnorm(h + (size_t)t * H, x + (size_t)t * H, &nm, H, 1e-5f);
+        eng_matvec(NULL, ref + (size_t)t * ROWS, &mm, h + (size_t)t * H, NULL);
+    }
+    compare("graph: rmsnorm+gemm replay", d_o, ref, (size_t)T * ROWS, 1e-5);
+    if (eng_gpu_download(ref, d_o, (size_t)T * ROWS * 4) < 0 ||
+        eng_gpu_rmsnorm(d_h, d_x, d_w, ENG_GPU_F32, T, H, 1e-5f) < 0 ||
+        eng_gpu_gemm(blas, d_o, d_m, ENG_GPU_F32, d_h, NULL, T, ROWS, H) < 0)
+        fprintf(stderr, "graph: uncaptured: %s\n", as_error_msg());
+    compare("  replay = uncaptured", d_o, ref, (size_t)T * ROWS, 0);
+    TIME("graph rmsnorm+gemm T=4", (size_t)ROWS * H * 4, eng_gpu_graph_launch(gr));
+out:
+    eng_gpu_graph_free(gr);
+    eng_gpu_blas_free(blas);
+    eng_gpu_stream_use(prev);
+    eng_gpu_stream_free(st);
+    eng_gpu_free(d_x);
+    eng_gpu_free(d_w);
+    eng_gpu_free(d_h);
+    eng_gpu_free(d_m);
+    eng_gpu_free(d_o);
+    free(x);
+    free(w);
+    free(wm);
+    free(h);
+    free(ref);
+}
+
 /* Per-row argmax (a tie in row 1) and log-softmax at a target, then argmax
  * alone (no targets). */
 static void check_argmax_logprob(void)
@@ -471,6 +603,8 @@ int main(int argc, char **argv)
     check_gemv(4096, H, 1);
     check_bias_gather();
     check_batch_attention();
+    check_split_attention();
+    check_graph();
     check_argmax_logprob();
     printf("%s\n", failures ? "FAILED" : "all kernels match the CPU reference");
     return failures ? 1 : 0;

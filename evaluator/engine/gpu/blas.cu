@@ -12,9 +12,15 @@ extern "C" {
 #include "common/error.h"
 #include "evaluator/engine/gpu/gpu.h"
 }
+#include "evaluator/engine/gpu/stream.cuh"
+
+// cuBLAS's recommended workspace on Hopper; also ample on Ampere.
+#define WORKSPACE_BYTES ((size_t)32 << 20)
 
 struct eng_gpu_blas {
     cublasHandle_t h;
+    cudaStream_t stream;     // the stream h is bound to
+    void *ws;                // fixed workspace: no allocation inside a graph capture
 };
 
 static int blas_check(cublasStatus_t st, const char *what)
@@ -24,20 +30,53 @@ static int blas_check(cublasStatus_t st, const char *what)
     return 0;
 }
 
+static int set_workspace(eng_gpu_blas *b)
+{
+    return blas_check(cublasSetWorkspace(b->h, b->ws, WORKSPACE_BYTES), "cublasSetWorkspace");
+}
+
+// Bind b's handle to the current stream. cublasSetStream drops the
+// workspace, so it is set again each time: the same workspace on every
+// stream keeps cuBLAS's choice of kernels, and so results, the same.
+static int bind(eng_gpu_blas *b)
+{
+    cudaStream_t s = eng_gpu_cur_stream();
+    int rc;
+
+    if (s == b->stream)
+        return 0;
+    if ((rc = blas_check(cublasSetStream(b->h, s), "cublasSetStream")) < 0 ||
+        (rc = set_workspace(b)) < 0)
+        return rc;
+    b->stream = s;
+    return 0;
+}
+
 extern "C" int eng_gpu_blas_new(eng_gpu_blas **out)
 {
     eng_gpu_blas *b = (eng_gpu_blas *)calloc(1, sizeof *b);
+    cudaError_t e;
     int rc;
 
     *out = NULL;
     if (b == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
+    if ((e = cudaMalloc(&b->ws, WORKSPACE_BYTES)) != cudaSuccess) {
+        free(b);
+        return as_error_set(AS_EGPU, "cuBLAS workspace: %s", cudaGetErrorString(e));
+    }
     if ((rc = blas_check(cublasCreate(&b->h), "cublasCreate")) < 0) {
+        cudaFree(b->ws);
         free(b);
         return rc;
     }
     /* Deterministic results: no split-K reductions whose order varies. */
     cublasSetMathMode(b->h, CUBLAS_DEFAULT_MATH);
+    b->stream = 0;           // where a new handle is bound
+    if ((rc = set_workspace(b)) < 0 || (rc = bind(b)) < 0) {
+        eng_gpu_blas_free(b);
+        return rc;
+    }
     *out = b;
     return 0;
 }
@@ -47,6 +86,7 @@ extern "C" void eng_gpu_blas_free(eng_gpu_blas *b)
     if (b == NULL)
         return;
     cublasDestroy(b->h);
+    cudaFree(b->ws);
     free(b);
 }
 
@@ -65,14 +105,18 @@ extern "C" int eng_gpu_gemm(eng_gpu_blas *b, float *d_out, const void *d_w, int 
     const float one = 1.0f, zero = 0.0f;
     size_t n = (size_t)T * cols;
     cudaError_t e;
+    int rc;
 
+    if ((rc = bind(b)) < 0)
+        return rc;
     if (dtype == ENG_GPU_F32)
         return blas_check(cublasSgemm(b->h, CUBLAS_OP_T, CUBLAS_OP_N, rows, T, cols, &one,
                                       (const float *)d_w, cols, d_x, cols, &zero, d_out, rows),
                           "sgemm");
     if (dtype != ENG_GPU_BF16)
         return as_error_set(AS_EUNSUPPORTED, "gemm: float16 weights are not supported on the GPU yet");
-    to_bf16_kernel<<<(unsigned)((n + 255) / 256), 256>>>((__nv_bfloat16 *)d_xh, d_x, n);
+    to_bf16_kernel<<<(unsigned)((n + 255) / 256), 256, 0, eng_gpu_cur_stream()>>>(
+        (__nv_bfloat16 *)d_xh, d_x, n);
     if ((e = cudaGetLastError()) != cudaSuccess)
         return as_error_set(AS_EGPU, "to_bf16: %s", cudaGetErrorString(e));
     return blas_check(cublasGemmEx(b->h, CUBLAS_OP_T, CUBLAS_OP_N, rows, T, cols, &one, d_w,

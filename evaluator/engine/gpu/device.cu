@@ -1,5 +1,6 @@
-// Device discovery and memory for the engine's GPU path (gpu.h): thin
-// wrappers that turn CUDA errors into AS_EGPU with the CUDA message.
+// Device discovery, memory, streams, CUDA graphs and timers for the
+// engine's GPU path (gpu.h): thin wrappers that turn CUDA errors into
+// AS_EGPU with the CUDA message.
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,23 @@
 extern "C" {
 #include "common/error.h"
 #include "evaluator/engine/gpu/gpu.h"
+}
+#include "evaluator/engine/gpu/stream.cuh"
+
+struct eng_gpu_stream {
+    cudaStream_t s;
+};
+
+struct eng_gpu_graph {
+    cudaGraphExec_t exec;
+};
+
+// The calling thread's current stream (eng_gpu_stream_use); NULL: legacy.
+static thread_local eng_gpu_stream *current;
+
+cudaStream_t eng_gpu_cur_stream(void)
+{
+    return current != NULL ? current->s : 0;
 }
 
 static int gpu_check(cudaError_t e, const char *what)
@@ -57,19 +75,116 @@ extern "C" void eng_gpu_free(void *d_ptr)
         cudaFree(d_ptr);
 }
 
+// A copy on the current stream, waited for: a pageable source may
+// otherwise still be in flight when the call returns.
+static int copy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, const char *what)
+{
+    cudaStream_t s = eng_gpu_cur_stream();
+    int rc;
+
+    if ((rc = gpu_check(cudaMemcpyAsync(dst, src, bytes, kind, s), what)) < 0)
+        return rc;
+    return gpu_check(cudaStreamSynchronize(s), what);
+}
+
 extern "C" int eng_gpu_upload(void *d_dst, const void *src, size_t bytes)
 {
-    return gpu_check(cudaMemcpy(d_dst, src, bytes, cudaMemcpyHostToDevice), "upload");
+    return copy(d_dst, src, bytes, cudaMemcpyHostToDevice, "upload");
 }
 
 extern "C" int eng_gpu_download(void *dst, const void *d_src, size_t bytes)
 {
-    return gpu_check(cudaMemcpy(dst, d_src, bytes, cudaMemcpyDeviceToHost), "download");
+    return copy(dst, d_src, bytes, cudaMemcpyDeviceToHost, "download");
 }
 
 extern "C" int eng_gpu_sync(void)
 {
     return gpu_check(cudaDeviceSynchronize(), "kernel");
+}
+
+extern "C" int eng_gpu_stream_new(eng_gpu_stream **out)
+{
+    eng_gpu_stream *s = (eng_gpu_stream *)calloc(1, sizeof *s);
+    int rc;
+
+    *out = NULL;
+    if (s == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    if ((rc = gpu_check(cudaStreamCreateWithFlags(&s->s, cudaStreamNonBlocking),
+                        "cudaStreamCreate")) < 0) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+extern "C" void eng_gpu_stream_free(eng_gpu_stream *s)
+{
+    if (s == NULL)
+        return;
+    cudaStreamSynchronize(s->s);
+    cudaStreamDestroy(s->s);
+    free(s);
+}
+
+extern "C" eng_gpu_stream *eng_gpu_stream_use(eng_gpu_stream *s)
+{
+    eng_gpu_stream *prev = current;
+
+    current = s;
+    return prev;
+}
+
+extern "C" int eng_gpu_capture_begin(void)
+{
+    if (current == NULL)
+        return as_error_set(AS_EINVAL, "graph capture: the legacy default stream cannot be "
+                            "captured");
+    // Thread-local: other threads' CUDA calls do not disturb the capture.
+    return gpu_check(cudaStreamBeginCapture(current->s, cudaStreamCaptureModeThreadLocal),
+                     "cudaStreamBeginCapture");
+}
+
+extern "C" int eng_gpu_capture_end(eng_gpu_graph **out, int keep)
+{
+    cudaGraph_t graph = NULL;
+    cudaGraphExec_t exec = NULL;
+    cudaError_t e;
+
+    *out = NULL;
+    if (current == NULL)
+        return as_error_set(AS_EINVAL, "graph capture: no stream");
+    e = cudaStreamEndCapture(current->s, &graph);
+    if (e == cudaSuccess && keep)
+        e = cudaGraphInstantiate(&exec, graph, 0);
+    if (graph != NULL)
+        cudaGraphDestroy(graph);
+    if (e != cudaSuccess) {
+        cudaGetLastError();          // a failed capture leaves no sticky error
+        return as_error_set(AS_EGPU, "graph capture: %s", cudaGetErrorString(e));
+    }
+    if (!keep)
+        return 0;
+    if ((*out = (eng_gpu_graph *)calloc(1, sizeof **out)) == NULL) {
+        cudaGraphExecDestroy(exec);
+        return as_error_set(AS_ENOMEM, "out of memory");
+    }
+    (*out)->exec = exec;
+    return 0;
+}
+
+extern "C" int eng_gpu_graph_launch(eng_gpu_graph *gr)
+{
+    return gpu_check(cudaGraphLaunch(gr->exec, eng_gpu_cur_stream()), "cudaGraphLaunch");
+}
+
+extern "C" void eng_gpu_graph_free(eng_gpu_graph *gr)
+{
+    if (gr == NULL)
+        return;
+    cudaGraphExecDestroy(gr->exec);
+    free(gr);
 }
 
 struct eng_gpu_timer {
@@ -108,7 +223,7 @@ extern "C" void eng_gpu_timer_free(eng_gpu_timer *t)
 
 extern "C" int eng_gpu_timer_start(eng_gpu_timer *t)
 {
-    return gpu_check(cudaEventRecord(t->start, 0), "cudaEventRecord");
+    return gpu_check(cudaEventRecord(t->start, eng_gpu_cur_stream()), "cudaEventRecord");
 }
 
 extern "C" int eng_gpu_timer_stop(eng_gpu_timer *t, double *ms)
@@ -117,7 +232,7 @@ extern "C" int eng_gpu_timer_stop(eng_gpu_timer *t, double *ms)
     int rc;
 
     *ms = 0.0;
-    if ((rc = gpu_check(cudaEventRecord(t->stop, 0), "cudaEventRecord")) < 0 ||
+    if ((rc = gpu_check(cudaEventRecord(t->stop, eng_gpu_cur_stream()), "cudaEventRecord")) < 0 ||
         (rc = gpu_check(cudaEventSynchronize(t->stop), "kernel")) < 0 ||
         (rc = gpu_check(cudaGetLastError(), "kernel")) < 0 ||
         (rc = gpu_check(cudaEventElapsedTime(&f, t->start, t->stop), "cudaEventElapsedTime")) < 0)

@@ -5,9 +5,10 @@
  * Every kernel has a CPU reference in ops.h that is its specification;
  * tests/gpu/test_kernels.c compares them (float32 within 1e-5 relative,
  * bfloat16 within 1e-2) and then times them. Pointers named d_* are device
- * memory. Functions return 0 or AS_EGPU with the CUDA error text; kernels
- * run on the default stream and the functions do not wait for them
- * (eng_gpu_sync does). */
+ * memory. Functions return 0 or AS_EGPU with the CUDA error text; kernels,
+ * GEMMs, copies and timers run on the calling thread's current stream
+ * (eng_gpu_stream_use; the legacy default stream unless one is set) and
+ * the kernel functions do not wait for them (eng_gpu_sync does). */
 #ifndef AS_ENG_GPU_H
 #define AS_ENG_GPU_H
 
@@ -24,10 +25,36 @@ int eng_gpu_describe(char *out, size_t size);
 
 int eng_gpu_alloc(void **d_ptr, size_t bytes);
 void eng_gpu_free(void *d_ptr);
+/* Copies on the current stream, after the work queued there; they return
+ * when the copy is done. */
 int eng_gpu_upload(void *d_dst, const void *src, size_t bytes);
 int eng_gpu_download(void *dst, const void *d_src, size_t bytes);
 /* Wait for every launched kernel; reports errors they raised. */
 int eng_gpu_sync(void);
+
+/* A CUDA stream that does not synchronise with the legacy default stream
+ * (so that it can be captured into a graph). eng_gpu_stream_free accepts
+ * NULL and waits for the stream's work first. */
+typedef struct eng_gpu_stream eng_gpu_stream;
+int eng_gpu_stream_new(eng_gpu_stream **out);
+void eng_gpu_stream_free(eng_gpu_stream *s);
+/* Make 's' (borrowed; NULL: the legacy default stream) the calling
+ * thread's current stream; returns the previous one, to be restored. */
+eng_gpu_stream *eng_gpu_stream_use(eng_gpu_stream *s);
+
+/* CUDA graphs: the work the calling thread queues on its current stream
+ * (which must be an eng_gpu_stream) between eng_gpu_capture_begin and
+ * eng_gpu_capture_end is recorded, not run. eng_gpu_capture_end always
+ * ends the recording; with 'keep' it returns the graph, ready to launch,
+ * in *out (caller frees with eng_gpu_graph_free, which accepts NULL),
+ * otherwise it discards it. A graph replays its kernels with the
+ * arguments and launch shapes they were recorded with. */
+typedef struct eng_gpu_graph eng_gpu_graph;
+int eng_gpu_capture_begin(void);
+int eng_gpu_capture_end(eng_gpu_graph **out, int keep);
+/* Queue the graph's work on the current stream. */
+int eng_gpu_graph_launch(eng_gpu_graph *gr);
+void eng_gpu_graph_free(eng_gpu_graph *gr);
 
 /* out (T, cols) = table[ids[t]]: embedding gather; table (vocab, cols) in
  * 'dtype'; ids (T) int32 on the device. */
@@ -70,7 +97,9 @@ int eng_gpu_kv_append(float *d_kcache, float *d_vcache, const float *d_k, const 
                       int pos, int kvdim);
 
 /* A cuBLAS handle for the GEMMs of prefill and batched decode; one per
- * thread. eng_gpu_blas_free accepts NULL. */
+ * thread. It has a fixed workspace of its own (so its GEMMs can be
+ * captured into a graph) and follows the current stream.
+ * eng_gpu_blas_free accepts NULL. */
 typedef struct eng_gpu_blas eng_gpu_blas;
 int eng_gpu_blas_new(eng_gpu_blas **out);
 void eng_gpu_blas_free(eng_gpu_blas *b);
@@ -83,7 +112,7 @@ void eng_gpu_blas_free(eng_gpu_blas *b);
 int eng_gpu_gemm(eng_gpu_blas *b, float *d_out, const void *d_w, int dtype, const float *d_x,
                  uint16_t *d_xh, int T, int rows, int cols);
 
-/* Device time of a span of work on the default stream (CUDA events).
+/* Device time of a span of work on the current stream (CUDA events).
  * eng_gpu_timer_free accepts NULL. */
 typedef struct eng_gpu_timer eng_gpu_timer;
 int eng_gpu_timer_new(eng_gpu_timer **out);
@@ -118,6 +147,25 @@ int eng_gpu_kv_scatter(float *d_kc, float *d_vc, const float *d_k, const float *
 int eng_gpu_attention_rows(float *d_out, const float *d_q, const float *d_kc, const float *d_vc,
                            const int32_t *d_slot, const int32_t *d_pos, int n, size_t slot_stride,
                            int n_heads, int n_kv, int head_dim, int window, float scale);
+
+/* Split-context (flash-decoding) form of eng_gpu_attention_rows for caches
+ * of 'ctx' positions (every pos[r] < ctx). A row attending to more than
+ * ENG_GPU_SPLIT_MIN positions has them cut into at most
+ * eng_gpu_attention_splits(ctx) consecutive chunks of equal length (the
+ * last shorter, none under ENG_GPU_SPLIT_CHUNK), each attended by its own
+ * block into a partial (max, sum of exponentials, weighted values) in
+ * d_part, then a second kernel combines the partials in chunk order, so
+ * the result is deterministic. Shorter rows are computed exactly as by
+ * eng_gpu_attention_rows (bit for bit). Launch shapes depend only on n,
+ * the model's shape and ctx. d_part: eng_gpu_attention_part_floats(n,
+ * n_heads, head_dim, ctx) floats of scratch. */
+enum { ENG_GPU_SPLIT_MIN = 1024, ENG_GPU_SPLIT_CHUNK = 512, ENG_GPU_SPLIT_MAX = 32 };
+int eng_gpu_attention_splits(int ctx);
+size_t eng_gpu_attention_part_floats(int n, int n_heads, int head_dim, int ctx);
+int eng_gpu_attention_rows_split(float *d_out, float *d_part, const float *d_q, const float *d_kc,
+                                 const float *d_vc, const int32_t *d_slot, const int32_t *d_pos,
+                                 int n, size_t slot_stride, int n_heads, int n_kv, int head_dim,
+                                 int window, float scale, int ctx);
 
 /* Per row i < k of logits (k, vocab): argmax[i] (device int32 (k)), the
  * first index of the largest; with d_target (device int32 (k)) not NULL,

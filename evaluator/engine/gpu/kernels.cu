@@ -2,7 +2,8 @@
 // what its CPU reference in ops.c computes, with float32 arithmetic and
 // float32 accumulation; weights may be float32, bfloat16 or float16.
 // These are the first, correct versions that issue 8's fast engine builds
-// on: one launch per operation, no fusion, no CUDA graphs yet.
+// on: one launch per operation, no fusion, each on the calling thread's
+// stream (gpu.h's eng_gpu_stream_use) so that a batch can capture them.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -36,7 +37,7 @@ static __global__ void embed_kernel(float *out, const void *table, int dtype, co
 extern "C" int eng_gpu_embed(float *d_out, const void *d_table, int dtype, const int32_t *d_ids,
                              int T, int cols)
 {
-    embed_kernel<<<T, 256>>>(d_out, d_table, dtype, d_ids, cols);
+    embed_kernel<<<T, 256, 0, eng_gpu_cur_stream()>>>(d_out, d_table, dtype, d_ids, cols);
     return launched("embed");
 }
 
@@ -61,7 +62,7 @@ static __global__ void rmsnorm_kernel(float *out, const float *x, const void *w,
 extern "C" int eng_gpu_rmsnorm(float *d_out, const float *d_x, const void *d_w, int dtype, int rows,
                                int n, float eps)
 {
-    rmsnorm_kernel<<<rows, 256>>>(d_out, d_x, d_w, dtype, n, eps);
+    rmsnorm_kernel<<<rows, 256, 0, eng_gpu_cur_stream()>>>(d_out, d_x, d_w, dtype, n, eps);
     return launched("rmsnorm");
 }
 
@@ -87,7 +88,7 @@ static __global__ void rope_kernel(float *x, const int32_t *pos, const float *in
 extern "C" int eng_gpu_rope(float *d_x, const int32_t *d_pos, const float *d_inv_freq, int T,
                             int n_heads, int head_dim)
 {
-    rope_kernel<<<T, 256>>>(d_x, d_pos, d_inv_freq, n_heads, head_dim);
+    rope_kernel<<<T, 256, 0, eng_gpu_cur_stream()>>>(d_x, d_pos, d_inv_freq, n_heads, head_dim);
     return launched("rope");
 }
 
@@ -103,7 +104,7 @@ static __global__ void swiglu_kernel(float *out, const float *gate, const float 
 
 extern "C" int eng_gpu_swiglu(float *d_out, const float *d_gate, const float *d_up, int n)
 {
-    swiglu_kernel<<<(n + 255) / 256, 256>>>(d_out, d_gate, d_up, n);
+    swiglu_kernel<<<(n + 255) / 256, 256, 0, eng_gpu_cur_stream()>>>(d_out, d_gate, d_up, n);
     return launched("swiglu");
 }
 
@@ -134,8 +135,8 @@ extern "C" int eng_gpu_attention_decode(float *d_out, const float *d_q, const fl
     if (threads > 1024 || n_kv <= 0 || n_heads % n_kv != 0 || t0 < 0 || t1 <= t0)
         return as_error_set(AS_EINVAL, "attention: bad shape (heads %d, kv %d, head_dim %d, t %d..%d)",
                             n_heads, n_kv, head_dim, t0, t1);
-    attention_decode_kernel<<<n_heads, threads>>>(d_out, d_q, d_k, d_v, n_heads, n_kv, head_dim,
-                                                  t0, t1, scale);
+    attention_decode_kernel<<<n_heads, threads, 0, eng_gpu_cur_stream()>>>(
+        d_out, d_q, d_k, d_v, n_heads, n_kv, head_dim, t0, t1, scale);
     return launched("attention_decode");
 }
 
@@ -153,7 +154,7 @@ static __global__ void argmax_kernel(int32_t *out, const float *x, int n)
 
 extern "C" int eng_gpu_argmax(int32_t *d_out, const float *d_x, int n)
 {
-    argmax_kernel<<<1, 1024>>>(d_out, d_x, n);
+    argmax_kernel<<<1, 1024, 0, eng_gpu_cur_stream()>>>(d_out, d_x, n);
     return launched("argmax");
 }
 
@@ -178,10 +179,10 @@ static __global__ void gemv_kernel(float *out, const void *w, int dtype, const f
 extern "C" int eng_gpu_gemv(float *d_out, const void *d_w, int dtype, const float *d_x,
                             const float *d_bias, int rows, int cols)
 {
-    int rows_per_block = 8;
+    int rows_per_block = 8, blocks = (rows + rows_per_block - 1) / rows_per_block;
 
-    gemv_kernel<<<(rows + rows_per_block - 1) / rows_per_block, rows_per_block * WARP>>>(
-        d_out, d_w, dtype, d_x, d_bias, rows, cols);
+    gemv_kernel<<<blocks, rows_per_block * WARP, 0, eng_gpu_cur_stream()>>>(d_out, d_w, dtype, d_x,
+                                                                            d_bias, rows, cols);
     return launched("gemv");
 }
 
@@ -197,7 +198,7 @@ static __global__ void add_kernel(float *x, const float *y, int n)
 
 extern "C" int eng_gpu_add(float *d_x, const float *d_y, int n)
 {
-    add_kernel<<<(n + 255) / 256, 256>>>(d_x, d_y, n);
+    add_kernel<<<(n + 255) / 256, 256, 0, eng_gpu_cur_stream()>>>(d_x, d_y, n);
     return launched("add");
 }
 
@@ -217,7 +218,7 @@ static __global__ void kv_append_kernel(float *kc, float *vc, const float *k, co
 extern "C" int eng_gpu_kv_append(float *d_kcache, float *d_vcache, const float *d_k,
                                  const float *d_v, int pos, int kvdim)
 {
-    kv_append_kernel<<<(kvdim + 255) / 256, 256>>>(d_kcache, d_vcache, d_k, d_v,
-                                                   (size_t)pos * kvdim, kvdim);
+    kv_append_kernel<<<(kvdim + 255) / 256, 256, 0, eng_gpu_cur_stream()>>>(
+        d_kcache, d_vcache, d_k, d_v, (size_t)pos * kvdim, kvdim);
     return launched("kv_append");
 }

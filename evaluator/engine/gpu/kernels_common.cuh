@@ -1,5 +1,6 @@
 // Device helpers shared by the engine's kernel files (kernels.cu,
-// kernels_batch.cu): launch-error translation, warp and block reductions
+// kernels_batch.cu): the calling thread's stream (stream.cuh),
+// launch-error translation, warp and block reductions
 // in a fixed order (so results never depend on timing), first-index
 // argmax, and the online-softmax attention of one query head.
 #ifndef AS_ENG_KERNELS_COMMON_CUH
@@ -13,6 +14,7 @@ extern "C" {
 #include "common/error.h"
 #include "evaluator/engine/gpu/gpu.h"
 }
+#include "evaluator/engine/gpu/stream.cuh"
 
 #define WARP 32
 
@@ -87,12 +89,15 @@ static __device__ int block_argmax(const float *x, int n, float *sv, int *si)
     return si[0] < n ? si[0] : 0;
 }
 
-// One query head against one kv head of a cache, with online softmax: the
-// block (one thread per dimension, hd rounded up to a warp) writes
-// out (hd) = sum_t softmax_t(q . k_t * scale) v_t over t in [t0, t1), where
-// k_t = k + t * stride (hd floats), likewise v_t. red: 33 shared floats.
-static __device__ void attend_head(float *out, const float *q, const float *k, const float *v,
-                                   size_t stride, int hd, int t0, int t1, float scale, float *red)
+// One query head against one kv head of a cache over t in [t0, t1) (not
+// empty), with online softmax, unnormalised: the block (one thread per
+// dimension, hd rounded up to a warp) ends with *m_out = max_t s_t,
+// *l_out = sum_t exp(s_t - m) and returns thread i's sum_t exp(s_t - m)
+// v_t[i] (0 for i >= hd), where s_t = q . k_t * scale, k_t = k + t * stride
+// (hd floats), likewise v_t. red: 33 shared floats.
+static __device__ float attend_part(const float *q, const float *k, const float *v, size_t stride,
+                                    int hd, int t0, int t1, float scale, float *red, float *m_out,
+                                    float *l_out)
 {
     int i = threadIdx.x;
     float qi = i < hd ? q[i] : 0.0f;
@@ -107,6 +112,19 @@ static __device__ void attend_head(float *out, const float *q, const float *k, c
         acc = acc * corr + (i < hd ? p * vt[i] : 0.0f);
         m = m_new;
     }
+    *m_out = m;
+    *l_out = l;
+    return acc;
+}
+
+// out (hd) = sum_t softmax_t(q . k_t * scale) v_t over t in [t0, t1), as
+// attend_part computes it.
+static __device__ void attend_head(float *out, const float *q, const float *k, const float *v,
+                                   size_t stride, int hd, int t0, int t1, float scale, float *red)
+{
+    int i = threadIdx.x;
+    float m, l, acc = attend_part(q, k, v, stride, hd, t0, t1, scale, red, &m, &l);
+
     if (i < hd)
         out[i] = acc / l;
 }
