@@ -12,8 +12,12 @@
  *   - its argmax equals eng_argmax of the GPU's own logits;
  *   - its log-probability equals eng_logprob of them within 1e-9;
  * and every step is run twice and must give bit-identical results. The
- * greedy tokens (the GPU's argmax) are fed to both sides. Then decode
- * tokens/s at batch 1, 8 and 64.
+ * greedy tokens (the GPU's argmax) are fed to both sides. The whole
+ * schedule runs twice, with CUDA graphs (ASSAY_GPU_GRAPHS=1; decode steps
+ * must have been replayed from graphs) and without (ASSAY_GPU_GRAPHS=0),
+ * and every output of every step (argmax, log-probabilities, logits) must
+ * be bit-identical between the two. Then decode tokens/s at batch 1, 8
+ * and 64, with graphs and without.
  *
  *   gpu_test_batch MODEL_DIR [NEW_TOKENS]      (exit 77 without a GPU) */
 #include "common/clock.h"
@@ -33,6 +37,7 @@
 #define MAX_ROWS 64
 #define BENCH_PROMPT 16
 #define BENCH_STEPS 32
+#define BENCH_WARM 2
 
 typedef struct seq {
     int32_t *tok;        /* prompt, then the generated tokens */
@@ -54,9 +59,25 @@ typedef struct step_buf {
 typedef struct tally {
     double worst;                    /* max relative logit error */
     int rows, top1, bad_argmax, bad_logprob, bad_repeat;
+    uint64_t hash;                   /* FNV-1a of every step's outputs */
+    int graphs;                      /* CUDA graphs the batch made */
+    long replays;                    /* steps replayed from them */
 } tally;
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
+#define SEED 0x9e3779b97f4a7c15ull
+#define FNV_OFFSET 0xcbf29ce484222325ull
+
+static uint64_t rng = SEED;
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
 
 static int next_rand(int n)
 {
@@ -132,6 +153,9 @@ static int run_twice(eng_gpu_batch *g, step_buf *b, eng_gpu_step *st, int vocab,
     t->bad_repeat += memcmp(b->argmax, b->argmax2, k * sizeof *b->argmax) != 0 ||
                      memcmp(b->logprob, b->logprob2, k * sizeof *b->logprob) != 0 ||
                      memcmp(b->logits, b->logits2, k * vocab * sizeof *b->logits) != 0;
+    t->hash = fnv1a(t->hash, b->argmax, k * sizeof *b->argmax);
+    t->hash = fnv1a(t->hash, b->logprob, k * sizeof *b->logprob);
+    t->hash = fnv1a(t->hash, b->logits, k * vocab * sizeof *b->logits);
     return 0;
 }
 
@@ -179,8 +203,8 @@ static int admit(seq *seqs, const eng_model *m, int ctx, int *started)
     return 0;
 }
 
-/* The mixed schedule; returns 0 when every check passed. */
-static int mixed(const eng_model *m, int n_new, tally *t)
+/* The mixed schedule, with CUDA graphs or not; returns 0 when it ran. */
+static int mixed(const eng_model *m, int n_new, int graphs, tally *t)
 {
     int vocab = m->cfg.vocab, plen[NSEQ] = {5, 23, 1, 40, 12, 17}, ctx = 40 + n_new, i, rc = -1;
     int started = 0, active;
@@ -189,6 +213,8 @@ static int mixed(const eng_model *m, int n_new, tally *t)
     eng_gpu_batch *g = NULL;
 
     memset(seqs, 0, sizeof seqs);
+    rng = SEED;
+    setenv("ASSAY_GPU_GRAPHS", graphs ? "1" : "0", 1);
     b.logits = malloc((size_t)MAX_ROWS * vocab * sizeof(float));
     b.logits2 = malloc((size_t)MAX_ROWS * vocab * sizeof(float));
     for (i = 0; i < NSEQ; i++) {
@@ -228,6 +254,7 @@ static int mixed(const eng_model *m, int n_new, tally *t)
         advance(&b, &st, seqs);
     } while (1);
     rc = started == NSEQ ? 0 : -1;
+    eng_gpu_batch_graph_stats(g, &t->graphs, &t->replays);
 out:
     for (i = 0; i < NSEQ; i++) {
         free(seqs[i].tok);
@@ -240,13 +267,14 @@ out:
 }
 
 /* Decode tokens/s with 'B' sequences in one batch: each slot prefilled
- * with BENCH_PROMPT tokens from position 0, then BENCH_STEPS timed steps of
- * B rows (argmax only). Prints one table row. */
-static int bench(eng_gpu_batch *g, int vocab, int B)
+ * with BENCH_PROMPT tokens from position 0, then BENCH_WARM untimed steps
+ * of B rows (the second captures the CUDA graph when graphs are on) and
+ * BENCH_STEPS timed ones (argmax only). Prints one table row. */
+static int bench(eng_gpu_batch *g, int vocab, int B, int graphs)
 {
     int32_t tok[MAX_ROWS], slot[MAX_ROWS], pos[MAX_ROWS], want[MAX_ROWS], amax[MAX_ROWS];
     int32_t ptok[BENCH_PROMPT], pslot[BENCH_PROMPT], ppos[BENCH_PROMPT], last = BENCH_PROMPT - 1;
-    double wall, gpu_ms = 0;
+    double wall = 0, gpu_ms = 0;
     int s, i, step;
 
     for (s = 0; s < B; s++) {
@@ -264,51 +292,79 @@ static int bench(eng_gpu_batch *g, int vocab, int B)
         pos[s] = BENCH_PROMPT;
         want[s] = s;
     }
-    wall = as_clock_ms();
-    for (step = 0; step < BENCH_STEPS; step++) {
+    for (step = 0; step < BENCH_WARM + BENCH_STEPS; step++) {
         eng_gpu_step st = {tok, slot, pos, B, want, B, NULL, amax, NULL, NULL, 0};
 
+        if (step == BENCH_WARM)
+            wall = as_clock_ms();
         if (eng_gpu_batch_step(g, &st) < 0)
             return -1;
-        gpu_ms += st.gpu_ms;
+        if (step >= BENCH_WARM)
+            gpu_ms += st.gpu_ms;
         for (s = 0; s < B; s++) {
             tok[s] = amax[s];
             pos[s]++;
         }
     }
     wall = as_clock_ms() - wall;
-    printf("| batch %2d | %3d steps at positions %d.. | %9.0f tok/s (wall) | %9.0f tok/s (GPU "
-           "events) | %.3f ms/step |\n",
-           B, BENCH_STEPS, BENCH_PROMPT, B * BENCH_STEPS / (wall / 1000.0),
-           B * BENCH_STEPS / (gpu_ms / 1000.0), wall / BENCH_STEPS);
+    printf("| batch %2d | graphs %-3s | %3d steps at positions %d.. | %9.0f tok/s (wall) | "
+           "%9.0f tok/s (GPU events) | %.3f ms/step |\n",
+           B, graphs ? "on" : "off", BENCH_STEPS, BENCH_PROMPT + BENCH_WARM,
+           B * BENCH_STEPS / (wall / 1000.0), B * BENCH_STEPS / (gpu_ms / 1000.0),
+           wall / BENCH_STEPS);
     return 0;
 }
 
+/* The tokens/s table at batch 1, 8 and 64, with CUDA graphs and without. */
 static int throughput(const eng_model *m)
 {
-    int sizes[3] = {1, 8, 64}, i, ctx = BENCH_PROMPT + BENCH_STEPS + 1;
-    eng_gpu_batch *g = NULL;
+    int sizes[3] = {1, 8, 64}, i, graphs, ctx = BENCH_PROMPT + BENCH_WARM + BENCH_STEPS + 1;
 
-    if (ctx > m->cfg.max_pos || eng_gpu_batch_new(&g, m, MAX_ROWS, ctx, MAX_ROWS) < 0) {
-        fprintf(stderr, "gpu_test_batch: throughput: %s\n", as_error_msg());
+    if (ctx > m->cfg.max_pos) {
+        fprintf(stderr, "gpu_test_batch: throughput: the model allows %d positions, not %d\n",
+                m->cfg.max_pos, ctx);
         return -1;
     }
-    for (i = 0; i < 3; i++)
-        if (bench(g, m->cfg.vocab, sizes[i]) < 0) {
+    for (graphs = 1; graphs >= 0; graphs--) {
+        eng_gpu_batch *g = NULL;
+
+        setenv("ASSAY_GPU_GRAPHS", graphs ? "1" : "0", 1);
+        if (eng_gpu_batch_new(&g, m, MAX_ROWS, ctx, MAX_ROWS) < 0) {
             fprintf(stderr, "gpu_test_batch: throughput: %s\n", as_error_msg());
-            eng_gpu_batch_free(g);
             return -1;
         }
-    eng_gpu_batch_free(g);
+        for (i = 0; i < 3; i++)
+            if (bench(g, m->cfg.vocab, sizes[i], graphs) < 0) {
+                fprintf(stderr, "gpu_test_batch: throughput: %s\n", as_error_msg());
+                eng_gpu_batch_free(g);
+                return -1;
+            }
+        eng_gpu_batch_free(g);
+    }
     return 0;
+}
+
+/* One row of the result table for run 'what'; returns whether it passed. */
+static int report(const char *dir, const char *what, const tally *t, int bf16)
+{
+    int ok = t->bad_argmax == 0 && t->bad_logprob == 0 && t->bad_repeat == 0 &&
+             (bf16 || t->worst <= 1e-4);
+
+    printf("| %-30s | %-10s | %3d rows checked | logits max rel %.2e (%s) | top-1 %d/%d | "
+           "argmax %s | logprob %s | repeat %s | %d graphs, %ld replays | %s |\n",
+           dir, what, t->rows, t->worst, bf16 ? "bf16: reported" : "tol 1e-4", t->top1, t->rows,
+           t->bad_argmax ? "DIFFERS" : "ok", t->bad_logprob ? "DIFFERS" : "ok",
+           t->bad_repeat ? "DIFFERS" : "bit-identical", t->graphs, t->replays,
+           ok ? "ok" : "FAIL");
+    return ok;
 }
 
 int main(int argc, char **argv)
 {
     eng_model *m = NULL;
     char why[160];
-    tally t = {0, 0, 0, 0, 0, 0};
-    int n_new, bf16, ok;
+    tally on = {0, 0, 0, 0, 0, 0, FNV_OFFSET, 0, 0}, off = on;
+    int n_new, bf16, ok, ok_on, ok_off, same;
 
     if (argc < 2) {
         fprintf(stderr, "usage: gpu_test_batch MODEL_DIR [NEW_TOKENS]\n");
@@ -326,13 +382,15 @@ int main(int argc, char **argv)
     if (n_new < 1 || 40 + n_new > m->cfg.max_pos)
         n_new = m->cfg.max_pos - 40 < 32 ? m->cfg.max_pos - 40 : 32;
     bf16 = m->layers[0].wq.dtype == ENG_DT_BF16;
-    ok = n_new >= 1 && mixed(m, n_new, &t) == 0 && t.bad_argmax == 0 && t.bad_logprob == 0 &&
-         t.bad_repeat == 0 && (bf16 || t.worst <= 1e-4);
-    printf("| %-30s | %3d rows checked | logits max rel %.2e (%s) | top-1 %d/%d | argmax %s | "
-           "logprob %s | repeat %s | %s |\n",
-           argv[1], t.rows, t.worst, bf16 ? "bf16: reported" : "tol 1e-4", t.top1, t.rows,
-           t.bad_argmax ? "DIFFERS" : "ok", t.bad_logprob ? "DIFFERS" : "ok",
-           t.bad_repeat ? "DIFFERS" : "bit-identical", ok ? "ok" : "FAIL");
+    if (n_new < 1 || mixed(m, n_new, 1, &on) < 0 || mixed(m, n_new, 0, &off) < 0) {
+        eng_model_free(m);
+        return 1;
+    }
+    ok_on = report(argv[1], "graphs on", &on, bf16);
+    ok_off = report(argv[1], "graphs off", &off, bf16);
+    same = on.hash == off.hash && on.rows == off.rows;
+    printf("| %-30s | graphs on against off: %s |\n", argv[1], same ? "bit-identical" : "DIFFER");
+    ok = ok_on && ok_off && same && on.replays > 0 && off.graphs == 0;
     if (ok && throughput(m) < 0)
         ok = 0;
     eng_model_free(m);

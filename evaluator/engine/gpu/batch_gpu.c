@@ -8,8 +8,24 @@
  * the CPU reference's results within float32 rounding.
  *
  * Device memory: the weights once; K and V caches of (slots, layers, ctx,
- * kv_heads * head_dim) floats; scratch for max_rows rows. One step runs on
- * the default stream and ends in one synchronisation (the timer's). */
+ * kv_heads * head_dim) floats; scratch for max_rows rows. A step runs on
+ * the batch's own stream and ends in one synchronisation (the timer's).
+ *
+ * CUDA graphs: a step of n rows that are all of different slots and all
+ * wanted (every decoding slot's next token) has launch shapes that depend
+ * only on n and on whether targets are given, and reads everything else
+ * (tokens, slots, positions, wanted rows, targets) from the one input
+ * buffer uploaded before it. The first such step of a shape runs
+ * uncaptured (it loads the kernels and warms cuBLAS), the second is
+ * captured into a graph, and from then on the shape is replayed from its
+ * graph. Other steps (prefill chunks) run uncaptured. A graph that fails
+ * to capture or launch leaves its shape uncaptured for good, silently.
+ * ASSAY_GPU_GRAPHS=0 turns graphs off. Both ways run the same kernels
+ * with the same arguments, so results are bit-identical.
+ *
+ * Attention of steps of at most 'slots' rows (decode steps) is split
+ * over the context for long rows (gpu.h's eng_gpu_attention_rows_split);
+ * larger steps have enough rows to fill the device without it. */
 #include "evaluator/engine/gpu/forward_gpu.h"
 
 #include "common/error.h"
@@ -24,11 +40,15 @@
 /* The step's int32 inputs travel in one upload, in this order. */
 enum { IN_TOK, IN_SLOT, IN_POS, IN_WANT, IN_TARGET, IN_COUNT };
 
+/* Graph state of one step shape (rows, with targets or not). */
+enum { G_NEW, G_SEEN, G_READY, G_FAILED };
+
 struct eng_gpu_batch {
     const eng_model *m;
     int slots, ctx, max_rows;
     size_t slot_stride;                  /* floats of one slot's cache, all layers */
     eng_gpu_weights w;
+    eng_gpu_stream *stream;
     eng_gpu_blas *blas;
     eng_gpu_timer *timer;
     float *kc, *vc;                      /* (slots, layers, ctx, kvdim) */
@@ -37,6 +57,7 @@ struct eng_gpu_batch {
     float *k, *v;                        /* (max_rows, kvdim) */
     float *gate, *up;                    /* (max_rows, intermediate) */
     float *logits;                       /* (max_rows, vocab) */
+    float *part;                         /* split attention's partials */
     uint16_t *xh;                        /* GEMM input in bfloat16 */
     int32_t *d_in, *h_in;                /* IN_COUNT * max_rows, device and host */
     int32_t *d_argmax;                   /* (max_rows) */
@@ -44,15 +65,27 @@ struct eng_gpu_batch {
     int *filled;                         /* per slot: positions fed so far */
     int *seen;                           /* per slot: the last step that named it */
     int step;
+    int graphs_on;
+    eng_gpu_graph **graph;               /* (max_rows + 1) * 2, by shape_key */
+    unsigned char *gstate;               /* G_* by shape_key */
+    int n_graphs;
+    long replays;
 };
 
 void eng_gpu_batch_free(eng_gpu_batch *g)
 {
+    int i;
+
     if (g == NULL)
         return;
+    for (i = 0; g->graph != NULL && i < 2 * (g->max_rows + 1); i++)
+        eng_gpu_graph_free(g->graph[i]);
+    free(g->graph);
+    free(g->gstate);
     eng_gpu_weights_free(&g->w);
     eng_gpu_blas_free(g->blas);
     eng_gpu_timer_free(g->timer);
+    eng_gpu_stream_free(g->stream);
     eng_gpu_free(g->kc);
     eng_gpu_free(g->vc);
     eng_gpu_free(g->x);
@@ -65,6 +98,7 @@ void eng_gpu_batch_free(eng_gpu_batch *g)
     eng_gpu_free(g->gate);
     eng_gpu_free(g->up);
     eng_gpu_free(g->logits);
+    eng_gpu_free(g->part);
     eng_gpu_free(g->xh);
     eng_gpu_free(g->d_in);
     eng_gpu_free(g->d_argmax);
@@ -88,6 +122,8 @@ static int alloc_buffers(eng_gpu_batch *g)
     size_t qdim = (size_t)c->n_heads * c->head_dim, kvdim = (size_t)c->n_kv_heads * c->head_dim;
     size_t widest = H > qdim ? H : qdim;
     size_t cache = (size_t)g->slots * g->slot_stride;
+    size_t part = eng_gpu_attention_part_floats(g->slots < g->max_rows ? g->slots : g->max_rows,
+                                                c->n_heads, c->head_dim, g->ctx);
     int rc;
 
     if (I > widest)
@@ -99,6 +135,7 @@ static int alloc_buffers(eng_gpu_batch *g)
         (rc = alloc_f32(&g->v, R, kvdim)) < 0 || (rc = alloc_f32(&g->gate, R, I)) < 0 ||
         (rc = alloc_f32(&g->up, R, I)) < 0 ||
         (rc = alloc_f32(&g->logits, R, (size_t)c->vocab)) < 0 ||
+        (rc = alloc_f32(&g->part, part, 1)) < 0 ||
         (rc = eng_gpu_alloc((void **)&g->xh, R * widest * sizeof(uint16_t))) < 0 ||
         (rc = eng_gpu_alloc((void **)&g->d_in, IN_COUNT * R * sizeof(int32_t))) < 0 ||
         (rc = eng_gpu_alloc((void **)&g->d_argmax, R * sizeof(int32_t))) < 0 ||
@@ -107,10 +144,28 @@ static int alloc_buffers(eng_gpu_batch *g)
     return 0;
 }
 
+/* Weights, cuBLAS handle, timer and buffers of 'g', made on its stream
+ * (so the handle is bound to it) and complete when this returns. */
+static int setup(eng_gpu_batch *g)
+{
+    eng_gpu_stream *prev = eng_gpu_stream_use(g->stream);
+    int rc;
+
+    if ((rc = eng_gpu_weights_upload(&g->w, g->m, 1)) < 0 ||
+        (rc = eng_gpu_blas_new(&g->blas)) < 0 || (rc = eng_gpu_timer_new(&g->timer)) < 0 ||
+        (rc = alloc_buffers(g)) < 0)
+        goto out;
+    rc = eng_gpu_sync();
+out:
+    eng_gpu_stream_use(prev);
+    return rc;
+}
+
 int eng_gpu_batch_new(eng_gpu_batch **out, const eng_model *m, int slots, int ctx, int max_rows)
 {
     const eng_config *c = &m->cfg;
     eng_gpu_batch *g;
+    const char *graphs;
     int rc, widest = c->intermediate > c->hidden ? c->intermediate : c->hidden;
 
     *out = NULL;
@@ -128,17 +183,27 @@ int eng_gpu_batch_new(eng_gpu_batch **out, const eng_model *m, int slots, int ct
     g->h_in = calloc((size_t)IN_COUNT * max_rows, sizeof *g->h_in);
     g->filled = calloc((size_t)slots, sizeof *g->filled);
     g->seen = calloc((size_t)slots, sizeof *g->seen);
-    if (g->h_in == NULL || g->filled == NULL || g->seen == NULL) {
+    g->graph = calloc(2 * ((size_t)max_rows + 1), sizeof *g->graph);
+    g->gstate = calloc(2 * ((size_t)max_rows + 1), sizeof *g->gstate);
+    if (g->h_in == NULL || g->filled == NULL || g->seen == NULL || g->graph == NULL ||
+        g->gstate == NULL) {
         eng_gpu_batch_free(g);
         return as_error_set(AS_ENOMEM, "out of memory");
     }
-    if ((rc = eng_gpu_weights_upload(&g->w, m, 1)) < 0 || (rc = eng_gpu_blas_new(&g->blas)) < 0 ||
-        (rc = eng_gpu_timer_new(&g->timer)) < 0 || (rc = alloc_buffers(g)) < 0) {
+    graphs = getenv("ASSAY_GPU_GRAPHS");
+    g->graphs_on = graphs == NULL || strcmp(graphs, "0") != 0;
+    if ((rc = eng_gpu_stream_new(&g->stream)) < 0 || (rc = setup(g)) < 0) {
         eng_gpu_batch_free(g);
         return rc;
     }
     *out = g;
     return 0;
+}
+
+void eng_gpu_batch_graph_stats(const eng_gpu_batch *g, int *graphs, long *replays)
+{
+    *graphs = g->n_graphs;
+    *replays = g->replays;
 }
 
 /* AS_EINVAL unless 'st' keeps the contract of eng_gpu_batch_step: shapes
@@ -189,6 +254,24 @@ static int linear(eng_gpu_batch *g, float *out, const eng_gpu_mat *w, const floa
     return rc;
 }
 
+/* Attention of the n rows of g->q into g->att, against the layer whose
+ * caches start 'off' floats into each slot's; decode-sized steps split
+ * long contexts. */
+static int attend(eng_gpu_batch *g, size_t off, int window, int n)
+{
+    const eng_config *c = &g->m->cfg;
+    const int32_t *slot = g->d_in + IN_SLOT * g->max_rows, *pos = g->d_in + IN_POS * g->max_rows;
+    float scale = 1.0f / sqrtf((float)c->head_dim);
+
+    if (n <= g->slots)
+        return eng_gpu_attention_rows_split(g->att, g->part, g->q, g->kc + off, g->vc + off, slot,
+                                            pos, n, g->slot_stride, c->n_heads, c->n_kv_heads,
+                                            c->head_dim, window, scale, g->ctx);
+    return eng_gpu_attention_rows(g->att, g->q, g->kc + off, g->vc + off, slot, pos, n,
+                                  g->slot_stride, c->n_heads, c->n_kv_heads, c->head_dim, window,
+                                  scale);
+}
+
 /* Layer l for the n rows in g->x (forward.c's forward_chunk, all rows). */
 static int layer(eng_gpu_batch *g, int l, int n)
 {
@@ -199,7 +282,6 @@ static int layer(eng_gpu_batch *g, int l, int n)
     int kvdim = c->n_kv_heads * c->head_dim, rc;
     int window = c->sliding_window > 0 && l >= c->sliding_from_layer ? c->sliding_window : 0;
     size_t off = (size_t)l * g->ctx * kvdim;
-    float scale = 1.0f / sqrtf((float)c->head_dim);
 
     if ((rc = eng_gpu_rmsnorm(g->h, g->x, L->attn_norm.d, L->attn_norm.dtype, n, H, c->eps)) < 0 ||
         (rc = linear(g, g->q, &L->wq, L->bq, g->h, n, qdim, H)) < 0 ||
@@ -209,9 +291,7 @@ static int layer(eng_gpu_batch *g, int l, int n)
         (rc = eng_gpu_rope(g->k, pos, g->w.inv_freq, n, c->n_kv_heads, c->head_dim)) < 0 ||
         (rc = eng_gpu_kv_scatter(g->kc + off, g->vc + off, g->k, g->v, slot, pos, n,
                                  g->slot_stride, kvdim)) < 0 ||
-        (rc = eng_gpu_attention_rows(g->att, g->q, g->kc + off, g->vc + off, slot, pos, n,
-                                     g->slot_stride, c->n_heads, c->n_kv_heads, c->head_dim,
-                                     window, scale)) < 0 ||
+        (rc = attend(g, off, window, n)) < 0 ||
         (rc = linear(g, g->o, &L->wo, L->bo, g->att, n, H, qdim)) < 0 ||
         (rc = eng_gpu_add(g->x, g->o, n * H)) < 0 ||
         (rc = eng_gpu_rmsnorm(g->h, g->x, L->ffn_norm.d, L->ffn_norm.dtype, n, H, c->eps)) < 0 ||
@@ -274,24 +354,83 @@ static int download_outputs(eng_gpu_batch *g, eng_gpu_step *st)
     return 0;
 }
 
-int eng_gpu_batch_step(eng_gpu_batch *g, eng_gpu_step *st)
+/* The whole decoder for a step of n rows, k of them wanted, whose inputs
+ * are on the device: every launch of the step, and nothing else. */
+static int forward(eng_gpu_batch *g, int n, int k, int with_target)
 {
     const eng_config *c = &g->m->cfg;
-    int rc, l, r;
+    int rc, l;
 
-    st->gpu_ms = 0.0;
-    if ((rc = check_step(g, st)) < 0)
-        return rc;
-    if ((rc = eng_gpu_timer_start(g->timer)) < 0 || (rc = upload_inputs(g, st)) < 0 ||
-        (rc = eng_gpu_embed(g->x, g->w.embed.d, g->w.embed.dtype, g->d_in + IN_TOK * g->max_rows,
-                            st->n, c->hidden)) < 0)
+    if ((rc = eng_gpu_embed(g->x, g->w.embed.d, g->w.embed.dtype, g->d_in + IN_TOK * g->max_rows,
+                            n, c->hidden)) < 0)
         return rc;
     for (l = 0; l < c->n_layers; l++)
-        if ((rc = layer(g, l, st->n)) < 0)
+        if ((rc = layer(g, l, n)) < 0)
             return rc;
-    if (st->k > 0 && (rc = head(g, st->k, st->target != NULL)) < 0)
+    if (k > 0 && (rc = head(g, k, with_target)) < 0)
         return rc;
-    if ((rc = eng_gpu_timer_stop(g->timer, &st->gpu_ms)) < 0)
+    return 0;
+}
+
+/* The graph index of a step that graphs serve, or -1: rows all of
+ * different slots (rows of a slot are contiguous) and all wanted. */
+static int shape_key(const eng_gpu_batch *g, const eng_gpu_step *st)
+{
+    int r;
+
+    if (!g->graphs_on || st->k != st->n)
+        return -1;
+    for (r = 1; r < st->n; r++)
+        if (st->slot[r] == st->slot[r - 1])
+            return -1;
+    return 2 * st->n + (st->target != NULL);
+}
+
+/* Capture the step's launches into graph 'key'. A failure is not an
+ * error: the shape stays uncaptured. */
+static void capture(eng_gpu_batch *g, const eng_gpu_step *st, int key)
+{
+    eng_gpu_graph *gr = NULL;
+    int rc;
+
+    g->gstate[key] = G_FAILED;
+    if (eng_gpu_capture_begin() < 0)
+        return;
+    rc = forward(g, st->n, st->k, st->target != NULL);
+    if (eng_gpu_capture_end(&gr, rc == 0) < 0 || gr == NULL)
+        return;
+    g->graph[key] = gr;
+    g->gstate[key] = G_READY;
+    g->n_graphs++;
+}
+
+/* Queue the step's work on the batch's stream: its graph when it has one
+ * (capturing it on the second step of its shape), else launch by launch. */
+static int launch(eng_gpu_batch *g, const eng_gpu_step *st)
+{
+    int key = shape_key(g, st);
+
+    if (key >= 0 && g->gstate[key] == G_NEW)
+        g->gstate[key] = G_SEEN;
+    else if (key >= 0 && g->gstate[key] == G_SEEN)
+        capture(g, st, key);
+    if (key >= 0 && g->gstate[key] == G_READY) {
+        if (eng_gpu_graph_launch(g->graph[key]) == 0) {
+            g->replays++;
+            return 0;
+        }
+        g->gstate[key] = G_FAILED;
+    }
+    return forward(g, st->n, st->k, st->target != NULL);
+}
+
+/* eng_gpu_batch_step on the batch's stream. */
+static int step(eng_gpu_batch *g, eng_gpu_step *st)
+{
+    int rc, r;
+
+    if ((rc = eng_gpu_timer_start(g->timer)) < 0 || (rc = upload_inputs(g, st)) < 0 ||
+        (rc = launch(g, st)) < 0 || (rc = eng_gpu_timer_stop(g->timer, &st->gpu_ms)) < 0)
         return rc;
     for (r = 0; r < st->n; r++)
         if (r + 1 == st->n || st->slot[r + 1] != st->slot[r])
@@ -299,4 +438,18 @@ int eng_gpu_batch_step(eng_gpu_batch *g, eng_gpu_step *st)
     if (st->k > 0)
         return download_outputs(g, st);
     return 0;
+}
+
+int eng_gpu_batch_step(eng_gpu_batch *g, eng_gpu_step *st)
+{
+    eng_gpu_stream *prev;
+    int rc;
+
+    st->gpu_ms = 0.0;
+    if ((rc = check_step(g, st)) < 0)
+        return rc;
+    prev = eng_gpu_stream_use(g->stream);
+    rc = step(g, st);
+    eng_gpu_stream_use(prev);
+    return rc;
 }

@@ -60,7 +60,15 @@ typedef struct eng_gpu_step {
 
 /* Run one step. n <= max_rows; every slot < slots; every pos < ctx;
  * AS_EINVAL otherwise (nothing run). Results are deterministic: the same
- * step on the same caches gives bit-identical outputs. */
+ * step on the same caches gives bit-identical outputs, whether or not it
+ * is replayed from a CUDA graph. Steps whose rows are each a different
+ * slot's and all wanted are replayed from a graph per row count once
+ * that count has been seen, unless the environment variable
+ * ASSAY_GPU_GRAPHS was "0" when the batch was made. */
 int eng_gpu_batch_step(eng_gpu_batch *g, eng_gpu_step *st);
+
+/* How many CUDA graphs 'g' holds and how many steps it has replayed from
+ * them (both 0 with graphs off, or when capturing failed). */
+void eng_gpu_batch_graph_stats(const eng_gpu_batch *g, int *graphs, long *replays);
 
 #endif
