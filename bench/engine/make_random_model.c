@@ -7,7 +7,8 @@
  * PRESET: llama-3.2-1b, qwen2.5-0.5b, qwen2.5-1.5b, tinyllama-1.1b (the
  * configs of ENGINE.md B1). Weights are uniform in +-1/sqrt(fan_in)
  * (embedding +-1, norms around 1, biases +-0.5) from a fixed xorshift seed,
- * written as one model.safetensors. */
+ * written as one model.safetensors; config.json has the model_type that
+ * transformers' AutoModelForCausalLM needs, so both engines load the folder. */
 #include "common/error.h"
 #include "common/fs.h"
 #include "evaluator/engine/ops.h"
@@ -97,13 +98,15 @@ static int write_config(const preset *p, const char *dir, int bf16)
     int len, rc;
 
     len = snprintf(text, sizeof text,
-                   "{\"architectures\":[\"%s\"],\"hidden_size\":%d,\"intermediate_size\":%d,"
+                   "{\"architectures\":[\"%s\"],\"model_type\":\"%s\",\"hidden_size\":%d,"
+                   "\"intermediate_size\":%d,"
                    "\"num_hidden_layers\":%d,\"num_attention_heads\":%d,\"num_key_value_heads\":%d,"
                    "\"head_dim\":%d,\"vocab_size\":%d,\"max_position_embeddings\":%d,"
                    "\"rms_norm_eps\":%g,\"rope_theta\":%.1f,\"tie_word_embeddings\":%s,"
                    "\"hidden_act\":\"silu\",\"bos_token_id\":1,\"eos_token_id\":2,"
                    "\"torch_dtype\":\"%s\"%s}\n",
-                   p->arch, p->hidden, p->inter, p->layers, p->heads, p->kv, p->head_dim, p->vocab,
+                   p->arch, strcmp(p->arch, "Qwen2ForCausalLM") == 0 ? "qwen2" : "llama",
+                   p->hidden, p->inter, p->layers, p->heads, p->kv, p->head_dim, p->vocab,
                    p->llama3 ? 131072 : 32768, p->eps, p->theta, p->tied ? "true" : "false",
                    bf16 ? "bfloat16" : "float32",
                    p->llama3 ? ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":32.0,"

@@ -194,7 +194,7 @@ static int admit(eng_batch *b, slot *sl, const int32_t *ids, size_t n, void *ud)
 
 int eng_batch_add(eng_batch *b, const int32_t *prompt, size_t n, const eng_gen_params *p, void *ud)
 {
-    slot *sl;
+    slot *sl = NULL;
     int rc;
 
     if ((rc = free_slot(b, prompt, n, &sl)) < 0)
@@ -208,7 +208,7 @@ int eng_batch_add(eng_batch *b, const int32_t *prompt, size_t n, const eng_gen_p
 
 int eng_batch_add_loglik(eng_batch *b, const int32_t *ids, size_t nctx, size_t ncont, void *ud)
 {
-    slot *sl;
+    slot *sl = NULL;
     int rc;
 
     if (nctx == 0 || ncont == 0)
