@@ -9,8 +9,9 @@
 # 2. gpu_test_forward: whole tiny models (tests/engine/tinymodel.py, and the
 #    transformers fixtures) decoded on the GPU next to the CPU reference.
 # 3. gpu_test_batch: continuous batching (eng_gpu_batch_step) on the tiny
-#    models against the CPU reference per sequence, then decode tokens/s at
-#    batch 1, 8 and 64.
+#    models against the CPU reference per sequence, with CUDA graphs and
+#    without (bit-identical), then decode tokens/s at batch 1, 8 and 64 with
+#    graphs on and off.
 # 4. The transformers fixtures (tests/fixtures/models/*/expected.json, made
 #    by make_fixtures.py) through the CPU reference engine.
 # Exit status: 0 when everything that ran passed.
