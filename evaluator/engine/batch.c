@@ -118,7 +118,8 @@ int eng_batch_new(eng_batch **out, const eng_model *m, const eng_batch_opts *o)
         return as_error_set(AS_ENOMEM, "out of memory");
     b->m = m;
     b->nslots = o->slots;
-    b->step_rows = o->step_rows ? o->step_rows : o->slots + ENG_PREFILL_CHUNK;
+    b->step_rows = o->step_rows ? o->step_rows
+                                : o->slots + (o->gpu ? ENG_GPU_PREFILL_CHUNK : ENG_PREFILL_CHUNK);
     b->ctx = o->ctx ? o->ctx : (c->max_pos < 4096 ? c->max_pos : 4096);
     b->slots = calloc((size_t)b->nslots, sizeof *b->slots);
     b->logits = malloc((size_t)b->step_rows * c->vocab * sizeof(float));

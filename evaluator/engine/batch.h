@@ -19,10 +19,15 @@
 
 typedef struct eng_batch eng_batch;
 
+/* Prompt tokens a GPU step takes beside its decode rows by default. */
+#define ENG_GPU_PREFILL_CHUNK 512
+
 typedef struct eng_batch_opts {
     int slots;               /* sequences at once, >= 1 */
     int ctx;                 /* positions per slot; 0: as eng_state_new */
-    int step_rows;           /* rows per step, >= slots; 0: slots + ENG_PREFILL_CHUNK */
+    int step_rows;           /* rows per step, >= slots; 0: slots + ENG_PREFILL_CHUNK
+                                (CPU) or + ENG_GPU_PREFILL_CHUNK (GPU: prefill
+                                GEMMs want many rows) */
     int gpu;                 /* run the steps on the GPU (eng_gpu_batch); CUDA builds */
 } eng_batch_opts;
 
