@@ -121,9 +121,10 @@ extern "C" int eng_gpu_attention_rows(float *d_out, const float *d_q, const floa
 // --- split-context (flash-decoding) multi-row attention ------------------
 // Row r attends to L = pos[r] + 1 - t0 positions (t0 as above). When L is at
 // most SPLIT_MIN (or there is one split, S = 1), block (h, r, 0) computes it
-// as attention_rows_kernel does and the other blocks of the row return. Otherwise chunk c of
-// split_chunk(L, S) positions starting at t0 + c * chunk goes to block
-// (h, r, c), which writes its partial to part (n, n_heads, S, hd + 2):
+// as attention_rows_kernel does and the other blocks of the row return.
+// Otherwise chunk c of split_chunk(L, S) positions starting at t0 + c *
+// chunk goes to block (h, r, c), which writes its partial to part (n,
+// n_heads, S, hd + 2):
 // [max, sum of exponentials, hd unnormalised weighted values]; then
 // attention_combine_kernel merges the row's partials in chunk order.
 
