@@ -28,11 +28,11 @@ int eng_device_parse(const char *name, eng_device *out)
     return 0;
 }
 
-/* Put the state on the device asked for. "gpu" runs the GPU decode step
- * (gpu/forward_gpu.h) when the build has CUDA and a device is usable, and
- * otherwise falls back to the CPU with a note saying why. "auto" stays on
- * the CPU reference until the GPU engine has been validated on hardware
- * (tests/gpu/run.sh; issue 8). */
+/* The device asked for: "gpu" when the build has CUDA and a device is
+ * usable (the batch then uploads the model, and falls back to the CPU with
+ * a note if it does not fit), otherwise the CPU with a note saying why.
+ * "auto" stays on the CPU reference until the GPU engine has been
+ * validated on hardware (tests/gpu/run.sh; issue 8). */
 static void choose_device(eng_engine *e, eng_device want)
 {
     e->device = "cpu";
@@ -44,9 +44,6 @@ static void choose_device(eng_engine *e, eng_device want)
 
         if (!eng_gpu_available(why, sizeof why))
             snprintf(e->note, sizeof e->note, "no usable GPU (%s); running on the CPU", why);
-        else if (eng_state_use_gpu(e->state) < 0)
-            snprintf(e->note, sizeof e->note, "the model does not fit the GPU (%s); running on the CPU",
-                     as_error_msg());
         else
             e->device = "gpu";
     }
@@ -77,15 +74,22 @@ int eng_engine_open(eng_engine **out, const char *dir, const eng_engine_opts *o)
     if ((e = calloc(1, sizeof *e)) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     if ((rc = eng_model_open(&e->model, dir, o->nthreads, o->keep)) < 0 ||
-        (rc = eng_tok_load_dir(&e->tok, dir)) < 0 ||
-        (rc = eng_state_new(&e->state, e->model, o->ctx)) < 0)
+        (rc = eng_tok_load_dir(&e->tok, dir)) < 0)
         goto fail;
+    e->ctx = o->ctx > 0 ? o->ctx : e->model->cfg.max_pos < 4096 ? e->model->cfg.max_pos : 4096;
+    if (e->ctx > e->model->cfg.max_pos) {
+        rc = as_error_set(AS_EINVAL, "context of %d positions is over the model's %d", e->ctx,
+                          e->model->cfg.max_pos);
+        goto fail;
+    }
     if (eng_tok_vocab_size(e->tok) > e->model->cfg.vocab) {
         rc = as_error_set(AS_EINVAL, "%s: the tokenizer has %d ids, the model's vocabulary %d", dir,
                           (int)eng_tok_vocab_size(e->tok), e->model->cfg.vocab);
         goto fail;
     }
     choose_device(e, o->device);
+    if ((rc = eng_engine_batch_open(e, 1)) < 0)
+        goto fail;
     for (i = 0; i < (size_t)e->model->cfg.n_eos; i++)
         add_stop_id(e, e->model->cfg.eos_ids[i]);
     n = eng_tok_eos_ids(e->tok, ids, ENG_TOK_MAX_EOS);
@@ -106,7 +110,6 @@ void eng_engine_close(eng_engine *e)
         return;
     eng_engine_abort(e, AS_ECANCELED, "the engine closed", drop_done, NULL);
     eng_batch_free(e->batch);
-    eng_state_free(e->state);
     eng_tok_free(e->tok);
     eng_model_free(e->model);
     free(e);
@@ -185,31 +188,6 @@ static int add_stream_tail(eng_tok_stream *stream, eng_gen_result *res)
     return 0;
 }
 
-int eng_engine_generate(eng_engine *e, const eng_request *r, eng_gen_result *res)
-{
-    eng_gen_params p;
-    eng_tok_stream *stream = NULL;
-    int32_t *ids = NULL;
-    size_t n = 0;
-    int rc;
-
-    memset(res, 0, sizeof *res);
-    if ((rc = gen_params(e, r, NULL, &p)) < 0 || (rc = encode(e, r, &ids, &n)) < 0)
-        return rc;
-    if ((rc = eng_tok_stream_new(&stream, e->tok, 1)) < 0)
-        goto out;
-    p.detok_ud = stream;
-    if ((rc = eng_generate(e->state, ids, n, &p, res)) < 0)
-        goto out;
-    rc = add_stream_tail(stream, res);
-out:
-    if (rc < 0)
-        eng_gen_result_clear(res);
-    eng_tok_stream_free(stream);
-    free(ids);
-    return rc;
-}
-
 /* A request in the engine's batch: the caller's 'ud' and its decoder. */
 typedef struct pending {
     void *ud;
@@ -223,18 +201,25 @@ int eng_engine_batch_open(eng_engine *e, int slots)
     eng_batch_opts o;
     int rc;
 
-    if (e->batch != NULL)
+    if (e->batch != NULL && e->batch_slots == slots)
         return 0;
+    if (e->batch != NULL && eng_batch_active(e->batch) > 0)
+        return as_error_set(AS_EBUSY, "the engine's batch is busy");
+    eng_batch_free(e->batch);
+    e->batch = NULL;
     memset(&o, 0, sizeof o);
     o.slots = slots;
-    o.ctx = e->state->ctx;
+    o.ctx = e->ctx;
     o.gpu = strcmp(e->device, "gpu") == 0;
     if ((rc = eng_batch_new(&e->batch, e->model, &o)) < 0 && o.gpu) {
-        snprintf(e->note, sizeof e->note, "a batch of %d does not fit the GPU (%s); batching on the CPU",
+        snprintf(e->note, sizeof e->note, "a batch of %d does not fit the GPU (%s); running on the CPU",
                  slots, as_error_msg());
+        e->device = "cpu";
         o.gpu = 0;
         rc = eng_batch_new(&e->batch, e->model, &o);
     }
+    if (rc == 0)
+        e->batch_slots = slots;
     return rc;
 }
 
@@ -312,6 +297,83 @@ int eng_engine_abort(eng_engine *e, int rc, const char *why, eng_engine_done_fn 
     return eng_batch_abort(e->batch, rc, why, batch_done, &call);
 }
 
+/* One request alone through the batch: its result into *arg. */
+typedef struct alone {
+    int rc, over;
+    char err[512];
+    eng_gen_result res;
+} alone;
+
+static int alone_done(void *arg, void *ud, int rc, eng_gen_result *res, double busy_ms)
+{
+    alone *a = arg;
+
+    (void)ud;
+    (void)busy_ms;
+    a->over = 1;
+    a->rc = rc;
+    if (rc < 0)
+        snprintf(a->err, sizeof a->err, "%s", as_error_msg());
+    else
+        a->res = *res;
+    return 0;
+}
+
+/* Step the batch until the request submitted alone is over. */
+static int run_alone(eng_engine *e, alone *a)
+{
+    int rc;
+
+    while (!a->over)
+        if ((rc = eng_engine_step(e, alone_done, a)) < 0) {
+            eng_engine_abort(e, rc, as_error_msg(), alone_done, a);
+            return rc;
+        }
+    if (a->rc < 0)
+        return as_error_set(a->rc, "%s", a->err);
+    return 0;
+}
+
+/* A free batch for one request: AS_EBUSY while a batch is running. */
+static int batch_for_one(eng_engine *e)
+{
+    if (e->batch != NULL && eng_batch_active(e->batch) > 0)
+        return as_error_set(AS_EBUSY, "the engine's batch is busy");
+    return e->batch != NULL ? 0 : eng_engine_batch_open(e, 1);
+}
+
+int eng_engine_generate(eng_engine *e, const eng_request *r, eng_gen_result *res)
+{
+    alone a;
+    int rc;
+
+    memset(res, 0, sizeof *res);
+    memset(&a, 0, sizeof a);
+    if ((rc = batch_for_one(e)) < 0 || (rc = eng_engine_submit(e, r, NULL)) < 0 ||
+        (rc = run_alone(e, &a)) < 0)
+        return rc;
+    *res = a.res;
+    return 0;
+}
+
+int eng_engine_loglik(eng_engine *e, const char *context, const char *continuation,
+                      double *logprob, int *greedy, size_t *n_tokens)
+{
+    alone a;
+    int rc;
+
+    *n_tokens = 0;
+    memset(&a, 0, sizeof a);
+    if ((rc = batch_for_one(e)) < 0 || (rc = eng_engine_submit_loglik(e, context, continuation, NULL)) < 0 ||
+        (rc = run_alone(e, &a)) < 0)
+        return rc;
+    *logprob = a.res.logprob;
+    *greedy = a.res.greedy;
+    *n_tokens = (size_t)a.res.completion_tokens;
+    eng_gen_result_clear(&a.res);
+    return 0;
+}
+
 static int drop_done(void *arg, void *ud, int rc, eng_gen_result *res, double busy_ms)
 {
     (void)arg;
@@ -354,22 +416,6 @@ out:
     }
     free(whole);
     free(ctx_ids);
-    return rc;
-}
-
-int eng_engine_loglik(eng_engine *e, const char *context, const char *continuation,
-                      double *logprob, int *greedy, size_t *n_tokens)
-{
-    size_t nwhole, nctx;
-    int32_t *ids;
-    int rc;
-
-    *n_tokens = 0;
-    if ((rc = loglik_ids(e, context, continuation, &ids, &nwhole, &nctx)) < 0)
-        return rc;
-    *n_tokens = nwhole - nctx;
-    rc = eng_loglik(e->state, ids, nctx, ids + nctx, nwhole - nctx, logprob, greedy);
-    free(ids);
     return rc;
 }
 

@@ -2,8 +2,12 @@
  * folder (weights, config, tokenizer), then turn a prompt -- text or chat
  * messages -- into generated text with exact token counts and timings.
  *
+ * Every request, one alone or many at once, runs through the engine's
+ * continuous batch (batch.h), so there is one generation path and one copy
+ * of the model on the device.
+ *
  * Device: "cpu" and "auto" run the CPU reference forward pass (forward.h);
- * "gpu" runs the GPU decode step (gpu/forward_gpu.h) when the build has
+ * "gpu" runs the batched GPU step (gpu/forward_gpu.h) when the build has
  * CUDA and a usable device holds the model, and otherwise falls back to the
  * CPU with a note saying why (eng_engine_note returns it for the caller to
  * show). "auto" will choose the GPU once the GPU engine has been validated
@@ -35,12 +39,13 @@ typedef struct eng_engine_opts {
 typedef struct eng_engine {
     eng_model *model;
     eng_tokenizer *tok;
-    eng_state *state;
+    int ctx;                             /* positions per sequence */
     int32_t stop_ids[ENG_MAX_STOP_IDS];  /* config + generation_config + tokenizer EOS */
     int n_stop_ids;
     const char *device;                  /* "cpu" or "gpu" */
     char note[256];                      /* why a GPU request runs on the CPU, or "" */
-    struct eng_batch *batch;             /* eng_engine_batch_open's, or NULL */
+    struct eng_batch *batch;             /* every request runs through it */
+    int batch_slots;
 } eng_engine;
 
 /* Open 'dir'. Caller frees with eng_engine_close. */
@@ -71,8 +76,9 @@ int eng_engine_generate(eng_engine *e, const eng_request *r, eng_gen_result *res
  * engine the batch runs on the GPU when it fits there, else on the CPU
  * (the note says why). */
 
-/* Make the engine's batch of 'slots' slots (once; later calls keep the
- * first). */
+/* Give the engine a batch of 'slots' slots (it opens with one): the same
+ * count keeps the batch, another replaces it while nothing is in it
+ * (AS_EBUSY otherwise). */
 int eng_engine_batch_open(eng_engine *e, int slots);
 int eng_engine_free_slots(const eng_engine *e);
 int eng_engine_active(const eng_engine *e);
