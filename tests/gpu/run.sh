@@ -2,7 +2,12 @@
 # Run the GPU tests and benchmarks of an already built tree on a machine
 # with an NVIDIA GPU; builds nothing. See tests/gpu/README.md.
 #
-#   tests/gpu/run.sh BUILD_DIR
+#   tests/gpu/run.sh BUILD_DIR [--quick]
+#
+# --quick (for a short lease of a GPU machine, about 5 minutes): steps 1 and
+# 3 on the tiny models, the metric kernels, then bench/engine/bench_gpu.py
+# (the GPU engine against its ceiling and transformers, Llama-3.2-1B shape);
+# no random real-size models for step 2, no CPU benchmark.
 #
 # 1. gpu_test_kernels --bench: each CUDA kernel against its CPU reference
 #    (float32 1e-5, bfloat16 1e-2), then timed.
@@ -16,7 +21,9 @@
 #    by make_fixtures.py) through the CPU reference engine.
 # Exit status: 0 when everything that ran passed.
 set -u
-build=${1:?usage: tests/gpu/run.sh BUILD_DIR}
+build=${1:?usage: tests/gpu/run.sh BUILD_DIR [--quick]}
+quick=0
+[ "${2:-}" = "--quick" ] && quick=1
 src=$(cd "$(dirname "$0")/../.." && pwd)
 status=0
 
@@ -47,7 +54,9 @@ echo "== metric kernels (ROUGE-L LCS, cosine) against the CPU library, then time
 "$build/tests/gpu/gpu_test_metrics" 100000; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
 
 echo "== whole models on the GPU against the CPU reference"
-if [ -x "$build/tests/gpu/gpu_test_forward" ]; then
+if [ $quick -eq 1 ]; then
+  echo "skipped (--quick)"
+elif [ -x "$build/tests/gpu/gpu_test_forward" ]; then
   tmp=$(mktemp -d)
   on_tiny_models "$build/tests/gpu/gpu_test_forward" "$tmp"
   for exp in "$src"/tests/fixtures/models/*/expected.json; do
@@ -90,6 +99,12 @@ for exp in "$src"/tests/fixtures/models/*/expected.json; do
   fi
 done
 [ $found -eq 1 ] || echo "no fixtures yet: run tests/gpu/make_fixtures.py (needs PyTorch)"
+
+if [ $quick -eq 1 ]; then
+  echo "== the GPU engine against its ceiling and transformers (bench/engine/bench_gpu.py)"
+  python3 "$src/bench/engine/bench_gpu.py" "$build" --presets llama-3.2-1b || status=1
+  exit $status
+fi
 
 echo "== CPU reference forward (bench/engine)"
 if [ -x "$build/bench/engine/engine_bench_forward" ]; then
