@@ -2,10 +2,18 @@
 // out (T, rows) = x (T, cols) . W (rows, cols)^T, all row-major. In cuBLAS's
 // column-major terms W is a (cols, rows) matrix with lda = cols, x a
 // (cols, T) matrix and out a (rows, T) matrix, so out = op_T(W) . x.
+//
+// cuBLAS is loaded with dlopen on first use, not linked: libcublasLt holds
+// about 94 KB of thread-local storage, which a linked library adds to every
+// thread's stack, and the web server's threads (civetweb's, 100 KB stacks)
+// could then no longer start. Loaded later, its TLS is allocated apart.
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 extern "C" {
@@ -23,6 +31,47 @@ struct eng_gpu_blas {
     void *ws;                // fixed workspace: no allocation inside a graph capture
 };
 
+// cublasGemmEx's C signature (C++ sees an overload besides it).
+typedef cublasStatus_t (*gemm_ex_fn)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int,
+                                     int, int, const void *, const void *, cudaDataType, int,
+                                     const void *, cudaDataType, int, const void *, void *,
+                                     cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+
+// The cuBLAS entry points assay uses, from the loaded library.
+static struct {
+    decltype(&cublasCreate_v2) create;
+    decltype(&cublasDestroy_v2) destroy;
+    decltype(&cublasSetStream_v2) set_stream;
+    decltype(&cublasSetWorkspace_v2) set_workspace;
+    decltype(&cublasSetMathMode) set_math_mode;
+    decltype(&cublasSgemm_v2) sgemm;
+    gemm_ex_fn gemm_ex;
+    char err[256];           // why loading failed, or ""
+} api;
+static pthread_once_t api_once = PTHREAD_ONCE_INIT;
+
+static void api_load(void)
+{
+    char name[32];
+    void *lib;
+
+    snprintf(name, sizeof name, "libcublas.so.%d", CUBLAS_VER_MAJOR);
+    if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+        snprintf(api.err, sizeof api.err, "cannot load %s: %s", name, dlerror());
+        return;
+    }
+    api.create = (decltype(api.create))dlsym(lib, "cublasCreate_v2");
+    api.destroy = (decltype(api.destroy))dlsym(lib, "cublasDestroy_v2");
+    api.set_stream = (decltype(api.set_stream))dlsym(lib, "cublasSetStream_v2");
+    api.set_workspace = (decltype(api.set_workspace))dlsym(lib, "cublasSetWorkspace_v2");
+    api.set_math_mode = (decltype(api.set_math_mode))dlsym(lib, "cublasSetMathMode");
+    api.sgemm = (decltype(api.sgemm))dlsym(lib, "cublasSgemm_v2");
+    api.gemm_ex = (decltype(api.gemm_ex))dlsym(lib, "cublasGemmEx");
+    if (!api.create || !api.destroy || !api.set_stream || !api.set_workspace ||
+        !api.set_math_mode || !api.sgemm || !api.gemm_ex)
+        snprintf(api.err, sizeof api.err, "%s lacks a function assay needs", name);
+}
+
 static int blas_check(cublasStatus_t st, const char *what)
 {
     if (st != CUBLAS_STATUS_SUCCESS)
@@ -32,7 +81,7 @@ static int blas_check(cublasStatus_t st, const char *what)
 
 static int set_workspace(eng_gpu_blas *b)
 {
-    return blas_check(cublasSetWorkspace(b->h, b->ws, WORKSPACE_BYTES), "cublasSetWorkspace");
+    return blas_check(api.set_workspace(b->h, b->ws, WORKSPACE_BYTES), "cublasSetWorkspace");
 }
 
 // Bind b's handle to the current stream. cublasSetStream drops the
@@ -45,7 +94,7 @@ static int bind(eng_gpu_blas *b)
 
     if (s == b->stream)
         return 0;
-    if ((rc = blas_check(cublasSetStream(b->h, s), "cublasSetStream")) < 0 ||
+    if ((rc = blas_check(api.set_stream(b->h, s), "cublasSetStream")) < 0 ||
         (rc = set_workspace(b)) < 0)
         return rc;
     b->stream = s;
@@ -61,17 +110,22 @@ extern "C" int eng_gpu_blas_new(eng_gpu_blas **out)
     *out = NULL;
     if (b == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
+    pthread_once(&api_once, api_load);
+    if (api.err[0] != '\0') {
+        free(b);
+        return as_error_set(AS_EGPU, "cuBLAS: %s", api.err);
+    }
     if ((e = cudaMalloc(&b->ws, WORKSPACE_BYTES)) != cudaSuccess) {
         free(b);
         return as_error_set(AS_EGPU, "cuBLAS workspace: %s", cudaGetErrorString(e));
     }
-    if ((rc = blas_check(cublasCreate(&b->h), "cublasCreate")) < 0) {
+    if ((rc = blas_check(api.create(&b->h), "cublasCreate")) < 0) {
         cudaFree(b->ws);
         free(b);
         return rc;
     }
     /* Deterministic results: no split-K reductions whose order varies. */
-    cublasSetMathMode(b->h, CUBLAS_DEFAULT_MATH);
+    api.set_math_mode(b->h, CUBLAS_DEFAULT_MATH);
     b->stream = 0;           // where a new handle is bound
     if ((rc = set_workspace(b)) < 0 || (rc = bind(b)) < 0) {
         eng_gpu_blas_free(b);
@@ -85,7 +139,8 @@ extern "C" void eng_gpu_blas_free(eng_gpu_blas *b)
 {
     if (b == NULL)
         return;
-    cublasDestroy(b->h);
+    if (b->h != NULL)
+        api.destroy(b->h);
     cudaFree(b->ws);
     free(b);
 }
@@ -110,7 +165,7 @@ extern "C" int eng_gpu_gemm(eng_gpu_blas *b, float *d_out, const void *d_w, int 
     if ((rc = bind(b)) < 0)
         return rc;
     if (dtype == ENG_GPU_F32)
-        return blas_check(cublasSgemm(b->h, CUBLAS_OP_T, CUBLAS_OP_N, rows, T, cols, &one,
+        return blas_check(api.sgemm(b->h, CUBLAS_OP_T, CUBLAS_OP_N, rows, T, cols, &one,
                                       (const float *)d_w, cols, d_x, cols, &zero, d_out, rows),
                           "sgemm");
     if (dtype != ENG_GPU_BF16)
@@ -119,7 +174,7 @@ extern "C" int eng_gpu_gemm(eng_gpu_blas *b, float *d_out, const void *d_w, int 
         (__nv_bfloat16 *)d_xh, d_x, n);
     if ((e = cudaGetLastError()) != cudaSuccess)
         return as_error_set(AS_EGPU, "to_bf16: %s", cudaGetErrorString(e));
-    return blas_check(cublasGemmEx(b->h, CUBLAS_OP_T, CUBLAS_OP_N, rows, T, cols, &one, d_w,
+    return blas_check(api.gemm_ex(b->h, CUBLAS_OP_T, CUBLAS_OP_N, rows, T, cols, &one, d_w,
                                    CUDA_R_16BF, cols, d_xh, CUDA_R_16BF, cols, &zero, d_out,
                                    CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                       "gemm bf16");
