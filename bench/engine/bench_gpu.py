@@ -53,7 +53,11 @@ def hf_load(model):
     import torch
     from transformers import AutoModelForCausalLM
 
-    m = AutoModelForCausalLM.from_pretrained(model, torch_dtype=torch.bfloat16).cuda().eval()
+    try:
+        m = AutoModelForCausalLM.from_pretrained(model, dtype=torch.bfloat16)
+    except TypeError:       # transformers before 4.56 knows only torch_dtype
+        m = AutoModelForCausalLM.from_pretrained(model, torch_dtype=torch.bfloat16)
+    m = m.cuda().eval()
     return torch, m
 
 

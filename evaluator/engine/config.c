@@ -132,7 +132,7 @@ static int parse_rope_scaling(eng_config *c, const json_t *rs, const char *what)
 
 int eng_config_parse(eng_config *c, const char *text, size_t len, const char *what)
 {
-    json_t *root = NULL, *archs;
+    json_t *root = NULL, *archs, *rope;
     const char *arch, *act = "silu", *dt;
     double eps = 1e-6, theta = 10000.0;
     int rc, bos = -1, sw = 0, use_sw;
@@ -181,8 +181,19 @@ int eng_config_parse(eng_config *c, const char *text, size_t len, const char *wh
                           "num_key_value_heads %d", what, c->n_heads, c->n_kv_heads);
         goto out;
     }
-    if ((rc = get_real(root, "rms_norm_eps", 1e-6, &eps, what)) < 0 ||
-        (rc = get_real(root, "rope_theta", 10000.0, &theta, what)) < 0)
+    /* transformers 5 writes rope_theta and the scaling into one
+     * "rope_parameters" object; earlier versions "rope_theta" and
+     * "rope_scaling" at the top. */
+    rope = json_object_get(root, "rope_parameters");
+    if (rope != NULL && !json_is_null(rope) && !json_is_object(rope)) {
+        rc = as_error_set(AS_EINVAL, "%s: rope_parameters must be an object", what);
+        goto out;
+    }
+    if (json_is_object(rope) && json_object_get(rope, "rope_theta") != NULL)
+        rc = get_real(rope, "rope_theta", 10000.0, &theta, what);
+    else
+        rc = get_real(root, "rope_theta", 10000.0, &theta, what);
+    if (rc < 0 || (rc = get_real(root, "rms_norm_eps", 1e-6, &eps, what)) < 0)
         goto out;
     if (!(eps > 0 && eps < 1) || !(theta > 1)) {
         rc = as_error_set(AS_EINVAL, "%s: rms_norm_eps or rope_theta out of range", what);
@@ -190,7 +201,8 @@ int eng_config_parse(eng_config *c, const char *text, size_t len, const char *wh
     }
     c->eps = (float)eps;
     c->rope_theta = theta;
-    if ((rc = parse_rope_scaling(c, json_object_get(root, "rope_scaling"), what)) < 0)
+    if ((rc = parse_rope_scaling(c, json_is_object(rope) ? rope : json_object_get(root, "rope_scaling"),
+                                 what)) < 0)
         goto out;
     if ((rc = as_json_get_str(root, "hidden_act", 0, &act)) < 0 && rc != AS_ENOTFOUND)
         goto out;

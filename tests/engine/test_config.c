@@ -79,6 +79,37 @@ static void config__llama3_rope_scaling(void)
     T_NEAR(inv[7], pow(10000.0, -14.0 / 16) / 8, 1e-9);
 }
 
+/* transformers 5's form: theta and scaling in one rope_parameters object,
+ * read the same as the legacy rope_theta + rope_scaling. */
+static void config__rope_parameters(void)
+{
+    eng_config a, b;
+    float ia[8], ib[8];
+
+    T_OK(parse(&a, "{\"architectures\":[\"LlamaForCausalLM\"]," SIZES ",\"rope_parameters\":"
+                   "{\"rope_type\":\"llama3\",\"rope_theta\":500000.0,\"factor\":8.0,"
+                   "\"low_freq_factor\":1.0,\"high_freq_factor\":4.0,"
+                   "\"original_max_position_embeddings\":32}}"));
+    T_OK(parse(&b, "{\"architectures\":[\"LlamaForCausalLM\"]," SIZES ",\"rope_theta\":500000.0,"
+                   "\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8.0,"
+                   "\"low_freq_factor\":1.0,\"high_freq_factor\":4.0,"
+                   "\"original_max_position_embeddings\":32}}"));
+    T_EQ_INT(a.rope_kind, ENG_ROPE_LLAMA3);
+    T_NEAR(a.rope_theta, 500000.0, 0);
+    eng_rope_inv_freq(ia, &a);
+    eng_rope_inv_freq(ib, &b);
+    T_CHECK(memcmp(ia, ib, sizeof ia) == 0);
+    T_OK(parse(&a, "{\"architectures\":[\"Qwen2ForCausalLM\"]," SIZES ",\"rope_parameters\":"
+                   "{\"rope_type\":\"default\",\"rope_theta\":1000000.0}}"));
+    T_EQ_INT(a.rope_kind, ENG_ROPE_DEFAULT);
+    T_NEAR(a.rope_theta, 1000000.0, 0);
+    T_ERR(parse(&a, "{\"architectures\":[\"LlamaForCausalLM\"]," SIZES ",\"rope_parameters\":3}"),
+          AS_EINVAL);
+    T_ERR(parse(&a, "{\"architectures\":[\"LlamaForCausalLM\"]," SIZES ",\"rope_parameters\":"
+                    "{\"rope_type\":\"yarn\",\"rope_theta\":10000.0,\"factor\":4}}"),
+          AS_EUNSUPPORTED);
+}
+
 static void config__refusals(void)
 {
     eng_config c;
@@ -106,6 +137,7 @@ int main(void)
     T_RUN(config__llama_defaults);
     T_RUN(config__qwen2_and_mistral);
     T_RUN(config__llama3_rope_scaling);
+    T_RUN(config__rope_parameters);
     T_RUN(config__refusals);
     return t_done();
 }

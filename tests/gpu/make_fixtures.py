@@ -80,6 +80,18 @@ def train_tokenizer(out_dir):
     return fast
 
 
+def config_kwargs(extra, transformers):
+    """MODELS' settings for this transformers: from version 5 on, rope_theta
+    and rope_scaling go into one rope_parameters object."""
+    if int(transformers.__version__.split(".")[0]) < 5:
+        return extra
+    e = dict(extra)
+    params = dict(e.pop("rope_scaling", None) or {"rope_type": "default"})
+    params["rope_theta"] = e.pop("rope_theta")
+    e["rope_parameters"] = params
+    return e
+
+
 def randomize(model, torch, seed):
     """Weights with useful spread (the default 0.02 init makes near-ties)."""
     g = torch.Generator().manual_seed(seed)
@@ -149,7 +161,8 @@ def main():
         cfg_cls, model_cls = kinds[kind]
         cfg = cfg_cls(vocab_size=vocab, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                       max_position_embeddings=128, rms_norm_eps=1e-5, bos_token_id=1,
-                      eos_token_id=2, attn_implementation="eager", **extra)
+                      eos_token_id=2, attn_implementation="eager",
+                      **config_kwargs(extra, transformers))
         model = model_cls(cfg).float().eval()
         randomize(model, torch, args.seed + k)
         model.generation_config.eos_token_id = [2]
@@ -157,14 +170,14 @@ def main():
             d = os.path.join(args.out, "%s-%s" % (name, "f32" if dtype == "float32" else "bf16"))
             os.makedirs(d, exist_ok=True)
             if dtype == "float32":
-                model.save_pretrained(d, safe_serialization=True)
+                model.save_pretrained(d)
                 exp = expected(model, tok, torch, [2])
             else:
                 bf = model_cls(cfg).eval()
                 bf.load_state_dict(model.state_dict())
                 bf = bf.to(torch.bfloat16)
                 bf.generation_config.eos_token_id = [2]
-                bf.save_pretrained(d, safe_serialization=True)
+                bf.save_pretrained(d)
                 up = model_cls(cfg).eval()
                 up.load_state_dict({k2: v.to(torch.bfloat16).float() for k2, v in model.state_dict().items()})
                 exp = expected(up, tok, torch, [2], bf16_model=bf)
