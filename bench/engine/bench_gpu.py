@@ -53,11 +53,15 @@ def hf_load(model):
     import torch
     from transformers import AutoModelForCausalLM
 
-    try:
-        m = AutoModelForCausalLM.from_pretrained(model, dtype=torch.bfloat16)
-    except TypeError:       # transformers before 4.56 knows only torch_dtype
-        m = AutoModelForCausalLM.from_pretrained(model, torch_dtype=torch.bfloat16)
-    m = m.cuda().eval()
+    import transformers
+
+    # 'dtype' from 4.56 on; before, only 'torch_dtype' (an unknown keyword
+    # would be taken as a config attribute and the model load in float32)
+    version = tuple(int(x) for x in transformers.__version__.split(".")[:2])
+    key = "dtype" if version >= (4, 56) else "torch_dtype"
+    m = AutoModelForCausalLM.from_pretrained(model, **{key: torch.bfloat16}).cuda().eval()
+    if m.dtype != torch.bfloat16:
+        raise RuntimeError("transformers loaded the model as %s" % m.dtype)
     return torch, m
 
 
