@@ -111,7 +111,7 @@ int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv)
 {
     const char *dir = NULL, *continuation = NULL, *loglik = NULL;
     int slots = 16;
-    eng_engine_opts opts = {ENG_DEVICE_AUTO, 0, 0, ENG_DT_COUNT};
+    eng_engine_opts opts = {ENG_DEVICE_AUTO, 0, 0, ENG_DT_COUNT, 1};
     eng_request req;
     eng_engine *e = NULL;
     eng_gen_result res;
@@ -193,6 +193,8 @@ int cli_cmd_generate(cli_ctx *ctx, int argc, char **argv)
         return cli_usage("generate", "--model and --prompt (or --loglik) are required");
     if (loglik != NULL && (req.prompt != NULL || continuation != NULL))
         return cli_usage("generate", "--loglik takes its contexts from FILE, not --prompt");
+    if (loglik != NULL)
+        opts.slots = slots;
     if (eng_engine_open(&e, dir, &opts) < 0)
         return cli_fail();
     if (eng_engine_note(e) != NULL)

@@ -88,7 +88,7 @@ int eng_engine_open(eng_engine **out, const char *dir, const eng_engine_opts *o)
         goto fail;
     }
     choose_device(e, o->device);
-    if ((rc = eng_engine_batch_open(e, 1)) < 0)
+    if ((rc = eng_engine_batch_open(e, o->slots > 0 ? o->slots : 1)) < 0)
         goto fail;
     for (i = 0; i < (size_t)e->model->cfg.n_eos; i++)
         add_stop_id(e, e->model->cfg.eos_ids[i]);

@@ -34,6 +34,7 @@ typedef struct eng_engine_opts {
     int nthreads;            /* <= 0: one per CPU */
     int ctx;                 /* KV cache positions; 0: the model's, capped at 4096 */
     eng_dtype keep;          /* weights kept as: ENG_DT_COUNT (as stored), F32, BF16 */
+    int slots;               /* sequences at once (eng_engine_batch_open); <= 0: 1 */
 } eng_engine_opts;
 
 typedef struct eng_engine {

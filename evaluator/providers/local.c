@@ -141,6 +141,7 @@ static int local_start(prov *p, const prov_run_info *info)
         l->slots = info->concurrency;
     if (l->engine != NULL)
         return 0;
+    l->opts.slots = l->slots;     /* the model goes to the device once, batch and all */
     if ((rc = eng_engine_open(&l->engine, l->path, &l->opts)) < 0)
         return rc;
     if (eng_engine_note(l->engine) != NULL)
