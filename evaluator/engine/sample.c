@@ -11,8 +11,9 @@ struct eng_sampler {
     eng_sampling p;
     int vocab;
     uint64_t rng;
-    int *idx;                /* candidate ids, sorted by logit, descending */
-    float *prob;
+    int *idx;                /* scratch: a heap of candidate ids */
+    int *ord;                /* candidate ids in order, highest logit first */
+    float *prob;             /* by token id */
 };
 
 /* qsort has no context argument: the comparator reads the logits of the
@@ -65,8 +66,9 @@ int eng_sampler_new(eng_sampler **out, const eng_sampling *p, int vocab)
     s->rng = p->seed;
     if (!s->p.greedy) {
         s->idx = malloc((size_t)vocab * sizeof *s->idx);
+        s->ord = malloc((size_t)vocab * sizeof *s->ord);
         s->prob = malloc((size_t)vocab * sizeof *s->prob);
-        if (s->idx == NULL || s->prob == NULL) {
+        if (s->idx == NULL || s->ord == NULL || s->prob == NULL) {
             eng_sampler_free(s);
             return as_error_set(AS_ENOMEM, "out of memory");
         }
@@ -80,6 +82,7 @@ void eng_sampler_free(eng_sampler *s)
     if (s == NULL)
         return;
     free(s->idx);
+    free(s->ord);
     free(s->prob);
     free(s);
 }
@@ -89,41 +92,128 @@ int eng_sampler_greedy(const eng_sampler *s)
     return s->p.greedy;
 }
 
+/* 1 when token a comes before token b: higher logit first, then lower id
+ * (a strict order, so every selection below is repeatable). */
+static int before(const float *l, int a, int b)
+{
+    return l[a] != l[b] ? l[a] > l[b] : a < b;
+}
+
+/* Restore the heap h[0..n) below position i; the root is the first in
+ * order, or the last with 'last_first'. */
+static void sift_down(int *h, int n, int i, const float *l, int last_first)
+{
+    for (;;) {
+        int c = 2 * i + 1, t;
+
+        if (c >= n)
+            return;
+        if (c + 1 < n && before(l, h[c + 1], h[c]) != last_first)
+            c++;
+        if (before(l, h[c], h[i]) == last_first)
+            return;
+        t = h[i];
+        h[i] = h[c];
+        h[c] = t;
+        i = c;
+    }
+}
+
+static void heapify(int *h, int n, const float *l, int last_first)
+{
+    int i;
+
+    for (i = n / 2 - 1; i >= 0; i--)
+        sift_down(h, n, i, l, last_first);
+}
+
+/* The candidates in order, produced as they are asked for: the top k
+ * sorted at once, or the whole vocabulary popped from a heap one by one
+ * (sampling usually stops after a few, so the full sort is never paid). */
+typedef struct cands {
+    const float *l;
+    int *ord;                /* the candidates in order so far */
+    int have;
+    int *heap;               /* the rest, first in order at the root; NULL with top-k */
+    int heap_n;
+} cands;
+
+static int cand(cands *c, int j)
+{
+    while (c->have <= j) {
+        int top = c->heap[0];
+
+        c->heap[0] = c->heap[--c->heap_n];
+        sift_down(c->heap, c->heap_n, 0, c->l, 0);
+        c->ord[c->have++] = top;
+    }
+    return c->ord[j];
+}
+
+/* idx[0..k) = the first k tokens in order, sorted. */
+static void select_top_k(int *idx, const float *l, int n, int k)
+{
+    int i;
+
+    for (i = 0; i < k; i++)
+        idx[i] = i;
+    heapify(idx, k, l, 1);
+    for (i = k; i < n; i++)
+        if (before(l, i, idx[0])) {
+            idx[0] = i;
+            sift_down(idx, k, 0, l, 1);
+        }
+    sort_logits = l;
+    qsort(idx, (size_t)k, sizeof *idx, by_logit_desc);
+}
+
 int eng_sample(eng_sampler *s, const float *logits)
 {
-    int i, n = s->vocab;
+    int i, n = s->vocab, k = s->p.top_k > 0 && s->p.top_k < n ? s->p.top_k : 0;
     double sum = 0.0, cum = 0.0, r;
+    cands c = {logits, s->ord, 0, NULL, 0};
+    float top;
 
     if (s->p.greedy)
         return eng_argmax(logits, n);
-    for (i = 0; i < n; i++)
-        s->idx[i] = i;
-    sort_logits = logits;
-    qsort(s->idx, (size_t)n, sizeof *s->idx, by_logit_desc);
-    if (s->p.top_k > 0 && s->p.top_k < n)
-        n = s->p.top_k;
-    /* softmax(logits / T) over the candidates, in sorted order. */
-    for (i = 0; i < n; i++) {
-        s->prob[i] = expf((logits[s->idx[i]] - logits[s->idx[0]]) / s->p.temperature);
-        sum += s->prob[i];
+    /* softmax(logits / T) over the candidates: the top k, or all */
+    if (k > 0) {
+        select_top_k(s->ord, logits, n, k);
+        c.have = n = k;
+        top = logits[s->ord[0]];
+        for (i = 0; i < n; i++) {
+            s->prob[s->ord[i]] = expf((logits[s->ord[i]] - top) / s->p.temperature);
+            sum += s->prob[s->ord[i]];
+        }
+    } else {
+        for (i = 0; i < n; i++)
+            s->idx[i] = i;
+        heapify(s->idx, n, logits, 0);
+        c.heap = s->idx;
+        c.heap_n = n;
+        top = logits[s->idx[0]];
+        for (i = 0; i < n; i++) {
+            s->prob[i] = expf((logits[i] - top) / s->p.temperature);
+            sum += s->prob[i];
+        }
     }
     /* top-p: the shortest prefix whose probability reaches top_p. */
     if (s->p.top_p < 1.0f) {
         for (i = 0; i < n; i++) {
-            cum += s->prob[i] / sum;
+            cum += s->prob[cand(&c, i)] / sum;
             if (cum >= s->p.top_p) {
                 n = i + 1;
                 break;
             }
         }
         for (sum = 0.0, i = 0; i < n; i++)
-            sum += s->prob[i];
+            sum += s->prob[cand(&c, i)];
     }
     r = next_unit(&s->rng) * sum;
     for (cum = 0.0, i = 0; i < n - 1; i++) {
-        cum += s->prob[i];
+        cum += s->prob[cand(&c, i)];
         if (r < cum)
             break;
     }
-    return s->idx[i];
+    return cand(&c, i);
 }

@@ -1,6 +1,10 @@
 /* Choosing the next token from logits: greedy (argmax) or sampling with
  * temperature, then top-k, then top-p (the order of HF generate's logits
- * warpers), from a seeded generator so that a seed repeats its output. */
+ * warpers), from a seeded generator so that a seed repeats its output.
+ * Candidates are visited highest logit first (lower id on ties) without
+ * sorting the vocabulary: the top k are selected with a heap, or, without
+ * top-k, popped from a heap only as far as top-p and the draw need, so a
+ * draw costs about one pass over the logits. */
 #ifndef AS_ENG_SAMPLE_H
 #define AS_ENG_SAMPLE_H
 

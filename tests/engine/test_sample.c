@@ -5,6 +5,8 @@
 #include "evaluator/engine/sample.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 static int draw(eng_sampling p, const float *logits, int vocab)
 {
@@ -76,6 +78,99 @@ static void sample__top_k_and_top_p_limit_candidates(void)
     T_CHECK(seen[0] > 0 && seen[1] > 0 && seen[2] == 0 && seen[3] == 0);
 }
 
+/* The specification the sampler must follow: every token sorted (higher
+ * logit first, lower id on ties), softmax(logits / T) over the first top_k,
+ * the shortest prefix reaching top_p, then a draw r = u * mass walked in
+ * that order, u from splitmix64 as in sample.c. */
+static const float *ref_logits;
+
+static int ref_order(const void *a, const void *b)
+{
+    float x = ref_logits[*(const int *)a], y = ref_logits[*(const int *)b];
+
+    if (x != y)
+        return x > y ? -1 : 1;
+    return *(const int *)a - *(const int *)b;
+}
+
+static int ref_sample(const eng_sampling *p, const float *l, int vocab, uint64_t *rng, int *idx,
+                      float *prob)
+{
+    int i, n = vocab;
+    double sum = 0, cum = 0, r;
+    uint64_t z;
+
+    for (i = 0; i < n; i++)
+        idx[i] = i;
+    ref_logits = l;
+    qsort(idx, (size_t)n, sizeof *idx, ref_order);
+    if (p->top_k > 0 && p->top_k < n)
+        n = p->top_k;
+    for (i = 0; i < n; i++) {
+        prob[i] = expf((l[idx[i]] - l[idx[0]]) / p->temperature);
+        sum += prob[i];
+    }
+    if (p->top_p < 1.0f) {
+        for (i = 0; i < n; i++) {
+            cum += prob[i] / sum;
+            if (cum >= p->top_p) {
+                n = i + 1;
+                break;
+            }
+        }
+        for (sum = 0, i = 0; i < n; i++)
+            sum += prob[i];
+    }
+    z = (*rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    r = (double)((z ^ (z >> 31)) >> 11) * (1.0 / 9007199254740992.0) * sum;
+    for (cum = 0, i = 0; i < n - 1; i++) {
+        cum += prob[i];
+        if (r < cum)
+            break;
+    }
+    return idx[i];
+}
+
+/* The heap and top-k selection draw exactly what the full sort draws, on
+ * a vocabulary of real size with ties, for every kind of setting. */
+static void sample__equals_the_full_sort(void)
+{
+    enum { V = 8000, DRAWS = 60 };
+    static float logits[V], prob[V];
+    static int idx[V];
+    static const eng_sampling ps[] = {
+        {0, 1.0f, 0, 1.0f, 1},  {0, 0.7f, 0, 0.9f, 2},  {0, 1.3f, 50, 1.0f, 3},
+        {0, 0.8f, 40, 0.95f, 4}, {0, 2.0f, 0, 0.3f, 5}, {0, 1.0f, 1, 1.0f, 6},
+        {0, 0.5f, V - 1, 0.99f, 7},
+    };
+    uint64_t x = 12345;
+    size_t c;
+    int i, d, mismatches = 0;
+
+    for (i = 0; i < V; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        /* a few strong tokens over a broad tail, with exact ties */
+        logits[i] = (float)((x % 2000) / 100.0) - (i % 97 == 0 ? 0.0f : 8.0f);
+    }
+    for (c = 0; c < sizeof ps / sizeof ps[0]; c++) {
+        eng_sampler *s = NULL;
+        uint64_t rng = ps[c].seed;
+
+        T_OK(eng_sampler_new(&s, &ps[c], V));
+        for (d = 0; s != NULL && d < DRAWS; d++) {
+            int want = ref_sample(&ps[c], logits, V, &rng, idx, prob);
+
+            mismatches += eng_sample(s, logits) != want;
+        }
+        eng_sampler_free(s);
+    }
+    T_EQ_INT(mismatches, 0);
+}
+
 static void sample__rejects_bad_parameters(void)
 {
     eng_sampler *s = NULL;
@@ -93,6 +188,7 @@ int main(void)
     T_RUN(sample__greedy_topk1_and_tiny_topp_are_argmax);
     T_RUN(sample__seed_repeats_and_frequencies_follow_softmax);
     T_RUN(sample__top_k_and_top_p_limit_candidates);
+    T_RUN(sample__equals_the_full_sort);
     T_RUN(sample__rejects_bad_parameters);
     return t_done();
 }
