@@ -62,6 +62,7 @@ static void print_show(const json_t *s)
     const char *k;
     json_t *v;
     const json_t *l = json_object_get(s, "latency_ms"), *t = json_object_get(s, "ttft_ms");
+    const json_t *tpot = json_object_get(s, "per_token_ms");
     const json_t *cold = json_object_get(s, "cold_start_ms");
     const json_t *srv = json_object_get(s, "server_latency_ms");
 
@@ -131,6 +132,9 @@ static void print_show(const json_t *s)
     if (json_is_number(json_object_get(t, "p50")))
         printf("ttft ms      p50 %.1f  p95 %.1f\n", json_number_value(json_object_get(t, "p50")),
                json_number_value(json_object_get(t, "p95")));
+    if (json_is_number(json_object_get(tpot, "p50")))
+        printf("per token ms p50 %.2f  p95 %.2f\n", json_number_value(json_object_get(tpot, "p50")),
+               json_number_value(json_object_get(tpot, "p95")));
     if (json_integer_value(json_object_get(cold, "count")) > 0)
         printf("cold starts  %lld of %lld calls, wait p50 %.1f ms  max %.1f ms (left out of "
                "the latency above)\n", (long long)json_integer_value(json_object_get(cold, "count")),

@@ -265,6 +265,7 @@ typedef struct acc {
     size_t nspec;
     dvec lat, ttft;         /* answers from the model in this run */
     dvec lat_c, ttft_c;     /* answers from the cache: their recorded figures */
+    dvec tpot, tpot_c;      /* time per output token after the first, the same two ways */
     dvec cold;              /* cold_start_ms of the calls that met a cold endpoint */
     dvec srv;               /* server-reported latencies of the calls */
     int64_t cold_checked;   /* calls whose provider told cold from warm */
@@ -285,11 +286,35 @@ static void acc_free(acc *a)
     free(a->ttft.v);
     free(a->lat_c.v);
     free(a->ttft_c.v);
+    free(a->tpot.v);
+    free(a->tpot_c.v);
     free(a->cold.v);
     free(a->srv.v);
     pairs_free(&a->pairs);
     json_decref(a->specs);
     json_decref(a->labels);
+}
+
+/* Time per output token after the first, from an item row's latency,
+ * TTFT and completion tokens (columns lat, lat + 1 and ct of 'st'):
+ * (latency - TTFT) / (tokens - 1), or -1 unless the first token was timed
+ * and a second followed. */
+static double item_tpot(store_stmt *st, int lat, int ct)
+{
+    int64_t n = store_col_int(st, ct);
+    double l = store_col_double(st, lat), t = store_col_double(st, lat + 1);
+
+    if (store_col_type(st, lat + 1) == STORE_NULL || store_col_type(st, lat) == STORE_NULL ||
+        t < 0 || n < 2 || l < t)
+        return -1;
+    return (l - t) / (double)(n - 1);
+}
+
+static int push_tpot(dvec *d, store_stmt *st)
+{
+    double t = item_tpot(st, 5, 8);
+
+    return t >= 0 ? dvec_push(d, t) : 0;
 }
 
 static int read_items(acc *a, store *db, int64_t id)
@@ -352,6 +377,8 @@ static int read_items(acc *a, store *db, int64_t id)
                     a->lat_sum_model += l;
                 if (store_col_type(st, 6) != STORE_NULL &&
                     (rc = dvec_push(cached ? &a->ttft_c : &a->ttft, store_col_double(st, 6))) < 0)
+                    goto out;
+                if ((rc = push_tpot(cached ? &a->tpot_c : &a->tpot, st)) < 0)
                     goto out;
             }
         }
@@ -612,6 +639,7 @@ int eval_run_summary(json_t **out, store *db, int64_t id)
         json_object_set_new(sum, "latency_ms", l);
     }
     json_object_set_new(sum, "ttft_ms", percentiles(ttft, tq, tn, 2));
+    json_object_set_new(sum, "per_token_ms", percentiles(from_cache ? &a.tpot_c : &a.tpot, tq, tn, 2));
     {
         static const double cq[] = {50, 100};
         static const char *const cn[] = {"p50", "max"};
@@ -787,6 +815,11 @@ int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t 
                     v = json_real(eval_hour_share(run_cost, store_col_double(st, 10), lat_sum));
             }
             json_object_set_new(o, cols[c], v);
+        }
+        {
+            double t = item_tpot(st, 10, 13);
+
+            json_object_set_new(o, "per_token_ms", t >= 0 ? json_real(t) : json_null());
         }
         json_array_append_new(list, o);
     }

@@ -37,6 +37,7 @@ def test_suite_runs_on_local_model(env):
            "--concurrency", "3")
     r = env.ok("eval", "cont")
     check("complete" in r.out, r)
+    check("per token ms" in env.ok("runs", "show", "1").out, "runs show prints the per-token time")
     run = env.ok("runs", "show", "1", "--items", "--json").json()
     check(run["items_done"] == 3 and run["items_failed"] == 0, run)
     total = 0.0
@@ -49,6 +50,11 @@ def test_suite_runs_on_local_model(env):
         check(item["completion_tokens"] == len(ids), item)
         check(item["usage_estimated"] == 0, item)
         check(item["ttft_ms"] > 0 and item["latency_ms"] >= item["ttft_ms"], item)
+        if len(ids) > 1:
+            tpot = (item["latency_ms"] - item["ttft_ms"]) / (len(ids) - 1)
+            check(abs(item["per_token_ms"] - tpot) <= 1e-9 * tpot, item)
+        else:
+            check(item["per_token_ms"] is None, item)
         total += item["cost_usd"]
     check(abs(run["cost_usd"] - total) <= 1e-9 * total, (run["cost_usd"], total))
     # Each case's share of the compute time, priced at $3.60 per hour.
@@ -61,6 +67,9 @@ def test_suite_runs_on_local_model(env):
         check(abs(cost - busy / 3.6e6 * 3.6) <= 1e-9 * cost, (case_id, cost, busy))
     check(sum(r[1] for r in rows) <= max(r[2] for r in rows), rows)
     check(run["tokens"]["estimated_items"] == 0, run["tokens"])
+    tpots = sorted(i["per_token_ms"] for i in run["items"] if i["per_token_ms"] is not None)
+    check(run["per_token_ms"]["p50"] is not None and tpots[0] <= run["per_token_ms"]["p50"] <= tpots[-1],
+          run["per_token_ms"])
 
 
 def test_chat_prompt_runs_through_the_template(env):
