@@ -2,7 +2,13 @@
 # Run the GPU tests and benchmarks of an already built tree on a machine
 # with an NVIDIA GPU; builds nothing. See tests/gpu/README.md.
 #
-#   tests/gpu/run.sh BUILD_DIR [--quick]
+#   tests/gpu/run.sh BUILD_DIR [--quick] [--fixtures DIR]
+#
+# --fixtures DIR: first make the transformers fixtures into DIR
+# (make_fixtures.py; needs PyTorch, transformers and tokenizers) and check
+# the CPU engine against them (step 4 then reads DIR). On a lent GPU machine
+# give a folder under $OUT, then copy it to tests/fixtures/models/ here and
+# commit it.
 #
 # --quick (for a short lease of a GPU machine, about 5 minutes): steps 1 and
 # 3 on the tiny models, the metric kernels, then bench/engine/bench_gpu.py
@@ -23,9 +29,20 @@
 set -u
 build=${1:?usage: tests/gpu/run.sh BUILD_DIR [--quick]}
 quick=0
-[ "${2:-}" = "--quick" ] && quick=1
 src=$(cd "$(dirname "$0")/../.." && pwd)
+fixtures="$src/tests/fixtures/models"
 status=0
+shift
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --fixtures) fixtures=${2:?--fixtures needs a folder}; shift
+      echo "== transformers fixtures into $fixtures (make_fixtures.py)"
+      python3 "$src/tests/gpu/make_fixtures.py" --out "$fixtures" || status=1 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 # Run TEST MODEL_DIR 32 on each tests/engine/tinymodel.py variant, made in
 # folder TMP; a result other than 0 or 77 (skipped) sets status.
@@ -59,7 +76,7 @@ if [ $quick -eq 1 ]; then
 elif [ -x "$build/tests/gpu/gpu_test_forward" ]; then
   tmp=$(mktemp -d)
   on_tiny_models "$build/tests/gpu/gpu_test_forward" "$tmp"
-  for exp in "$src"/tests/fixtures/models/*/expected.json; do
+  for exp in "$fixtures"/*/expected.json; do
     [ -f "$exp" ] || continue
     "$build/tests/gpu/gpu_test_forward" "$(dirname "$exp")" 32 || status=1
   done
@@ -87,14 +104,15 @@ fi
 
 echo "== transformers fixtures through the CPU reference engine"
 found=0
-for exp in "$src"/tests/fixtures/models/*/expected.json; do
+for exp in "$fixtures"/*/expected.json; do
   [ -f "$exp" ] || continue
   found=1
   dir=$(dirname "$exp")
-  if "$build/tests/engine/engine_check_reference" "$dir" "$exp" >/dev/null 2>&1; then
+  if out=$("$build/tests/engine/engine_check_reference" "$dir" "$exp" 2>&1); then
     echo "| $(basename "$dir") | matches transformers |"
   else
-    echo "| $(basename "$dir") | MISMATCH (run engine_check_reference $dir $exp) |"
+    echo "| $(basename "$dir") | MISMATCH |"
+    printf '%s\n' "$out" | tail -20
     status=1
   fi
 done
