@@ -118,8 +118,17 @@
           el('p', {}, statusPill(s.status, s.in_progress), ` ${s.items_done}/${s.items_total} items, ${s.items_failed || 0} failed`),
           el('p', { class: 'muted' }, `prompt ${s.prompt ? s.prompt.name + ' v' + s.prompt.version : ''} · dataset ${s.dataset ? s.dataset.name + ' v' + s.dataset.version : ''}`),
           el('p', {}, `cost $${fmt(s.cost_usd, 4)} · per 1k $${fmt(s.cost_per_1k, 4)} · latency p50 ${fmt(lat.p50, 1)} / p95 ${fmt(lat.p95, 1)} / p99 ${fmt(lat.p99, 1)} ms · ${fmt(s.output_tokens_per_s, 1)} tokens/s`),
+          streamed(s),
           s.error ? el('p', { class: 'bad' }, s.error) : null),
         el('div', { class: 'grow' }, el('table', {}, el('tbody', {}, metrics)))));
+  }
+
+  /* Time to first token and per output token, for runs whose answers timed them. */
+  function streamed(s) {
+    const t = s.ttft_ms || {}, p = s.per_token_ms || {};
+    if (t.p50 == null) return null;
+    return el('p', { class: 'muted' }, `first token p50 ${fmt(t.p50, 1)} / p95 ${fmt(t.p95, 1)} ms` +
+      (p.p50 == null ? '' : ` · per token p50 ${fmt(p.p50, 2)} / p95 ${fmt(p.p95, 2)} ms`));
   }
 
   async function detail(main, id, r) {
