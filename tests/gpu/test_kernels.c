@@ -537,13 +537,13 @@ out:
     free(ref);
 }
 
-/* Per-row argmax (a tie in row 1) and log-softmax at a target, then argmax
- * alone (no targets). */
+/* Per-row argmax (a tie in row 1) and log-softmax at a target (none for
+ * row 3: its log-probability must be 0), then argmax alone (no targets). */
 static void check_argmax_logprob(void)
 {
-    enum { K = 3 };
-    int32_t target[K] = {7, 99999, VOCAB - 1}, got[K], got2[K];
-    double lp[K], worst = 0;
+    enum { K = 4 };
+    int32_t target[K] = {7, 99999, VOCAB - 1, -1}, got[K], got2[K];
+    double lp[K] = {1, 1, 1, 1}, worst = 0;
     float *x = rand_floats((size_t)K * VOCAB);
     void *d_x, *d_t = to_gpu(target, sizeof target), *d_a = to_gpu(target, sizeof target);
     void *d_lp = to_gpu(lp, sizeof lp);
@@ -565,13 +565,16 @@ static void check_argmax_logprob(void)
         const float *row = x + (size_t)i * VOCAB;
 
         bad |= got[i] != eng_argmax(row, VOCAB) || got2[i] != got[i];
-        worst = fmax(worst, fabs(lp[i] - eng_logprob(row, VOCAB, target[i])));
+        if (target[i] < 0)
+            bad |= lp[i] != 0.0;
+        else
+            worst = fmax(worst, fabs(lp[i] - eng_logprob(row, VOCAB, target[i])));
     }
     bad |= !(worst <= 1e-9);
-    printf("| %-28s | %10d | %9.2e | %7.0e | %s |\n", "argmax_logprob 3x128256", K, worst, 1e-9,
+    printf("| %-28s | %10d | %9.2e | %7.0e | %s |\n", "argmax_logprob 4x128256", K, worst, 1e-9,
            bad ? "FAIL" : "ok");
     failures += bad;
-    TIME("argmax_logprob 3 rows", (size_t)K * VOCAB * 4,
+    TIME("argmax_logprob 4 rows", (size_t)K * VOCAB * 4,
          eng_gpu_argmax_logprob(d_a, d_lp, d_x, d_t, K, VOCAB));
     eng_gpu_free(d_x);
     eng_gpu_free(d_t);

@@ -238,7 +238,7 @@ static int check_step(eng_gpu_batch *g, const eng_gpu_step *st)
     }
     for (i = 0; i < st->k; i++)
         if (st->want[i] < 0 || st->want[i] >= st->n || (i > 0 && st->want[i] <= st->want[i - 1]) ||
-            (st->target != NULL && (st->target[i] < 0 || st->target[i] >= vocab)))
+            (st->target != NULL && st->target[i] >= vocab))
             return as_error_set(AS_EINVAL, "GPU batch step: wanted row %d is out of range", i);
     return 0;
 }

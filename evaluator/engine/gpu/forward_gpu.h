@@ -44,6 +44,9 @@ void eng_gpu_batch_free(eng_gpu_batch *g);
  *   argmax[i]   the index of the largest next-token logit (first on ties);
  *   logprob[i]  when target != NULL: log softmax(logits)[target[i]]
  *               (computed in double from float32 logits, as eng_logprob);
+ *               0 where target[i] is negative: in a step that scores
+ *               some rows, the other wanted rows (generating ones) give
+ *               -1;
  *   logits      when not NULL: the vocab-sized logits at logits + i * vocab
  *               (host memory), for sampling on the CPU. */
 typedef struct eng_gpu_step {

@@ -170,7 +170,8 @@ int eng_gpu_attention_rows_split(float *d_out, float *d_part, const float *d_q, 
 /* Per row i < k of logits (k, vocab): argmax[i] (device int32 (k)), the
  * first index of the largest; with d_target (device int32 (k)) not NULL,
  * logprob[i] (device double (k)) = log softmax(row i)[target[i]] computed
- * in double as eng_logprob. */
+ * in double as eng_logprob, or 0 where target[i] is negative (a row
+ * nothing is scored on). */
 int eng_gpu_argmax_logprob(int32_t *d_argmax, double *d_logprob, const float *d_logits,
                            const int32_t *d_target, int k, int vocab);
 

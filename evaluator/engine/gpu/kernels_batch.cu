@@ -261,13 +261,16 @@ static __global__ void argmax_logprob_kernel(int32_t *amax, double *lp, const fl
     __shared__ int si[AL_THREADS];
     __shared__ double sd[AL_THREADS];
     const float *x = logits + (size_t)blockIdx.x * vocab;
-    int best = block_argmax(x, vocab, sv, si);
+    int best = block_argmax(x, vocab, sv, si), t = target != NULL ? target[blockIdx.x] : -1;
     double max = x[best], sum = 0.0;
 
     if (threadIdx.x == 0)
         amax[blockIdx.x] = best;
-    if (target == NULL)
+    if (t < 0) {
+        if (target != NULL && threadIdx.x == 0)
+            lp[blockIdx.x] = 0.0;
         return;
+    }
     for (int i = threadIdx.x; i < vocab; i += blockDim.x)
         sum += exp((double)x[i] - max);
     sd[threadIdx.x] = sum;
@@ -278,7 +281,7 @@ static __global__ void argmax_logprob_kernel(int32_t *amax, double *lp, const fl
         __syncthreads();
     }
     if (threadIdx.x == 0)
-        lp[blockIdx.x] = (double)x[target[blockIdx.x]] - max - log(sd[0]);
+        lp[blockIdx.x] = (double)x[t] - max - log(sd[0]);
 }
 
 extern "C" int eng_gpu_argmax_logprob(int32_t *d_argmax, double *d_logprob, const float *d_logits,
