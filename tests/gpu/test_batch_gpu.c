@@ -72,6 +72,13 @@ typedef struct tally {
 
 static uint64_t rng = SEED;
 
+/* max(a, b) where a NaN in either wins: fmax would drop it, and NaN
+ * logits would pass. */
+static double worse(double a, double b)
+{
+    return isnan(a) || b <= a ? a : b;
+}
+
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
@@ -131,10 +138,10 @@ static int check_rows(step_buf *b, const eng_gpu_step *st, seq *seqs, int vocab,
             return -1;
         }
         for (v = 0; v < vocab; v++) {
-            maxd = fmax(maxd, fabs((double)lg[v] - lc[v]));
-            maxr = fmax(maxr, fabs((double)lc[v]));
+            maxd = worse(maxd, fabs((double)lg[v] - lc[v]));
+            maxr = worse(maxr, fabs((double)lc[v]));
         }
-        t->worst = fmax(t->worst, maxd / maxr);
+        t->worst = worse(t->worst, maxd / maxr);
         t->rows++;
         t->top1 += eng_argmax(lc, vocab) == b->argmax[i];
         t->bad_argmax += eng_argmax(lg, vocab) != b->argmax[i];
@@ -357,7 +364,7 @@ static int throughput(const eng_model *m)
 static int report(const char *dir, const char *what, const tally *t, int bf16)
 {
     int ok = t->bad_argmax == 0 && t->bad_logprob == 0 && t->bad_repeat == 0 &&
-             (bf16 || t->worst <= 1e-4);
+             (bf16 ? !isnan(t->worst) : t->worst <= 1e-4);
 
     printf("| %-30s | %-10s | %3d rows checked | logits max rel %.2e (%s) | top-1 %d/%d | "
            "argmax %s | logprob %s | repeat %s | %d graphs, %ld replays | %s |\n",

@@ -18,6 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* max(a, b) where a NaN in either wins: fmax would drop it, and NaN
+ * logits would pass. */
+static double worse(double a, double b)
+{
+    return isnan(a) || b <= a ? a : b;
+}
+
 int main(int argc, char **argv)
 {
     eng_model *m = NULL;
@@ -63,10 +70,10 @@ int main(int argc, char **argv)
         }
         t_gpu += as_clock_ms() - t0;
         for (v = 0; v < m->cfg.vocab; v++) {
-            maxd = fmax(maxd, fabs((double)lg[v] - lc[v]));
-            maxr = fmax(maxr, fabs((double)lc[v]));
+            maxd = worse(maxd, fabs((double)lg[v] - lc[v]));
+            maxr = worse(maxr, fabs((double)lc[v]));
         }
-        worst = fmax(worst, maxd / maxr);
+        worst = worse(worst, maxd / maxr);
         steps++;
         agree += eng_argmax(lg, m->cfg.vocab) == eng_argmax(lc, m->cfg.vocab);
         if (i >= 7)

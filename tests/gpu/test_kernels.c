@@ -58,6 +58,42 @@ static void *to_gpu(const void *host, size_t bytes)
     return d;
 }
 
+/* max(a, b) where a NaN in either wins: fmax would drop it, and a kernel
+ * that writes NaN would pass. */
+static double worse(double a, double b)
+{
+    return isnan(a) || b <= a ? a : b;
+}
+
+/* n floats of NaN into device array d (on the current stream): an output
+ * buffer that cannot pass a comparison unless the kernel writes every
+ * element of it. */
+static void nan_fill(void *d, size_t n)
+{
+    float *h = malloc(n * sizeof *h);
+    size_t i;
+
+    for (i = 0; h != NULL && i < n; i++)
+        h[i] = NAN;
+    if (h == NULL || eng_gpu_upload(d, h, n * sizeof *h) < 0) {
+        fprintf(stderr, "gpu: %s\n", h == NULL ? "out of memory" : as_error_msg());
+        exit(1);
+    }
+    free(h);
+}
+
+static void *gpu_nans(size_t n)
+{
+    void *d = NULL;
+
+    if (eng_gpu_alloc(&d, n * sizeof(float)) < 0) {
+        fprintf(stderr, "gpu: %s\n", as_error_msg());
+        exit(1);
+    }
+    nan_fill(d, n);
+    return d;
+}
+
 /* Compare n floats of the device array with the reference; prints a row. */
 static void compare(const char *name, const float *d_out, const float *ref, size_t n, double tol)
 {
@@ -72,8 +108,8 @@ static void compare(const char *name, const float *d_out, const float *ref, size
         return;
     }
     for (i = 0; i < n; i++) {
-        maxd = fmax(maxd, fabs((double)got[i] - ref[i]));
-        maxr = fmax(maxr, fabs((double)ref[i]));
+        maxd = worse(maxd, fabs((double)got[i] - ref[i]));
+        maxr = worse(maxr, fabs((double)ref[i]));
     }
     printf("| %-28s | %10zu | %9.2e | %7.0e | %s |\n", name, n, maxd / maxr, tol,
            maxd / maxr <= tol ? "ok" : "FAIL");
@@ -116,8 +152,9 @@ static void check_gemv(int rows, int cols, int bf16)
     d_w = to_gpu(m.data, (size_t)rows * cols * (bf16 ? 2 : 4));
     d_x = to_gpu(x, (size_t)cols * 4);
     d_b = to_gpu(bias, (size_t)rows * 4);
-    d_o = to_gpu(ref, (size_t)rows * 4);
-    eng_gpu_gemv(d_o, d_w, bf16 ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_b, rows, cols);
+    d_o = gpu_nans((size_t)rows);
+    if (eng_gpu_gemv(d_o, d_w, bf16 ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_b, rows, cols) < 0)
+        failures++;
     snprintf(name, sizeof name, "gemv %s %dx%d", bf16 ? "bf16" : "f32", rows, cols);
     compare(name, d_o, ref, (size_t)rows, bf16 ? 1e-2 : 1e-5);
     TIME(name, (size_t)rows * cols * (bf16 ? 2 : 4),
@@ -151,8 +188,9 @@ static void check_small_kernels(void)
         eng_rmsnorm(ref + (size_t)t * H, x + (size_t)t * H, &wm, H, 1e-5f);
     d_x = to_gpu(x, (size_t)T * H * 4);
     d_w = to_gpu(w, H * 4);
-    d_o = to_gpu(ref, (size_t)T * H * 4);
-    eng_gpu_rmsnorm(d_o, d_x, d_w, ENG_GPU_F32, T, H, 1e-5f);
+    d_o = gpu_nans((size_t)T * H);
+    if (eng_gpu_rmsnorm(d_o, d_x, d_w, ENG_GPU_F32, T, H, 1e-5f) < 0)
+        failures++;
     compare("rmsnorm 4x2048", d_o, ref, (size_t)T * H, 1e-5);
     TIME("rmsnorm", (size_t)T * H * 8, eng_gpu_rmsnorm(d_o, d_x, d_w, ENG_GPU_F32, T, H, 1e-5f));
     /* SwiGLU. */
@@ -277,22 +315,25 @@ static void check_add_append_gemm(void)
         return;
     }
     d_x = to_gpu(x, (size_t)T * cols * 4);
-    d_o = to_gpu(ref, (size_t)T * rows * 4);
     if (eng_gpu_alloc(&d_xh, (size_t)T * cols * 2) < 0)
         failures++;
     for (bf = 0; bf < 2; bf++) {
         eng_mat m = {bf ? (const void *)wb : w, bf ? ENG_DT_BF16 : ENG_DT_F32, rows, cols};
 
+        d_o = gpu_nans((size_t)T * rows);
         d_w = to_gpu(m.data, (size_t)rows * cols * (bf ? 2 : 4));
         for (t = 0; t < T; t++)
             eng_matvec(NULL, ref + (size_t)t * rows, &m, x + (size_t)t * cols, NULL);
-        if (eng_gpu_gemm(blas, d_o, d_w, bf ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_xh, T, rows, cols) < 0)
+        if (eng_gpu_gemm(blas, d_o, d_w, bf ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_xh, T, rows, cols) < 0) {
             fprintf(stderr, "gemm: %s\n", as_error_msg());
+            failures++;
+        }
         compare(bf ? "gemm bf16 16x2048x2048" : "gemm f32 16x2048x2048", d_o, ref,
                 (size_t)T * rows, bf ? 1e-2 : 1e-5);
         TIME(bf ? "gemm bf16 T=16" : "gemm f32 T=16", (size_t)rows * cols * (bf ? 2 : 4),
              eng_gpu_gemm(blas, d_o, d_w, bf ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_xh, T, rows, cols));
         eng_gpu_free(d_w);
+        eng_gpu_free(d_o);
     }
     eng_gpu_blas_free(blas);
     eng_gpu_free(d_x);
@@ -300,7 +341,6 @@ static void check_add_append_gemm(void)
     eng_gpu_free(d_z);
     eng_gpu_free(d_kc);
     eng_gpu_free(d_vc);
-    eng_gpu_free(d_o);
     eng_gpu_free(d_xh);
     free(x);
     free(w);
@@ -323,13 +363,17 @@ static void check_bias_gather(void)
     for (t = 0; t < T; t++)
         for (i = 0; i < rows; i++)
             ref[(size_t)t * rows + i] = out[(size_t)t * rows + i] + bias[i];
-    if (eng_gpu_add_bias(d_out, d_b, T, rows) < 0)
+    if (eng_gpu_add_bias(d_out, d_b, T, rows) < 0) {
         fprintf(stderr, "add_bias: %s\n", as_error_msg());
+        failures++;
+    }
     compare("add_bias 5x1000", d_out, ref, (size_t)T * rows, 1e-6);
     for (t = 0; t < 3; t++)
         memcpy(ref + (size_t)t * cols, x + (size_t)idx[t] * cols, (size_t)cols * 4);
-    if (eng_gpu_gather_rows(d_out, d_x, d_idx, 3, cols) < 0)
+    if (eng_gpu_gather_rows(d_out, d_x, d_idx, 3, cols) < 0) {
         fprintf(stderr, "gather_rows: %s\n", as_error_msg());
+        failures++;
+    }
     compare("gather_rows 3 of 6x300", d_out, ref, (size_t)3 * cols, 0);
     eng_gpu_free(d_out);
     eng_gpu_free(d_b);
@@ -366,8 +410,10 @@ static void check_batch_attention(void)
         memcpy(vc + row, v + r * kvdim, kvdim * 4);
     }
     if (eng_gpu_kv_scatter(d_kc + layer, d_vc + layer, d_k, d_v, d_slot, d_pos, N, stride,
-                           (int)kvdim) < 0)
+                           (int)kvdim) < 0) {
         fprintf(stderr, "kv_scatter: %s\n", as_error_msg());
+        failures++;
+    }
     compare("kv_scatter k 5 rows", d_kc, kc, cache, 0);
     compare("kv_scatter v 5 rows", d_vc, vc, cache, 0);
     for (win = 0; win <= 4; win += 4) {
@@ -381,8 +427,10 @@ static void check_batch_attention(void)
                            kvdim, t0, pos[r] + 1, HD, scale, scores);
         }
         if (eng_gpu_attention_rows(d_o, d_q, d_kc + layer, d_vc + layer, d_slot, d_pos, N, stride,
-                                   NH, NKV, HD, win, scale) < 0)
+                                   NH, NKV, HD, win, scale) < 0) {
             fprintf(stderr, "attention_rows: %s\n", as_error_msg());
+            failures++;
+        }
         compare(win ? "attention_rows window 4" : "attention_rows 5 rows", d_o, ref, qn, 1e-5);
     }
     TIME("attention_rows 5", (size_t)(BCTX + 14) * kvdim * 8,
@@ -440,8 +488,10 @@ static void check_split_attention(void)
         if (eng_gpu_attention_rows_split(d_o, d_part, d_q, d_kc, d_vc, d_slot, d_pos, N, stride,
                                          NH, NKV, HD, wins[w], scale, LCTX) < 0 ||
             eng_gpu_attention_rows(d_o2, d_q, d_kc, d_vc, d_slot, d_pos, N, stride, NH, NKV, HD,
-                                   wins[w], scale) < 0)
+                                   wins[w], scale) < 0) {
             fprintf(stderr, "attention split: %s\n", as_error_msg());
+            failures++;
+        }
         snprintf(name, sizeof name, "attention_split 1..4096 w%d", wins[w]);
         compare(name, d_o, ref, qn, 1e-5);
         if (eng_gpu_sync() < 0 || eng_gpu_download(ref, d_o2, (size_t)SHORT * NH * HD * 4) < 0)
@@ -514,10 +564,14 @@ static void check_graph(void)
         eng_matvec(NULL, ref + (size_t)t * ROWS, &mm, h + (size_t)t * H, NULL);
     }
     compare("graph: rmsnorm+gemm replay", d_o, ref, (size_t)T * ROWS, 1e-5);
-    if (eng_gpu_download(ref, d_o, (size_t)T * ROWS * 4) < 0 ||
-        eng_gpu_rmsnorm(d_h, d_x, d_w, ENG_GPU_F32, T, H, 1e-5f) < 0 ||
-        eng_gpu_gemm(blas, d_o, d_m, ENG_GPU_F32, d_h, NULL, T, ROWS, H) < 0)
+    if (eng_gpu_download(ref, d_o, (size_t)T * ROWS * 4) < 0)
+        failures++;
+    nan_fill(d_o, (size_t)T * ROWS);
+    if (eng_gpu_rmsnorm(d_h, d_x, d_w, ENG_GPU_F32, T, H, 1e-5f) < 0 ||
+        eng_gpu_gemm(blas, d_o, d_m, ENG_GPU_F32, d_h, NULL, T, ROWS, H) < 0) {
         fprintf(stderr, "graph: uncaptured: %s\n", as_error_msg());
+        failures++;
+    }
     compare("  replay = uncaptured", d_o, ref, (size_t)T * ROWS, 0);
     TIME("graph rmsnorm+gemm T=4", (size_t)ROWS * H * 4, eng_gpu_graph_launch(gr));
 out:
@@ -568,7 +622,7 @@ static void check_argmax_logprob(void)
         if (target[i] < 0)
             bad |= lp[i] != 0.0;
         else
-            worst = fmax(worst, fabs(lp[i] - eng_logprob(row, VOCAB, target[i])));
+            worst = worse(worst, fabs(lp[i] - eng_logprob(row, VOCAB, target[i])));
     }
     bad |= !(worst <= 1e-9);
     printf("| %-28s | %10d | %9.2e | %7.0e | %s |\n", "argmax_logprob 4x128256", K, worst, 1e-9,
