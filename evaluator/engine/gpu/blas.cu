@@ -124,10 +124,11 @@ extern "C" int eng_gpu_blas_new(eng_gpu_blas **out)
         free(b);
         return rc;
     }
-    /* Deterministic results: no split-K reductions whose order varies. */
-    api.set_math_mode(b->h, CUBLAS_DEFAULT_MATH);
     b->stream = 0;           // where a new handle is bound
-    if ((rc = set_workspace(b)) < 0 || (rc = bind(b)) < 0) {
+    // Float32 GEMMs in float32 (no TF32 tensor-core rounding): the 1e-5
+    // tolerance against the CPU reference depends on it.
+    if ((rc = blas_check(api.set_math_mode(b->h, CUBLAS_DEFAULT_MATH), "cublasSetMathMode")) < 0 ||
+        (rc = set_workspace(b)) < 0 || (rc = bind(b)) < 0) {
         eng_gpu_blas_free(b);
         return rc;
     }
