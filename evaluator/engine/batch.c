@@ -371,12 +371,10 @@ static int step_gpu(eng_batch *b, int *nrows, double *ms)
     for (i = 0; i < b->n_want; i++) {
         const slot *sl = &b->slots[b->want_slot[i]];
 
-        if (sl->scoring) {
-            scoring = 1;
-            b->want_target[i] = b->want_target[i] < 0 ? 0 : b->want_target[i];
-        } else if (!eng_seq_greedy(&sl->seq)) {
+        if (sl->scoring)
+            scoring = 1;      /* the other rows' targets are -1: no log-probability */
+        else if (!eng_seq_greedy(&sl->seq))
             sampling = 1;
-        }
     }
     memset(&st, 0, sizeof st);
     st.tok = b->g_tok;
