@@ -6,6 +6,11 @@ time.
 
 usage: bench_suite.py ASSAY_BIN MODEL_DIR [--cases N] [--new-tokens N]
                       [--device cpu|gpu] [--threads N] [--concurrency C ...]
+                      [--context N]
+
+--context bounds each sequence's positions (default 512: the prompts here
+are short); every slot holds a float32 KV cache of that many positions, so
+concurrency x context must fit the device.
 
 Every case asks for --new-tokens tokens (the table reports the completion
 tokens actually generated: a stop id may end a case early). A model folder
@@ -64,8 +69,11 @@ def scenario(args, concurrency):
         run(a + ["dataset", "add", "b", "--file", os.path.join(root, "d.jsonl")])
         run(a + ["suite", "add", "b", "--file", os.path.join(root, "s.json")])
         model = with_tokenizer(args.model, root)
+        with open(os.path.join(model, "config.json")) as f:
+            context = min(args.context, json.load(f).get("max_position_embeddings", args.context))
         run(a + ["model", "add", "m", "--provider", "local", "--path", model, "--device",
                  args.device, "--threads", str(args.threads), "--concurrency", str(concurrency),
+                 "--context", str(context),
                  "--max-new-tokens", str(args.new_tokens), "--price-hour", "2"])
         t0 = time.monotonic()
         p = run(a + ["eval", "b", "--no-cache", "--json"])
@@ -87,6 +95,7 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    ap.add_argument("--context", type=int, default=512)
     args = ap.parse_args()
     print("| model | device | cases | concurrency | completion tokens | run busy s | tokens/s "
           "| process wall s | cost $ |")
