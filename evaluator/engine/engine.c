@@ -212,8 +212,13 @@ int eng_engine_batch_open(eng_engine *e, int slots)
     o.ctx = e->ctx;
     o.gpu = strcmp(e->device, "gpu") == 0;
     if ((rc = eng_batch_new(&e->batch, e->model, &o)) < 0 && o.gpu) {
-        snprintf(e->note, sizeof e->note, "a batch of %d does not fit the GPU (%s); running on the CPU",
-                 slots, as_error_msg());
+        const eng_config *c = &e->model->cfg;
+        double kv = 8.0 * slots * e->ctx * c->n_layers * c->n_kv_heads * c->head_dim;
+
+        snprintf(e->note, sizeof e->note,
+                 "%d sequences of %d positions (%.1f GiB of KV cache besides the weights) do not "
+                 "fit the GPU (%s); running on the CPU (lower the concurrency or the context)",
+                 slots, e->ctx, kv / (1 << 30), as_error_msg());
         e->device = "cpu";
         o.gpu = 0;
         rc = eng_batch_new(&e->batch, e->model, &o);

@@ -44,7 +44,7 @@ typedef struct eng_engine {
     int32_t stop_ids[ENG_MAX_STOP_IDS];  /* config + generation_config + tokenizer EOS */
     int n_stop_ids;
     const char *device;                  /* "cpu" or "gpu" */
-    char note[256];                      /* why a GPU request runs on the CPU, or "" */
+    char note[512];                      /* why a GPU request runs on the CPU, or "" */
     struct eng_batch *batch;             /* every request runs through it */
     int batch_slots;
 } eng_engine;
