@@ -289,7 +289,8 @@ static int local_serve(prov *p, prov_feed *feed)
 const prov_vtable prov_local = {
     .name = "local",
     .summary = "a Hugging Face model folder run by assay's own engine: --path DIR "
-               "[--device cpu|gpu|auto] [--max-new-tokens N] [--dtype auto|float32|bfloat16]",
+               "[--device cpu|gpu|auto] [--max-new-tokens N] [--dtype auto|float32|bfloat16] "
+               "[--context N]; --concurrency is the number of sequences decoded at once",
     .settings_keys = local_keys,
     .create = local_create,
     .start = local_start,
