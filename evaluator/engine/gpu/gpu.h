@@ -88,6 +88,16 @@ int eng_gpu_argmax(int32_t *d_out, const float *d_x, int n);
 int eng_gpu_gemv(float *d_out, const void *d_w, int dtype, const float *d_x, const float *d_bias,
                  int rows, int cols);
 
+/* out (n, rows) = x (n, cols) . W (rows, cols, 'dtype')^T [+ bias (rows),
+ * may be NULL] for 1 <= n <= ENG_GPU_GEMV_ROWS_MAX, as eng_matmat: the
+ * matrix product of a decode-sized step, bound by reading W, which it
+ * reads once for all n vectors (16-byte loads when W's rows and x are
+ * 16-byte aligned). Float32 accumulation in a fixed order (deterministic).
+ * out must not alias x. */
+enum { ENG_GPU_GEMV_ROWS_MAX = 8 };
+int eng_gpu_gemv_rows(float *d_out, const void *d_w, int dtype, const float *d_x,
+                      const float *d_bias, int n, int rows, int cols);
+
 /* x (n) += y (n): the residual connection. */
 int eng_gpu_add(float *d_x, const float *d_y, int n);
 
