@@ -1,8 +1,8 @@
 /* GPU kernel check and timing (llm.c style): every kernel of gpu.h runs on
  * random inputs, is compared with its CPU reference from ops.h (float32
- * weights within 1e-5 relative, bfloat16 within 1e-2), and only then
- * timed. Needs a CUDA device; without one it says so and exits 77 (the
- * "skipped" status). Run by tests/gpu/run.sh.
+ * weights within 1e-5 relative, bfloat16 and float16 within 1e-2), and
+ * only then timed. Needs a CUDA device; without one it says so and exits
+ * 77 (the "skipped" status). Run by tests/gpu/run.sh.
  *
  *   gpu_test_kernels [--bench]      (--bench: also time each kernel)
  *
@@ -168,6 +168,146 @@ static void check_gemv(int rows, int cols, int bf16)
     free(bias);
     free(ref);
     free(wb);
+}
+
+/* A random float16 bit pattern of magnitude in [2^-5, 1), either sign. */
+static uint16_t rand_f16(void)
+{
+    uint16_t sign = frand() < 0.0f ? 0x8000u : 0u;
+    uint16_t expo = (uint16_t)(10 + (int)((frand() + 1.0f) * 2.5f) % 5);
+    uint16_t mant = (uint16_t)((frand() + 1.0f) * 511.0f) & 0x3ffu;
+
+    return (uint16_t)(sign | (expo << 10) | mant);
+}
+
+/* d_o (nout floats) filled with NaN, then eng_gpu_gemv_rows into it. */
+static void gemv_rows_into(void *d_o, size_t nout, const void *d_w, int dtype, const void *d_x,
+                           const void *d_b, int n, int rows, int cols)
+{
+    nan_fill(d_o, nout);
+    if (eng_gpu_gemv_rows(d_o, d_w, dtype, d_x, d_b, n, rows, cols) < 0) {
+        fprintf(stderr, "gemv_rows: %s\n", as_error_msg());
+        failures++;
+    }
+}
+
+/* eng_gpu_gemv_rows of n = 1, 3 and 8 vectors against eng_matmat, for a
+ * (rows, cols) matrix of float32, bfloat16 and float16 weights, with and
+ * without a bias, into outputs filled with NaN; each n = 8 product is run
+ * again and must repeat bit for bit. */
+static void check_gemv_rows(int rows, int cols)
+{
+    static const int ns[3] = {1, 3, 8}, gdt[3] = {ENG_GPU_F32, ENG_GPU_BF16, ENG_GPU_F16};
+    static const eng_dtype cdt[3] = {ENG_DT_F32, ENG_DT_BF16, ENG_DT_F16};
+    static const char *dname[3] = {"f32", "bf16", "f16"};
+    size_t nw = (size_t)rows * cols, nout = (size_t)ENG_GPU_GEMV_ROWS_MAX * rows;
+    float *w = rand_floats(nw), *x = rand_floats((size_t)ENG_GPU_GEMV_ROWS_MAX * cols);
+    float *bias = rand_floats((size_t)rows), *ref = malloc(nout * sizeof *ref);
+    uint16_t *wh = malloc(nw * sizeof *wh);
+    void *d_x = to_gpu(x, (size_t)ENG_GPU_GEMV_ROWS_MAX * cols * 4);
+    void *d_b = to_gpu(bias, (size_t)rows * 4), *d_o = gpu_nans(nout), *d_w;
+    eng_mat b = {bias, ENG_DT_F32, 1, rows}, nob = {NULL, ENG_DT_F32, 1, rows};
+    char name[64];
+    int dt, i, wb;
+    size_t j;
+
+    for (dt = 0; dt < 3; dt++) {
+        eng_mat m = {dt == 0 ? (const void *)w : wh, cdt[dt], rows, cols};
+
+        for (j = 0; dt > 0 && j < nw; j++)
+            wh[j] = dt == 1 ? eng_f32_to_bf16(w[j]) : rand_f16();
+        d_w = to_gpu(m.data, nw * (dt == 0 ? 4 : 2));
+        for (i = 0; i < 3; i++)
+            for (wb = 0; wb < 2; wb++) {
+                int n = ns[i];
+
+                eng_matmat(NULL, ref, (size_t)rows, &m, x, (size_t)cols, n, wb ? &b : &nob);
+                gemv_rows_into(d_o, nout, d_w, gdt[dt], d_x, wb ? d_b : NULL, n, rows, cols);
+                snprintf(name, sizeof name, "gemv_rows %s %dx%d n=%d%s", dname[dt], rows, cols, n,
+                         wb ? " +b" : "");
+                compare(name, d_o, ref, (size_t)n * rows, dt == 0 ? 1e-5 : 1e-2);
+                if (n < ENG_GPU_GEMV_ROWS_MAX)
+                    continue;
+                if (eng_gpu_download(ref, d_o, (size_t)n * rows * 4) < 0)
+                    failures++;
+                gemv_rows_into(d_o, nout, d_w, gdt[dt], d_x, wb ? d_b : NULL, n, rows, cols);
+                compare("  repeat = first run", d_o, ref, (size_t)n * rows, 0);
+            }
+        eng_gpu_free(d_w);
+    }
+    eng_gpu_free(d_x);
+    eng_gpu_free(d_b);
+    eng_gpu_free(d_o);
+    free(w);
+    free(x);
+    free(bias);
+    free(ref);
+    free(wh);
+}
+
+/* Device time of eng_gpu_gemv_rows against the cuBLAS GEMM at n = 1 and
+ * 8 for a bfloat16 (rows, cols) matrix, as GB/s of weights read (matrices
+ * that fit the L2 cache, 50 MB on an H100, are partly read from it when
+ * repeated; the LM head's is not). */
+static void bench_gemv_rows(eng_gpu_blas *blas, int rows, int cols)
+{
+    size_t nw = (size_t)rows * cols, i;
+    uint16_t *wh = malloc(nw * sizeof *wh);
+    float *x = rand_floats((size_t)ENG_GPU_GEMV_ROWS_MAX * cols);
+    void *d_w, *d_x, *d_o = NULL, *d_xh = NULL;
+    char name[64];
+    int n;
+
+    if (wh == NULL || x == NULL) {
+        fprintf(stderr, "bench gemv_rows: out of memory\n");
+        exit(1);
+    }
+    for (i = 0; i < nw; i++)
+        wh[i] = eng_f32_to_bf16(frand());
+    d_w = to_gpu(wh, nw * 2);
+    d_x = to_gpu(x, (size_t)ENG_GPU_GEMV_ROWS_MAX * cols * 4);
+    if (eng_gpu_alloc(&d_o, (size_t)ENG_GPU_GEMV_ROWS_MAX * rows * 4) < 0 ||
+        eng_gpu_alloc(&d_xh, (size_t)ENG_GPU_GEMV_ROWS_MAX * cols * 2) < 0) {
+        fprintf(stderr, "gpu: %s\n", as_error_msg());
+        exit(1);
+    }
+    for (n = 1; n <= ENG_GPU_GEMV_ROWS_MAX; n += ENG_GPU_GEMV_ROWS_MAX - 1) {
+        snprintf(name, sizeof name, "gemv_rows bf16 %dx%d n=%d", rows, cols, n);
+        TIME(name, nw * 2, eng_gpu_gemv_rows(d_o, d_w, ENG_GPU_BF16, d_x, NULL, n, rows, cols));
+        snprintf(name, sizeof name, "gemm bf16 %dx%d n=%d", rows, cols, n);
+        TIME(name, nw * 2, eng_gpu_gemm(blas, d_o, d_w, ENG_GPU_BF16, d_x, d_xh, n, rows, cols));
+    }
+    eng_gpu_free(d_w);
+    eng_gpu_free(d_x);
+    eng_gpu_free(d_o);
+    eng_gpu_free(d_xh);
+    free(wh);
+    free(x);
+}
+
+/* gemv_rows against eng_matmat on Llama-3.2-1B's shapes and a ragged one
+ * (cols not a multiple of 8: no 16-byte loads), then, with --bench, its
+ * bandwidth against cuBLAS's. */
+static void check_gemv_rows_all(void)
+{
+    eng_gpu_blas *blas = NULL;
+
+    check_gemv_rows(H, H);
+    check_gemv_rows(FFN, H);
+    check_gemv_rows(H, FFN);
+    check_gemv_rows(1001, 1000);
+    check_gemv_rows(1000, 1001);
+    if (!bench || failures > 0)
+        return;
+    if (eng_gpu_blas_new(&blas) < 0) {
+        fprintf(stderr, "cublas: %s\n", as_error_msg());
+        failures++;
+        return;
+    }
+    bench_gemv_rows(blas, FFN, H);
+    bench_gemv_rows(blas, H, FFN);
+    bench_gemv_rows(blas, VOCAB, H);
+    eng_gpu_blas_free(blas);
 }
 
 static void check_small_kernels(void)
@@ -658,6 +798,7 @@ int main(int argc, char **argv)
     check_gemv(FFN, H, 1);
     check_gemv(H, FFN, 1);
     check_gemv(4096, H, 1);
+    check_gemv_rows_all();
     check_bias_gather();
     check_batch_attention();
     check_split_attention();
