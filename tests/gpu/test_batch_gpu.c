@@ -9,8 +9,8 @@
  *   - its logits against the CPU reference run per sequence (eng_prefill):
  *     within 1e-4 relative (max abs diff / max abs logit) for float32 and
  *     float16 weights (widened to float32 on the GPU); for bfloat16
- *     weights (GEMM inputs rounded to bfloat16) the top-1 agreement is
- *     reported;
+ *     weights (the cuBLAS GEMMs of steps over ENG_GPU_GEMV_ROWS_MAX rows
+ *     round their inputs to bfloat16) the top-1 agreement is reported;
  *   - its argmax equals eng_argmax of the GPU's own logits;
  *   - its log-probability equals eng_logprob of them within 1e-9 (is 0
  *     without a target);
@@ -19,8 +19,12 @@
  * schedule runs twice, with CUDA graphs (ASSAY_GPU_GRAPHS=1; decode steps
  * must have been replayed from graphs) and without (ASSAY_GPU_GRAPHS=0),
  * and every output of every step (argmax, log-probabilities, logits) must
- * be bit-identical between the two. Then decode tokens/s at batch 1, 8
- * and 64, with graphs and without.
+ * be bit-identical between the two. The schedule must have steps of at
+ * most ENG_GPU_GEMV_ROWS_MAX rows (their matrix products go through
+ * eng_gpu_gemv_rows) and steps of more (cuBLAS): run.sh's 32 new tokens
+ * give both (decode steps of 3 rows or fewer; the first step feeds 14
+ * rows), a handful may not. Then decode tokens/s at batch 1, 8
+ * (gemv_rows) and 64 (cuBLAS), with graphs and without.
  *
  *   gpu_test_batch MODEL_DIR [NEW_TOKENS]      (exit 77 without a GPU) */
 #include "common/clock.h"
@@ -65,6 +69,7 @@ typedef struct tally {
     uint64_t hash;                   /* FNV-1a of every step's outputs */
     int graphs;                      /* CUDA graphs the batch made */
     long replays;                    /* steps replayed from them */
+    int small, large;                /* steps of at most / over ENG_GPU_GEMV_ROWS_MAX rows */
 } tally;
 
 #define SEED 0x9e3779b97f4a7c15ull
@@ -265,6 +270,10 @@ static int mixed(const eng_model *m, int n_new, int graphs, tally *t)
             }
         if (active == 0)
             break;
+        if (st.n <= ENG_GPU_GEMV_ROWS_MAX)
+            t->small++;
+        else
+            t->large++;
         if (run_twice(g, &b, &st, vocab, t) < 0 || check_rows(&b, &st, seqs, vocab, t) < 0)
             goto out;
         advance(&b, &st, seqs);
@@ -364,14 +373,15 @@ static int throughput(const eng_model *m)
 static int report(const char *dir, const char *what, const tally *t, int bf16)
 {
     int ok = t->bad_argmax == 0 && t->bad_logprob == 0 && t->bad_repeat == 0 &&
-             (bf16 ? !isnan(t->worst) : t->worst <= 1e-4);
+             (bf16 ? !isnan(t->worst) : t->worst <= 1e-4) && t->small > 0 && t->large > 0;
 
     printf("| %-30s | %-10s | %3d rows checked | logits max rel %.2e (%s) | top-1 %d/%d | "
-           "argmax %s | logprob %s | repeat %s | %d graphs, %ld replays | %s |\n",
+           "argmax %s | logprob %s | repeat %s | %d graphs, %ld replays | steps of <= %d rows "
+           "%d, more %d | %s |\n",
            dir, what, t->rows, t->worst, bf16 ? "bf16: reported" : "tol 1e-4", t->top1, t->rows,
            t->bad_argmax ? "DIFFERS" : "ok", t->bad_logprob ? "DIFFERS" : "ok",
            t->bad_repeat ? "DIFFERS" : "bit-identical", t->graphs, t->replays,
-           ok ? "ok" : "FAIL");
+           ENG_GPU_GEMV_ROWS_MAX, t->small, t->large, ok ? "ok" : "FAIL");
     return ok;
 }
 
@@ -379,7 +389,7 @@ int main(int argc, char **argv)
 {
     eng_model *m = NULL;
     char why[160];
-    tally on = {0, 0, 0, 0, 0, 0, FNV_OFFSET, 0, 0}, off = on;
+    tally on = {0, 0, 0, 0, 0, 0, FNV_OFFSET, 0, 0, 0, 0}, off = on;
     int n_new, bf16, ok, ok_on, ok_off, same;
 
     if (argc < 2) {

@@ -1,11 +1,14 @@
 /* Continuous batching on the GPU (forward_gpu.h, eng_gpu_batch_*): the
  * rows of a step, whatever sequence and position each belongs to, go
- * through the decoder together. Matrix products are cuBLAS GEMMs over all
- * rows (each weight read once per step); attention, RoPE and the KV-cache
- * writes are per row, against that row's slot. Only the rows the caller
- * wants get the final norm and LM head. Float16 weights are widened to
- * float32 at upload (the GEMMs read float32 and bfloat16), so they give
- * the CPU reference's results within float32 rounding.
+ * through the decoder together. Matrix products read each weight once per
+ * step: for steps of at most ENG_GPU_GEMV_ROWS_MAX rows (decode) with
+ * gpu.h's eng_gpu_gemv_rows (float32 inputs), for larger ones as cuBLAS
+ * GEMMs over all rows (inputs rounded to bfloat16 for bfloat16 weights);
+ * attention, RoPE and the KV-cache writes are per row, against that row's
+ * slot. Only the rows the caller wants get the final norm and LM head.
+ * Float16 weights are widened to float32 at upload (the GEMMs read
+ * float32 and bfloat16), so they give the CPU reference's results within
+ * float32 rounding.
  *
  * Device memory: the weights once; K and V caches of (slots, layers, ctx,
  * kv_heads * head_dim) floats; scratch for max_rows rows. A step runs on
@@ -243,12 +246,19 @@ static int check_step(eng_gpu_batch *g, const eng_gpu_step *st)
     return 0;
 }
 
-/* out (n, rows) = x (n, cols) . W^T (+ bias). */
+/* out (n, rows) = x (n, cols) . W^T (+ bias). A product of at most
+ * ENG_GPU_GEMV_ROWS_MAX rows is bound by reading W, which
+ * eng_gpu_gemv_rows is written for (cuBLAS's GEMMs are not); larger ones
+ * use cuBLAS. The choice depends only on n, so a graph of n rows always
+ * holds the same kernels. */
 static int linear(eng_gpu_batch *g, float *out, const eng_gpu_mat *w, const float *bias,
                   const float *x, int n, int rows, int cols)
 {
-    int rc = eng_gpu_gemm(g->blas, out, w->d, w->dtype, x, g->xh, n, rows, cols);
+    int rc;
 
+    if (n <= ENG_GPU_GEMV_ROWS_MAX)
+        return eng_gpu_gemv_rows(out, w->d, w->dtype, x, bias, n, rows, cols);
+    rc = eng_gpu_gemm(g->blas, out, w->d, w->dtype, x, g->xh, n, rows, cols);
     if (rc == 0 && bias != NULL)
         rc = eng_gpu_add_bias(out, bias, n, rows);
     return rc;
