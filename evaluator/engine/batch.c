@@ -9,6 +9,7 @@
 #include "evaluator/engine/gpu/forward_gpu.h"
 #endif
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -468,14 +469,16 @@ int eng_batch_step(eng_batch *b, eng_batch_done_fn done, void *arg)
 
 int eng_batch_abort(eng_batch *b, int rc, const char *why, eng_batch_done_fn done, void *arg)
 {
+    char msg[512];           /* 'why' may be the error message each report overwrites */
     int k, first = 0;
 
+    snprintf(msg, sizeof msg, "%s", why);
     for (k = 0; k < b->nslots; k++) {
         int r;
 
         if (b->slots[k].phase == SLOT_FREE)
             continue;
-        as_error_set(rc, "%s", why);
+        as_error_set(rc, "%s", msg);
         if ((r = slot_report(b, &b->slots[k], rc, done, arg)) < 0 && first == 0)
             first = r;
     }

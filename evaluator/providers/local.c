@@ -249,7 +249,6 @@ static int local_serve(prov *p, prov_feed *feed)
     const prov_call *call;
     void *tag;
     int rc, ended = 0;
-
     char note[sizeof l->engine->note];
 
     if (l->engine == NULL && (rc = local_start(p, NULL)) < 0)
