@@ -11,9 +11,10 @@
 # commit it.
 #
 # --quick (for a short lease of a GPU machine, about 5 minutes): steps 1 and
-# 3 on the tiny models, the metric kernels, then bench/engine/bench_gpu.py
-# (the GPU engine against its ceiling and transformers, Llama-3.2-1B shape);
-# no random real-size models for step 2, no CPU benchmark.
+# 3 on the tiny models, the metric kernels, vs_transformers.py on the
+# Qwen2.5-0.5B shape, then bench/engine/bench_gpu.py (the GPU engine
+# against its ceiling and transformers, Llama-3.2-1B shape); no random
+# real-size models for step 2, no CPU benchmark.
 #
 # 1. gpu_test_kernels --bench: each CUDA kernel against its CPU reference
 #    (float32 1e-5, bfloat16 1e-2), then timed.
@@ -25,6 +26,10 @@
 #    graphs on and off.
 # 4. The transformers fixtures (tests/fixtures/models/*/expected.json, made
 #    by make_fixtures.py) through the CPU reference engine.
+# 5. vs_transformers.py: real-shaped random models (Qwen2.5-0.5B, and in the
+#    full run Llama-3.2-1B and TinyLlama) in float32 and bfloat16, the GPU
+#    engine's argmax at every position and last logits against transformers
+#    and against the CPU reference.
 # Exit status: 0 when everything that ran passed.
 set -u
 build=${1:?usage: tests/gpu/run.sh BUILD_DIR [--quick]}
@@ -117,6 +122,14 @@ for exp in "$fixtures"/*/expected.json; do
   fi
 done
 [ $found -eq 1 ] || echo "no fixtures yet: run tests/gpu/make_fixtures.py (needs PyTorch)"
+
+echo "== real shapes, random weights: the GPU engine against transformers (vs_transformers.py)"
+if [ $quick -eq 1 ]; then
+  python3 "$src/tests/gpu/vs_transformers.py" "$build" --presets qwen2.5-0.5b || status=1
+else
+  python3 "$src/tests/gpu/vs_transformers.py" "$build" \
+    --presets qwen2.5-0.5b llama-3.2-1b tinyllama-1.1b || status=1
+fi
 
 if [ $quick -eq 1 ]; then
   echo "== the GPU engine against its ceiling and transformers (bench/engine/bench_gpu.py)"
