@@ -253,11 +253,9 @@ int eng_engine_submit(eng_engine *e, const eng_request *r, void *ud)
     if ((q = calloc(1, sizeof *q)) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     q->ud = ud;
-    if ((rc = gen_params(e, r, NULL, &p)) < 0 || (rc = encode(e, r, &ids, &n)) < 0 ||
-        (rc = eng_tok_stream_new(&q->stream, e->tok, 1)) < 0)
-        goto fail;
-    p.detok_ud = q->stream;
-    if ((rc = eng_batch_add(e->batch, ids, n, &p, q)) < 0)
+    if ((rc = eng_tok_stream_new(&q->stream, e->tok, 1)) < 0 ||
+        (rc = gen_params(e, r, q->stream, &p)) < 0 || (rc = encode(e, r, &ids, &n)) < 0 ||
+        (rc = eng_batch_add(e->batch, ids, n, &p, q)) < 0)
         goto fail;
     free(ids);
     return 0;
