@@ -231,10 +231,6 @@ void prov_feed_give(prov_feed *f, void *tag, prov_result *res);
  * need no answer). */
 int prov_feed_canceled(prov_feed *f);
 
-/* 1 when a provider answers calls itself, without HTTP ('invoke' or
- * 'serve'). */
-int prov_is_direct(const prov *p);
-
 /* Every instance starts with this header so the scheduler can find its
  * vtable: `struct my_prov { prov base; ... };` and prov_init(&me->base, &vt). */
 struct prov {
@@ -252,6 +248,9 @@ const prov_vtable *const *prov_all(void);
 int prov_create(prov **out, const char *provider, const char *model_name,
                 const json_t *settings);
 void prov_destroy(prov *p);
+/* 1 when a provider answers calls itself, without HTTP ('invoke' or
+ * 'serve'). */
+int prov_is_direct(const prov *p);
 
 /* --- helpers for provider writers (evaluator/providers/util.c) --- */
 

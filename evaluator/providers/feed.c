@@ -254,8 +254,3 @@ int prov_feed_canceled(prov_feed *f)
     pthread_mutex_unlock(&f->mu);
     return c;
 }
-
-int prov_is_direct(const prov *p)
-{
-    return p->vt->invoke != NULL || p->vt->serve != NULL;
-}

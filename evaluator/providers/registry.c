@@ -60,3 +60,8 @@ void prov_destroy(prov *p)
     if (p)
         p->vt->destroy(p);
 }
+
+int prov_is_direct(const prov *p)
+{
+    return p->vt->invoke != NULL || p->vt->serve != NULL;
+}
