@@ -185,7 +185,7 @@ static void gemv_rows_into(void *d_o, size_t nout, const void *d_w, int dtype, c
                            const void *d_b, int n, int rows, int cols)
 {
     nan_fill(d_o, nout);
-    if (eng_gpu_gemv_rows(d_o, d_w, dtype, d_x, d_b, n, rows, cols) < 0) {
+    if (eng_gpu_gemv_rows(d_o, d_w, dtype, d_x, d_b, n, rows, cols, 0) < 0) {
         fprintf(stderr, "gemv_rows: %s\n", as_error_msg());
         failures++;
     }
@@ -273,9 +273,10 @@ static void bench_gemv_rows(eng_gpu_blas *blas, int rows, int cols)
     }
     for (n = 1; n <= ENG_GPU_GEMV_ROWS_MAX; n += ENG_GPU_GEMV_ROWS_MAX - 1) {
         snprintf(name, sizeof name, "gemv_rows bf16 %dx%d n=%d", rows, cols, n);
-        TIME(name, nw * 2, eng_gpu_gemv_rows(d_o, d_w, ENG_GPU_BF16, d_x, NULL, n, rows, cols));
+        TIME(name, nw * 2, eng_gpu_gemv_rows(d_o, d_w, ENG_GPU_BF16, d_x, NULL, n, rows, cols, 0));
         snprintf(name, sizeof name, "gemm bf16 %dx%d n=%d", rows, cols, n);
-        TIME(name, nw * 2, eng_gpu_gemm(blas, d_o, d_w, ENG_GPU_BF16, d_x, d_xh, n, rows, cols));
+        TIME(name, nw * 2,
+             eng_gpu_gemm(blas, d_o, d_w, ENG_GPU_BF16, d_x, d_xh, n, rows, cols, 0));
     }
     eng_gpu_free(d_w);
     eng_gpu_free(d_x);
@@ -464,14 +465,16 @@ static void check_add_append_gemm(void)
         d_w = to_gpu(m.data, (size_t)rows * cols * (bf ? 2 : 4));
         for (t = 0; t < T; t++)
             eng_matvec(NULL, ref + (size_t)t * rows, &m, x + (size_t)t * cols, NULL);
-        if (eng_gpu_gemm(blas, d_o, d_w, bf ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_xh, T, rows, cols) < 0) {
+        if (eng_gpu_gemm(blas, d_o, d_w, bf ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_xh, T, rows, cols,
+                         0) < 0) {
             fprintf(stderr, "gemm: %s\n", as_error_msg());
             failures++;
         }
         compare(bf ? "gemm bf16 16x2048x2048" : "gemm f32 16x2048x2048", d_o, ref,
                 (size_t)T * rows, bf ? 1e-2 : 1e-5);
         TIME(bf ? "gemm bf16 T=16" : "gemm f32 T=16", (size_t)rows * cols * (bf ? 2 : 4),
-             eng_gpu_gemm(blas, d_o, d_w, bf ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_xh, T, rows, cols));
+             eng_gpu_gemm(blas, d_o, d_w, bf ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_xh, T, rows, cols,
+                          0));
         eng_gpu_free(d_w);
         eng_gpu_free(d_o);
     }
@@ -489,6 +492,150 @@ static void check_add_append_gemm(void)
     free(ref);
     free(cache);
     free(wb);
+}
+
+/* The residual forms of the products (acc: out += x . W^T [+ bias]) for
+ * float32 and bfloat16 weights: eng_gpu_gemv_rows at n = 1, 3 and 8 with
+ * a bias, and the cuBLAS GEMM at 16 rows, into outputs holding y, against
+ * y + eng_matmat. */
+static void check_products_acc(void)
+{
+    enum { ROWS = 1000, COLS = 2048, T = 16 };
+    static const int ns[4] = {1, 3, 8, T};
+    float *w = rand_floats((size_t)ROWS * COLS), *x = rand_floats((size_t)T * COLS);
+    float *y = rand_floats((size_t)T * ROWS), *bias = rand_floats(ROWS);
+    float *ref = malloc((size_t)T * ROWS * 4);
+    uint16_t *wh = malloc((size_t)ROWS * COLS * 2);
+    void *d_x = to_gpu(x, (size_t)T * COLS * 4), *d_b = to_gpu(bias, (size_t)ROWS * 4);
+    void *d_o = gpu_nans((size_t)T * ROWS), *d_xh = NULL, *d_w;
+    eng_mat b = {bias, ENG_DT_F32, 1, ROWS}, nob = {NULL, ENG_DT_F32, 1, ROWS};
+    eng_gpu_blas *blas = NULL;
+    char name[64];
+    size_t j;
+    int bf, i, rc;
+
+    if (eng_gpu_blas_new(&blas) < 0 || eng_gpu_alloc(&d_xh, (size_t)T * COLS * 2) < 0) {
+        fprintf(stderr, "products acc: %s\n", as_error_msg());
+        failures++;
+        return;
+    }
+    for (j = 0; j < (size_t)ROWS * COLS; j++)
+        wh[j] = eng_f32_to_bf16(w[j]);
+    for (bf = 0; bf < 2; bf++) {
+        eng_mat m = {bf ? (const void *)wh : w, bf ? ENG_DT_BF16 : ENG_DT_F32, ROWS, COLS};
+
+        d_w = to_gpu(m.data, (size_t)ROWS * COLS * (bf ? 2 : 4));
+        for (i = 0; i < 4; i++) {
+            int n = ns[i], gemm = n > ENG_GPU_GEMV_ROWS_MAX;
+
+            eng_matmat(NULL, ref, ROWS, &m, x, COLS, n, gemm ? &nob : &b);
+            for (j = 0; j < (size_t)n * ROWS; j++)
+                ref[j] += y[j];
+            if (eng_gpu_upload(d_o, y, (size_t)n * ROWS * 4) < 0)
+                failures++;
+            rc = gemm ? eng_gpu_gemm(blas, d_o, d_w, bf ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_xh, n,
+                                     ROWS, COLS, 1)
+                      : eng_gpu_gemv_rows(d_o, d_w, bf ? ENG_GPU_BF16 : ENG_GPU_F32, d_x, d_b, n,
+                                          ROWS, COLS, 1);
+            if (rc < 0) {
+                fprintf(stderr, "products acc: %s\n", as_error_msg());
+                failures++;
+            }
+            snprintf(name, sizeof name, "%s acc %s n=%d", gemm ? "gemm" : "gemv_rows +b",
+                     bf ? "bf16" : "f32", n);
+            compare(name, d_o, ref, (size_t)n * ROWS, bf ? 1e-2 : 1e-5);
+        }
+        eng_gpu_free(d_w);
+    }
+    eng_gpu_blas_free(blas);
+    eng_gpu_free(d_x);
+    eng_gpu_free(d_b);
+    eng_gpu_free(d_o);
+    eng_gpu_free(d_xh);
+    free(w);
+    free(x);
+    free(y);
+    free(bias);
+    free(ref);
+    free(wh);
+}
+
+/* The kernels after the stacked products, against eng_rope, a copy into
+ * the caches and eng_swiglu: rows of [q | k | v] for 4 slots of 2 layers
+ * (layer 1 used), at positions 0 to 4000, for Llama-3.2-1B's heads and for
+ * 3 heads / 1 kv head of an odd head_dim (whose last element is not
+ * rotated); then SwiGLU of [gate | up] rows. */
+static void check_fused(void)
+{
+    enum { N = 4, SLOTS = 4, FCTX = 4096 };
+    static const int shapes[2][3] = {{NH, NKV, HD}, {3, 1, 9}};
+    int slot[N] = {3, 0, 2, 1}, pos[N] = {0, 1, 517, FCTX - 96}, r, sh;
+    void *d_slot = to_gpu(slot, sizeof slot), *d_pos = to_gpu(pos, sizeof pos);
+    float *g = rand_floats((size_t)N * 2 * FFN), *ref = malloc((size_t)N * FFN * 4);
+    void *d_g = to_gpu(g, (size_t)N * 2 * FFN * 4), *d_o = gpu_nans((size_t)N * FFN);
+
+    for (sh = 0; sh < 2; sh++) {
+        int nh = shapes[sh][0], nkv = shapes[sh][1], hd = shapes[sh][2];
+        size_t qdim = (size_t)nh * hd, kvdim = (size_t)nkv * hd, width = qdim + 2 * kvdim;
+        size_t layer = (size_t)FCTX * kvdim, stride = 2 * layer, cache = SLOTS * stride;
+        float *qkv = rand_floats(N * width), *kc = rand_floats(cache), *vc = rand_floats(cache);
+        float *q = malloc(N * qdim * 4), *inv = malloc((size_t)hd / 2 * 4);
+        float *d_kc = to_gpu(kc, cache * 4), *d_vc = to_gpu(vc, cache * 4);
+        void *d_qkv = to_gpu(qkv, N * width * 4), *d_q = gpu_nans(N * qdim), *d_inv;
+        char name[64];
+        int i;
+
+        for (i = 0; i < hd / 2; i++)
+            inv[i] = powf(500000.0f, -2.0f * i / hd);
+        d_inv = to_gpu(inv, (size_t)hd / 2 * 4);
+        for (r = 0; r < N; r++) {
+            const float *row = qkv + r * width;
+            size_t at = slot[r] * stride + layer + (size_t)pos[r] * kvdim;
+
+            memcpy(q + r * qdim, row, qdim * 4);
+            eng_rope(q + r * qdim, nh, hd, pos[r], inv);
+            memcpy(kc + at, row + qdim, kvdim * 4);
+            eng_rope(kc + at, nkv, hd, pos[r], inv);
+            memcpy(vc + at, row + qdim + kvdim, kvdim * 4);
+        }
+        if (eng_gpu_qkv_rope_scatter(d_q, d_kc + layer, d_vc + layer, d_qkv, d_slot, d_pos, d_inv,
+                                     N, stride, nh, nkv, hd) < 0) {
+            fprintf(stderr, "qkv_rope_scatter: %s\n", as_error_msg());
+            failures++;
+        }
+        snprintf(name, sizeof name, "qkv_rope_scatter q %d/%dx%d", nh, nkv, hd);
+        compare(name, d_q, q, N * qdim, 1e-5);
+        compare("  k into the caches", d_kc, kc, cache, 1e-5);
+        compare("  v into the caches", d_vc, vc, cache, 0);
+        if (sh == 0)
+            TIME("qkv_rope_scatter 4 rows", (size_t)N * (width + qdim + 2 * kvdim) * 4,
+                 eng_gpu_qkv_rope_scatter(d_q, d_kc + layer, d_vc + layer, d_qkv, d_slot, d_pos,
+                                          d_inv, N, stride, nh, nkv, hd));
+        eng_gpu_free(d_kc);
+        eng_gpu_free(d_vc);
+        eng_gpu_free(d_qkv);
+        eng_gpu_free(d_q);
+        eng_gpu_free(d_inv);
+        free(qkv);
+        free(kc);
+        free(vc);
+        free(q);
+        free(inv);
+    }
+    for (r = 0; r < N; r++)
+        eng_swiglu(ref + (size_t)r * FFN, g + (size_t)r * 2 * FFN, g + (size_t)r * 2 * FFN + FFN,
+                   FFN);
+    if (eng_gpu_swiglu_rows(d_o, d_g, N, FFN) < 0) {
+        fprintf(stderr, "swiglu_rows: %s\n", as_error_msg());
+        failures++;
+    }
+    compare("swiglu_rows 4x8192", d_o, ref, (size_t)N * FFN, 1e-5);
+    eng_gpu_free(d_slot);
+    eng_gpu_free(d_pos);
+    eng_gpu_free(d_g);
+    eng_gpu_free(d_o);
+    free(g);
+    free(ref);
 }
 
 /* Bias add and row gather of a batch step. */
@@ -687,7 +834,7 @@ static void check_graph(void)
     if ((rc = eng_gpu_blas_new(&blas)) == 0 && (rc = eng_gpu_capture_begin()) == 0) {
         rc = eng_gpu_rmsnorm(d_h, d_x, d_w, ENG_GPU_F32, T, H, 1e-5f);
         if (rc == 0)
-            rc = eng_gpu_gemm(blas, d_o, d_m, ENG_GPU_F32, d_h, NULL, T, ROWS, H);
+            rc = eng_gpu_gemm(blas, d_o, d_m, ENG_GPU_F32, d_h, NULL, T, ROWS, H, 0);
         if (eng_gpu_capture_end(&gr, rc == 0) < 0)
             rc = -1;
     }
@@ -708,7 +855,7 @@ static void check_graph(void)
         failures++;
     nan_fill(d_o, (size_t)T * ROWS);
     if (eng_gpu_rmsnorm(d_h, d_x, d_w, ENG_GPU_F32, T, H, 1e-5f) < 0 ||
-        eng_gpu_gemm(blas, d_o, d_m, ENG_GPU_F32, d_h, NULL, T, ROWS, H) < 0) {
+        eng_gpu_gemm(blas, d_o, d_m, ENG_GPU_F32, d_h, NULL, T, ROWS, H, 0) < 0) {
         fprintf(stderr, "graph: uncaptured: %s\n", as_error_msg());
         failures++;
     }
@@ -799,7 +946,9 @@ int main(int argc, char **argv)
     check_gemv(H, FFN, 1);
     check_gemv(4096, H, 1);
     check_gemv_rows_all();
+    check_products_acc();
     check_bias_gather();
+    check_fused();
     check_batch_attention();
     check_split_attention();
     check_graph();

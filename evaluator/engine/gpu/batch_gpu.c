@@ -5,7 +5,12 @@
  * gpu.h's eng_gpu_gemv_rows (float32 inputs), for larger ones as cuBLAS
  * GEMMs over all rows (inputs rounded to bfloat16 for bfloat16 weights);
  * attention, RoPE and the KV-cache writes are per row, against that row's
- * slot. Only the rows the caller wants get the final norm and LM head.
+ * slot. A decode step is a few hundred launches, each costing a few
+ * microseconds of a step that should take about a millisecond, so a layer
+ * is nine of them: q|k|v and gate|up are one product each (stacked
+ * weights, weights_gpu.h), RoPE and the cache writes one kernel, and the
+ * residual additions are folded into the output and down products. Only
+ * the rows the caller wants get the final norm and LM head.
  * Float16 weights are widened to float32 at upload (the GEMMs read
  * float32 and bfloat16), so they give the CPU reference's results within
  * float32 rounding.
@@ -57,8 +62,9 @@ struct eng_gpu_batch {
     float *kc, *vc;                      /* (slots, layers, ctx, kvdim) */
     float *x, *h, *o;                    /* (max_rows, hidden) */
     float *q, *att;                      /* (max_rows, heads * head_dim) */
-    float *k, *v;                        /* (max_rows, kvdim) */
-    float *gate, *up;                    /* (max_rows, intermediate) */
+    float *qkv;                          /* (max_rows, heads * head_dim + 2 * kvdim) */
+    float *gu;                           /* (max_rows, 2 * intermediate): gate | up */
+    float *act;                          /* (max_rows, intermediate) */
     float *logits;                       /* (max_rows, vocab) */
     float *part;                         /* split attention's partials */
     uint16_t *xh;                        /* GEMM input in bfloat16 */
@@ -96,10 +102,9 @@ void eng_gpu_batch_free(eng_gpu_batch *g)
     eng_gpu_free(g->o);
     eng_gpu_free(g->q);
     eng_gpu_free(g->att);
-    eng_gpu_free(g->k);
-    eng_gpu_free(g->v);
-    eng_gpu_free(g->gate);
-    eng_gpu_free(g->up);
+    eng_gpu_free(g->qkv);
+    eng_gpu_free(g->gu);
+    eng_gpu_free(g->act);
     eng_gpu_free(g->logits);
     eng_gpu_free(g->part);
     eng_gpu_free(g->xh);
@@ -134,9 +139,9 @@ static int alloc_buffers(eng_gpu_batch *g)
     if ((rc = alloc_f32(&g->kc, cache, 1)) < 0 || (rc = alloc_f32(&g->vc, cache, 1)) < 0 ||
         (rc = alloc_f32(&g->x, R, H)) < 0 || (rc = alloc_f32(&g->h, R, H)) < 0 ||
         (rc = alloc_f32(&g->o, R, H)) < 0 || (rc = alloc_f32(&g->q, R, qdim)) < 0 ||
-        (rc = alloc_f32(&g->att, R, qdim)) < 0 || (rc = alloc_f32(&g->k, R, kvdim)) < 0 ||
-        (rc = alloc_f32(&g->v, R, kvdim)) < 0 || (rc = alloc_f32(&g->gate, R, I)) < 0 ||
-        (rc = alloc_f32(&g->up, R, I)) < 0 ||
+        (rc = alloc_f32(&g->att, R, qdim)) < 0 ||
+        (rc = alloc_f32(&g->qkv, R, qdim + 2 * kvdim)) < 0 ||
+        (rc = alloc_f32(&g->gu, R, 2 * I)) < 0 || (rc = alloc_f32(&g->act, R, I)) < 0 ||
         (rc = alloc_f32(&g->logits, R, (size_t)c->vocab)) < 0 ||
         (rc = alloc_f32(&g->part, part, 1)) < 0 ||
         (rc = eng_gpu_alloc((void **)&g->xh, R * widest * sizeof(uint16_t))) < 0 ||
@@ -246,19 +251,19 @@ static int check_step(eng_gpu_batch *g, const eng_gpu_step *st)
     return 0;
 }
 
-/* out (n, rows) = x (n, cols) . W^T (+ bias). A product of at most
- * ENG_GPU_GEMV_ROWS_MAX rows is bound by reading W, which
- * eng_gpu_gemv_rows is written for (cuBLAS's GEMMs are not); larger ones
+/* out (n, rows) = x (n, cols) . W^T (+ bias) (+ out, with 'acc'). A
+ * product of at most ENG_GPU_GEMV_ROWS_MAX rows is bound by reading W,
+ * which eng_gpu_gemv_rows is written for (cuBLAS's GEMMs are not); larger ones
  * use cuBLAS. The choice depends only on n, so a graph of n rows always
  * holds the same kernels. */
 static int linear(eng_gpu_batch *g, float *out, const eng_gpu_mat *w, const float *bias,
-                  const float *x, int n, int rows, int cols)
+                  const float *x, int n, int rows, int cols, int acc)
 {
     int rc;
 
     if (n <= ENG_GPU_GEMV_ROWS_MAX)
-        return eng_gpu_gemv_rows(out, w->d, w->dtype, x, bias, n, rows, cols);
-    rc = eng_gpu_gemm(g->blas, out, w->d, w->dtype, x, g->xh, n, rows, cols);
+        return eng_gpu_gemv_rows(out, w->d, w->dtype, x, bias, n, rows, cols, acc);
+    rc = eng_gpu_gemm(g->blas, out, w->d, w->dtype, x, g->xh, n, rows, cols, acc);
     if (rc == 0 && bias != NULL)
         rc = eng_gpu_add_bias(out, bias, n, rows);
     return rc;
@@ -294,22 +299,16 @@ static int layer(eng_gpu_batch *g, int l, int n)
     size_t off = (size_t)l * g->ctx * kvdim;
 
     if ((rc = eng_gpu_rmsnorm(g->h, g->x, L->attn_norm.d, L->attn_norm.dtype, n, H, c->eps)) < 0 ||
-        (rc = linear(g, g->q, &L->wq, L->bq, g->h, n, qdim, H)) < 0 ||
-        (rc = linear(g, g->k, &L->wk, L->bk, g->h, n, kvdim, H)) < 0 ||
-        (rc = linear(g, g->v, &L->wv, L->bv, g->h, n, kvdim, H)) < 0 ||
-        (rc = eng_gpu_rope(g->q, pos, g->w.inv_freq, n, c->n_heads, c->head_dim)) < 0 ||
-        (rc = eng_gpu_rope(g->k, pos, g->w.inv_freq, n, c->n_kv_heads, c->head_dim)) < 0 ||
-        (rc = eng_gpu_kv_scatter(g->kc + off, g->vc + off, g->k, g->v, slot, pos, n,
-                                 g->slot_stride, kvdim)) < 0 ||
+        (rc = linear(g, g->qkv, &L->wqkv, L->bqkv, g->h, n, qdim + 2 * kvdim, H, 0)) < 0 ||
+        (rc = eng_gpu_qkv_rope_scatter(g->q, g->kc + off, g->vc + off, g->qkv, slot, pos,
+                                       g->w.inv_freq, n, g->slot_stride, c->n_heads,
+                                       c->n_kv_heads, c->head_dim)) < 0 ||
         (rc = attend(g, off, window, n)) < 0 ||
-        (rc = linear(g, g->o, &L->wo, L->bo, g->att, n, H, qdim)) < 0 ||
-        (rc = eng_gpu_add(g->x, g->o, n * H)) < 0 ||
+        (rc = linear(g, g->x, &L->wo, L->bo, g->att, n, H, qdim, 1)) < 0 ||
         (rc = eng_gpu_rmsnorm(g->h, g->x, L->ffn_norm.d, L->ffn_norm.dtype, n, H, c->eps)) < 0 ||
-        (rc = linear(g, g->gate, &L->wg, L->bg, g->h, n, I, H)) < 0 ||
-        (rc = linear(g, g->up, &L->wu, L->bu, g->h, n, I, H)) < 0 ||
-        (rc = eng_gpu_swiglu(g->gate, g->gate, g->up, n * I)) < 0 ||
-        (rc = linear(g, g->o, &L->wd, L->bd, g->gate, n, H, I)) < 0 ||
-        (rc = eng_gpu_add(g->x, g->o, n * H)) < 0)
+        (rc = linear(g, g->gu, &L->wgu, L->bgu, g->h, n, 2 * I, H, 0)) < 0 ||
+        (rc = eng_gpu_swiglu_rows(g->act, g->gu, n, I)) < 0 ||
+        (rc = linear(g, g->x, &L->wd, L->bd, g->act, n, H, I, 1)) < 0)
         return rc;
     return 0;
 }
@@ -325,7 +324,7 @@ static int head(eng_gpu_batch *g, int k, int with_target)
 
     if ((rc = eng_gpu_gather_rows(g->o, g->x, want, k, c->hidden)) < 0 ||
         (rc = eng_gpu_rmsnorm(g->h, g->o, norm->d, norm->dtype, k, c->hidden, c->eps)) < 0 ||
-        (rc = linear(g, g->logits, &g->w.lm_head, NULL, g->h, k, c->vocab, c->hidden)) < 0 ||
+        (rc = linear(g, g->logits, &g->w.lm_head, NULL, g->h, k, c->vocab, c->hidden, 0)) < 0 ||
         (rc = eng_gpu_argmax_logprob(g->d_argmax, g->d_logprob, g->logits,
                                      with_target ? target : NULL, k, c->vocab)) < 0)
         return rc;

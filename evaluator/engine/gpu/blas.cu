@@ -156,9 +156,9 @@ static __global__ void to_bf16_kernel(__nv_bfloat16 *xh, const float *x, size_t 
 }
 
 extern "C" int eng_gpu_gemm(eng_gpu_blas *b, float *d_out, const void *d_w, int dtype,
-                            const float *d_x, uint16_t *d_xh, int T, int rows, int cols)
+                            const float *d_x, uint16_t *d_xh, int T, int rows, int cols, int acc)
 {
-    const float one = 1.0f, zero = 0.0f;
+    const float one = 1.0f, beta = acc ? 1.0f : 0.0f;
     size_t n = (size_t)T * cols;
     cudaError_t e;
     int rc;
@@ -167,7 +167,7 @@ extern "C" int eng_gpu_gemm(eng_gpu_blas *b, float *d_out, const void *d_w, int 
         return rc;
     if (dtype == ENG_GPU_F32)
         return blas_check(api.sgemm(b->h, CUBLAS_OP_T, CUBLAS_OP_N, rows, T, cols, &one,
-                                      (const float *)d_w, cols, d_x, cols, &zero, d_out, rows),
+                                      (const float *)d_w, cols, d_x, cols, &beta, d_out, rows),
                           "sgemm");
     if (dtype != ENG_GPU_BF16)
         return as_error_set(AS_EUNSUPPORTED, "gemm: float16 weights are not supported on the GPU yet");
@@ -176,7 +176,7 @@ extern "C" int eng_gpu_gemm(eng_gpu_blas *b, float *d_out, const void *d_w, int 
     if ((e = cudaGetLastError()) != cudaSuccess)
         return as_error_set(AS_EGPU, "to_bf16: %s", cudaGetErrorString(e));
     return blas_check(api.gemm_ex(b->h, CUBLAS_OP_T, CUBLAS_OP_N, rows, T, cols, &one, d_w,
-                                   CUDA_R_16BF, cols, d_xh, CUDA_R_16BF, cols, &zero, d_out,
+                                   CUDA_R_16BF, cols, d_xh, CUDA_R_16BF, cols, &beta, d_out,
                                    CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                       "gemm bf16");
 }

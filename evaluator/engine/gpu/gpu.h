@@ -89,14 +89,15 @@ int eng_gpu_gemv(float *d_out, const void *d_w, int dtype, const float *d_x, con
                  int rows, int cols);
 
 /* out (n, rows) = x (n, cols) . W (rows, cols, 'dtype')^T [+ bias (rows),
- * may be NULL] for 1 <= n <= ENG_GPU_GEMV_ROWS_MAX, as eng_matmat: the
+ * may be NULL] [+ out, with 'acc': a residual connection folded into the
+ * product] for 1 <= n <= ENG_GPU_GEMV_ROWS_MAX, as eng_matmat: the
  * matrix product of a decode-sized step, bound by reading W, which it
  * reads once for all n vectors (16-byte loads when W's rows and x are
  * 16-byte aligned). Float32 accumulation in a fixed order (deterministic).
  * out must not alias x. */
 enum { ENG_GPU_GEMV_ROWS_MAX = 8 };
 int eng_gpu_gemv_rows(float *d_out, const void *d_w, int dtype, const float *d_x,
-                      const float *d_bias, int n, int rows, int cols);
+                      const float *d_bias, int n, int rows, int cols, int acc);
 
 /* x (n) += y (n): the residual connection. */
 int eng_gpu_add(float *d_x, const float *d_y, int n);
@@ -114,13 +115,13 @@ typedef struct eng_gpu_blas eng_gpu_blas;
 int eng_gpu_blas_new(eng_gpu_blas **out);
 void eng_gpu_blas_free(eng_gpu_blas *b);
 
-/* out (T, rows) = x (T, cols) . W (rows, cols)^T for T tokens at once.
- * float32 weights: an SGEMM. bfloat16 weights: x is first rounded to
- * bfloat16 into 'd_xh' (T * cols scratch of uint16), then a bf16 x bf16
- * GEMM with float32 accumulation and output. float16 weights are
- * AS_EUNSUPPORTED here. */
+/* out (T, rows) = x (T, cols) . W (rows, cols)^T [+ out, with 'acc'] for
+ * T tokens at once. float32 weights: an SGEMM. bfloat16 weights: x is
+ * first rounded to bfloat16 into 'd_xh' (T * cols scratch of uint16), then
+ * a bf16 x bf16 GEMM with float32 accumulation and output. float16
+ * weights are AS_EUNSUPPORTED here. */
 int eng_gpu_gemm(eng_gpu_blas *b, float *d_out, const void *d_w, int dtype, const float *d_x,
-                 uint16_t *d_xh, int T, int rows, int cols);
+                 uint16_t *d_xh, int T, int rows, int cols, int acc);
 
 /* Device time of a span of work on the current stream (CUDA events).
  * eng_gpu_timer_free accepts NULL. */
@@ -143,6 +144,20 @@ int eng_gpu_add_bias(float *d_out, const float *d_bias, int T, int rows);
 
 /* out (k, cols) = rows idx[0..k) (device int32) of x (n, cols). */
 int eng_gpu_gather_rows(float *d_out, const float *d_x, const int32_t *d_idx, int k, int cols);
+
+/* The step after a fused q|k|v product: qkv (n, qdim + 2 * kvdim), row r
+ * being [q (n_heads, head_dim) | k (n_kv, head_dim) | v (n_kv, head_dim)]
+ * of a token at position pos[r]: q_out (n, qdim) = q rotated as
+ * eng_gpu_rope; k rotated and v go to position pos[r] of slot slot[r]'s
+ * caches (as eng_gpu_kv_scatter). One launch for what eng_gpu_rope twice
+ * and eng_gpu_kv_scatter do. Rows must name distinct (slot, position). */
+int eng_gpu_qkv_rope_scatter(float *d_q_out, float *d_kc, float *d_vc, const float *d_qkv,
+                             const int32_t *d_slot, const int32_t *d_pos, const float *d_inv_freq,
+                             int n, size_t slot_stride, int n_heads, int n_kv, int head_dim);
+
+/* out (n, I) = silu(gate) * up per row of gu (n, 2 * I) = [gate | up]:
+ * eng_gpu_swiglu after a fused gate|up product. */
+int eng_gpu_swiglu_rows(float *d_out, const float *d_gu, int n, int I);
 
 /* Row r of k, v (n, kvdim) goes to position pos[r] of slot slot[r]'s
  * caches. Rows must name distinct (slot, position) pairs. */

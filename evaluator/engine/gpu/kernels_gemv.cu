@@ -1,6 +1,6 @@
 // Matrix products of decode-sized steps (gpu.h's eng_gpu_gemv_rows):
-// out (n, rows) = x (n, cols) . W (rows, cols)^T [+ bias (rows)] for
-// 1 <= n <= ENG_GPU_GEMV_ROWS_MAX. Such a product is bound by reading W, so
+// out (n, rows) = x (n, cols) . W (rows, cols)^T [+ bias (rows)] [+ out]
+// for 1 <= n <= ENG_GPU_GEMV_ROWS_MAX. Such a product is bound by reading W, so
 // each weight row is read from global memory once for all n vectors, in
 // 16-byte loads where W's rows and x are 16-byte aligned (element by
 // element otherwise); x is small and read through the cache. The CPU
@@ -117,12 +117,13 @@ static __device__ __forceinline__ void dot_elems(float (*acc)[N], const unsigned
 
 // Rows [row0, row0 + R) of out (N, rows), one warp each R rows; a last
 // warp past 'rows' reads row rows - 1 again for its missing rows and
-// writes nothing for them.
+// writes nothing for them. With 'add' the old out is added last, as
+// forward.c's residual connection adds a product to the stream.
 template <int DT, int N, int R>
 static __global__ void __launch_bounds__(GR_WARPS * WARP)
     gemv_rows_kernel(float *__restrict__ out, const void *__restrict__ w,
                      const float *__restrict__ x, const float *__restrict__ bias, int rows,
-                     int cols, int vec)
+                     int cols, int vec, int add)
 {
     int row0 = (blockIdx.x * GR_WARPS + threadIdx.x / WARP) * R;
     const unsigned char *wr[R];
@@ -148,42 +149,45 @@ static __global__ void __launch_bounds__(GR_WARPS * WARP)
 #pragma unroll
         for (int t = 0; t < N; t++) {
             float s = warp_sum(acc[r][t]);
+            float *o = out + (size_t)t * rows + row0 + r;
 
-            if (threadIdx.x % WARP == 0 && row0 + r < rows)
-                out[(size_t)t * rows + row0 + r] = s + (bias != NULL ? bias[row0 + r] : 0.0f);
+            if (threadIdx.x % WARP == 0 && row0 + r < rows) {
+                s += bias != NULL ? bias[row0 + r] : 0.0f;
+                *o = add ? *o + s : s;
+            }
         }
     }
 }
 
 template <int DT, int N>
 static void launch_n(float *out, const void *w, const float *x, const float *bias, int rows,
-                     int cols, int vec)
+                     int cols, int vec, int add)
 {
     constexpr int R = N <= 2 ? 1 : N <= 5 ? 2 : 4;
     unsigned blocks = (unsigned)(((size_t)rows + R * GR_WARPS - 1) / (R * GR_WARPS));
 
     gemv_rows_kernel<DT, N, R><<<blocks, GR_WARPS * WARP, 0, eng_gpu_cur_stream()>>>(
-        out, w, x, bias, rows, cols, vec);
+        out, w, x, bias, rows, cols, vec, add);
 }
 
 template <int DT>
 static void launch_dt(float *out, const void *w, const float *x, const float *bias, int n,
-                      int rows, int cols, int vec)
+                      int rows, int cols, int vec, int add)
 {
     switch (n) {
-    case 1: launch_n<DT, 1>(out, w, x, bias, rows, cols, vec); break;
-    case 2: launch_n<DT, 2>(out, w, x, bias, rows, cols, vec); break;
-    case 3: launch_n<DT, 3>(out, w, x, bias, rows, cols, vec); break;
-    case 4: launch_n<DT, 4>(out, w, x, bias, rows, cols, vec); break;
-    case 5: launch_n<DT, 5>(out, w, x, bias, rows, cols, vec); break;
-    case 6: launch_n<DT, 6>(out, w, x, bias, rows, cols, vec); break;
-    case 7: launch_n<DT, 7>(out, w, x, bias, rows, cols, vec); break;
-    default: launch_n<DT, 8>(out, w, x, bias, rows, cols, vec); break;
+    case 1: launch_n<DT, 1>(out, w, x, bias, rows, cols, vec, add); break;
+    case 2: launch_n<DT, 2>(out, w, x, bias, rows, cols, vec, add); break;
+    case 3: launch_n<DT, 3>(out, w, x, bias, rows, cols, vec, add); break;
+    case 4: launch_n<DT, 4>(out, w, x, bias, rows, cols, vec, add); break;
+    case 5: launch_n<DT, 5>(out, w, x, bias, rows, cols, vec, add); break;
+    case 6: launch_n<DT, 6>(out, w, x, bias, rows, cols, vec, add); break;
+    case 7: launch_n<DT, 7>(out, w, x, bias, rows, cols, vec, add); break;
+    default: launch_n<DT, 8>(out, w, x, bias, rows, cols, vec, add); break;
     }
 }
 
 extern "C" int eng_gpu_gemv_rows(float *d_out, const void *d_w, int dtype, const float *d_x,
-                                 const float *d_bias, int n, int rows, int cols)
+                                 const float *d_bias, int n, int rows, int cols, int acc)
 {
     size_t esize = dtype == ENG_GPU_F32 ? 4 : 2;
     int vec = (uintptr_t)d_w % 16 == 0 && (uintptr_t)d_x % 16 == 0 &&
@@ -194,10 +198,10 @@ extern "C" int eng_gpu_gemv_rows(float *d_out, const void *d_w, int dtype, const
         return as_error_set(AS_EINVAL, "gemv_rows: %d vectors of %d against (%d, %d) of dtype %d",
                             n, cols, rows, cols, dtype);
     if (dtype == ENG_GPU_F32)
-        launch_dt<ENG_GPU_F32>(d_out, d_w, d_x, d_bias, n, rows, cols, vec);
+        launch_dt<ENG_GPU_F32>(d_out, d_w, d_x, d_bias, n, rows, cols, vec, acc);
     else if (dtype == ENG_GPU_BF16)
-        launch_dt<ENG_GPU_BF16>(d_out, d_w, d_x, d_bias, n, rows, cols, vec);
+        launch_dt<ENG_GPU_BF16>(d_out, d_w, d_x, d_bias, n, rows, cols, vec, acc);
     else
-        launch_dt<ENG_GPU_F16>(d_out, d_w, d_x, d_bias, n, rows, cols, vec);
+        launch_dt<ENG_GPU_F16>(d_out, d_w, d_x, d_bias, n, rows, cols, vec, acc);
     return launched("gemv_rows");
 }

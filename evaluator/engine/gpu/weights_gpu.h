@@ -14,9 +14,13 @@ typedef struct eng_gpu_mat {
     int dtype;
 } eng_gpu_mat;
 
+/* wqkv stacks wq, wk, wv by rows, wgu stacks wg and wu (one product
+ * each in a batched step); wq, wk, wv, wg, wu are views into them, and
+ * likewise bq, bk, bv into bqkv and bg, bu into bgu (which hold zeros for
+ * an absent one and are NULL when all are absent). */
 typedef struct eng_gpu_layer {
-    eng_gpu_mat attn_norm, ffn_norm, wq, wk, wv, wo, wg, wu, wd;
-    float *bq, *bk, *bv, *bo, *bg, *bu, *bd;   /* float32 biases or NULL */
+    eng_gpu_mat attn_norm, ffn_norm, wqkv, wgu, wq, wk, wv, wo, wg, wu, wd;
+    float *bqkv, *bgu, *bq, *bk, *bv, *bo, *bg, *bu, *bd;   /* float32 biases or NULL */
 } eng_gpu_layer;
 
 typedef struct eng_gpu_weights {
