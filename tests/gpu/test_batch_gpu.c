@@ -16,15 +16,18 @@
  *     without a target);
  * and every step is run twice and must give bit-identical results. The
  * greedy tokens (the GPU's argmax) are fed to both sides. The whole
- * schedule runs twice, with CUDA graphs (ASSAY_GPU_GRAPHS=1; decode steps
- * must have been replayed from graphs) and without (ASSAY_GPU_GRAPHS=0),
- * and every output of every step (argmax, log-probabilities, logits) must
- * be bit-identical between the two. The schedule must have steps of at
+ * schedule runs three times: with CUDA graphs (ASSAY_GPU_GRAPHS=1; decode
+ * steps must have been replayed from graphs) and programmatic dependent
+ * launches (launch.cuh; ASSAY_GPU_PDL=1, where the device has them), with
+ * graphs off, and with graphs on and PDL off; every output of every step
+ * (argmax, log-probabilities, logits) must be bit-identical between the
+ * three (a kernel that read its inputs before its predecessor finished
+ * would show here). The schedule must have steps of at
  * most ENG_GPU_GEMV_ROWS_MAX rows (their matrix products go through
  * eng_gpu_gemv_rows) and steps of more (cuBLAS): run.sh's 32 new tokens
  * give both (decode steps of 3 rows or fewer; the first step feeds 14
  * rows), a handful may not. Then decode tokens/s at batch 1, 8
- * (gemv_rows) and 64 (cuBLAS), with graphs and without.
+ * (gemv_rows) and 64 (cuBLAS) in those three settings.
  *
  *   gpu_test_batch MODEL_DIR [NEW_TOKENS]      (exit 77 without a GPU) */
 #include "common/clock.h"
@@ -224,8 +227,9 @@ static int admit(seq *seqs, const eng_model *m, int ctx, int *started)
     return 0;
 }
 
-/* The mixed schedule, with CUDA graphs or not; returns 0 when it ran. */
-static int mixed(const eng_model *m, int n_new, int graphs, tally *t)
+/* The mixed schedule, with CUDA graphs or not, PDL or not; returns 0 when
+ * it ran. */
+static int mixed(const eng_model *m, int n_new, int graphs, int pdl, tally *t)
 {
     int vocab = m->cfg.vocab, plen[NSEQ] = {5, 23, 1, 40, 12, 17}, ctx = 40 + n_new, i, rc = -1;
     int started = 0, active;
@@ -236,6 +240,7 @@ static int mixed(const eng_model *m, int n_new, int graphs, tally *t)
     memset(seqs, 0, sizeof seqs);
     rng = SEED;
     setenv("ASSAY_GPU_GRAPHS", graphs ? "1" : "0", 1);
+    setenv("ASSAY_GPU_PDL", pdl ? "1" : "0", 1);
     b.logits = malloc((size_t)MAX_ROWS * vocab * sizeof(float));
     b.logits2 = malloc((size_t)MAX_ROWS * vocab * sizeof(float));
     for (i = 0; i < NSEQ; i++) {
@@ -295,7 +300,7 @@ out:
  * with BENCH_PROMPT tokens from position 0, then BENCH_WARM untimed steps
  * of B rows (the second captures the CUDA graph when graphs are on) and
  * BENCH_STEPS timed ones (argmax only). Prints one table row. */
-static int bench(eng_gpu_batch *g, int vocab, int B, int graphs)
+static int bench(eng_gpu_batch *g, int vocab, int B, const char *how)
 {
     int32_t tok[MAX_ROWS], slot[MAX_ROWS], pos[MAX_ROWS], want[MAX_ROWS], amax[MAX_ROWS];
     int32_t ptok[BENCH_PROMPT], pslot[BENCH_PROMPT], ppos[BENCH_PROMPT], last = BENCH_PROMPT - 1;
@@ -332,34 +337,37 @@ static int bench(eng_gpu_batch *g, int vocab, int B, int graphs)
         }
     }
     wall = as_clock_ms() - wall;
-    printf("| batch %2d | graphs %-3s | %3d steps at positions %d.. | %9.0f tok/s (wall) | "
+    printf("| batch %2d | %-18s | %3d steps at positions %d.. | %9.0f tok/s (wall) | "
            "%9.0f tok/s (GPU events) | %.3f ms/step |\n",
-           B, graphs ? "on" : "off", BENCH_STEPS, BENCH_PROMPT + BENCH_WARM,
+           B, how, BENCH_STEPS, BENCH_PROMPT + BENCH_WARM,
            B * BENCH_STEPS / (wall / 1000.0), B * BENCH_STEPS / (gpu_ms / 1000.0),
            wall / BENCH_STEPS);
     return 0;
 }
 
-/* The tokens/s table at batch 1, 8 and 64, with CUDA graphs and without. */
+/* The tokens/s table at batch 1, 8 and 64: CUDA graphs and PDL, graphs
+ * alone, neither. */
 static int throughput(const eng_model *m)
 {
-    int sizes[3] = {1, 8, 64}, i, graphs, ctx = BENCH_PROMPT + BENCH_WARM + BENCH_STEPS + 1;
+    static const char *how[3] = {"graphs, PDL", "graphs, no PDL", "no graphs, no PDL"};
+    int sizes[3] = {1, 8, 64}, i, k, ctx = BENCH_PROMPT + BENCH_WARM + BENCH_STEPS + 1;
 
     if (ctx > m->cfg.max_pos) {
         fprintf(stderr, "gpu_test_batch: throughput: the model allows %d positions, not %d\n",
                 m->cfg.max_pos, ctx);
         return -1;
     }
-    for (graphs = 1; graphs >= 0; graphs--) {
+    for (k = 0; k < 3; k++) {
         eng_gpu_batch *g = NULL;
 
-        setenv("ASSAY_GPU_GRAPHS", graphs ? "1" : "0", 1);
+        setenv("ASSAY_GPU_GRAPHS", k < 2 ? "1" : "0", 1);
+        setenv("ASSAY_GPU_PDL", k == 0 ? "1" : "0", 1);
         if (eng_gpu_batch_new(&g, m, MAX_ROWS, ctx, MAX_ROWS) < 0) {
             fprintf(stderr, "gpu_test_batch: throughput: %s\n", as_error_msg());
             return -1;
         }
         for (i = 0; i < 3; i++)
-            if (bench(g, m->cfg.vocab, sizes[i], graphs) < 0) {
+            if (bench(g, m->cfg.vocab, sizes[i], how[k]) < 0) {
                 fprintf(stderr, "gpu_test_batch: throughput: %s\n", as_error_msg());
                 eng_gpu_batch_free(g);
                 return -1;
@@ -389,8 +397,8 @@ int main(int argc, char **argv)
 {
     eng_model *m = NULL;
     char why[160];
-    tally on = {0, 0, 0, 0, 0, 0, FNV_OFFSET, 0, 0, 0, 0}, off = on;
-    int n_new, bf16, ok, ok_on, ok_off, same;
+    tally on = {0, 0, 0, 0, 0, 0, FNV_OFFSET, 0, 0, 0, 0}, off = on, nopdl = on;
+    int n_new, bf16, ok, ok_on, ok_off, ok_nopdl, same;
 
     if (argc < 2) {
         fprintf(stderr, "usage: gpu_test_batch MODEL_DIR [NEW_TOKENS]\n");
@@ -408,15 +416,20 @@ int main(int argc, char **argv)
     if (n_new < 1 || 40 + n_new > m->cfg.max_pos)
         n_new = m->cfg.max_pos - 40 < 32 ? m->cfg.max_pos - 40 : 32;
     bf16 = m->layers[0].wq.dtype == ENG_DT_BF16;
-    if (n_new < 1 || mixed(m, n_new, 1, &on) < 0 || mixed(m, n_new, 0, &off) < 0) {
+    if (n_new < 1 || mixed(m, n_new, 1, 1, &on) < 0 || mixed(m, n_new, 0, 1, &off) < 0 ||
+        mixed(m, n_new, 1, 0, &nopdl) < 0) {
         eng_model_free(m);
         return 1;
     }
     ok_on = report(argv[1], "graphs on", &on, bf16);
     ok_off = report(argv[1], "graphs off", &off, bf16);
-    same = on.hash == off.hash && on.rows == off.rows;
-    printf("| %-30s | graphs on against off: %s |\n", argv[1], same ? "bit-identical" : "DIFFER");
-    ok = ok_on && ok_off && same && on.replays > 0 && off.graphs == 0;
+    ok_nopdl = report(argv[1], "PDL off", &nopdl, bf16);
+    same = on.hash == off.hash && on.rows == off.rows && on.hash == nopdl.hash &&
+           on.rows == nopdl.rows;
+    printf("| %-30s | graphs on, off and PDL off: %s |\n", argv[1],
+           same ? "bit-identical" : "DIFFER");
+    ok = ok_on && ok_off && ok_nopdl && same && on.replays > 0 && nopdl.replays > 0 &&
+         off.graphs == 0;
     if (ok && throughput(m) < 0)
         ok = 0;
     eng_model_free(m);

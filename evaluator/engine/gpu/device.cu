@@ -4,15 +4,18 @@
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 extern "C" {
 #include "common/error.h"
 #include "evaluator/engine/gpu/gpu.h"
 }
+#include "evaluator/engine/gpu/launch.cuh"
 #include "evaluator/engine/gpu/stream.cuh"
 
 struct eng_gpu_stream {
     cudaStream_t s;
+    int pdl;                 // kernels on it may be programmatic dependents (launch.cuh)
 };
 
 struct eng_gpu_graph {
@@ -49,6 +52,26 @@ extern "C" int eng_gpu_available(char *why, size_t size)
     }
     why[0] = '\0';
     return 1;
+}
+
+int eng_gpu_cur_pdl(void)
+{
+    return current != NULL && current->pdl;
+}
+
+// Whether a stream made now allows programmatic dependent launches: they
+// need compute capability 9.0, and ASSAY_GPU_PDL=0 turns them off.
+static int pdl_allowed(void)
+{
+    const char *env = getenv("ASSAY_GPU_PDL");
+    int dev = 0, major = 0;
+
+    if (env != NULL && strcmp(env, "0") == 0)
+        return 0;
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess)
+        return 0;
+    return major >= 9;
 }
 
 extern "C" int eng_gpu_describe(char *out, size_t size)
@@ -115,6 +138,7 @@ extern "C" int eng_gpu_stream_new(eng_gpu_stream **out)
         free(s);
         return rc;
     }
+    s->pdl = pdl_allowed();
     *out = s;
     return 0;
 }

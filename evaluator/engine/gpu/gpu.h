@@ -33,7 +33,10 @@ int eng_gpu_download(void *dst, const void *d_src, size_t bytes);
 int eng_gpu_sync(void);
 
 /* A CUDA stream that does not synchronise with the legacy default stream
- * (so that it can be captured into a graph). eng_gpu_stream_free accepts
+ * (so that it can be captured into a graph). On devices of compute
+ * capability 9.0 or later the kernels of a batched step launched on it
+ * may overlap their predecessors' ends (programmatic dependent launch)
+ * unless ASSAY_GPU_PDL=0 when it is made. eng_gpu_stream_free accepts
  * NULL and waits for the stream's work first. */
 typedef struct eng_gpu_stream eng_gpu_stream;
 int eng_gpu_stream_new(eng_gpu_stream **out);

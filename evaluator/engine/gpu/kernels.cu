@@ -3,7 +3,9 @@
 // float32 accumulation; weights may be float32, bfloat16 or float16.
 // These are the first, correct versions that issue 8's fast engine builds
 // on: one launch per operation, no fusion, each on the calling thread's
-// stream (gpu.h's eng_gpu_stream_use) so that a batch can capture them.
+// stream (gpu.h's eng_gpu_stream_use) so that a batch can capture them;
+// those a batched step uses (embed, rmsnorm) are programmatic dependents
+// there (launch.cuh).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -11,6 +13,7 @@
 #include <stdint.h>
 
 #include "evaluator/engine/gpu/kernels_common.cuh"
+#include "evaluator/engine/gpu/launch.cuh"
 
 // Element i of a weight array in 'dtype', as float32.
 static __device__ __forceinline__ float load_w(const void *w, int dtype, size_t i)
@@ -28,8 +31,10 @@ static __global__ void embed_kernel(float *out, const void *table, int dtype, co
                                     int cols)
 {
     int t = blockIdx.x;
-    size_t row = (size_t)ids[t] * cols;
+    size_t row;
 
+    pdl_enter();
+    row = (size_t)ids[t] * cols;
     for (int c = threadIdx.x; c < cols; c += blockDim.x)
         out[(size_t)t * cols + c] = load_w(table, dtype, row + c);
 }
@@ -37,7 +42,7 @@ static __global__ void embed_kernel(float *out, const void *table, int dtype, co
 extern "C" int eng_gpu_embed(float *d_out, const void *d_table, int dtype, const int32_t *d_ids,
                              int T, int cols)
 {
-    embed_kernel<<<T, 256, 0, eng_gpu_cur_stream()>>>(d_out, d_table, dtype, d_ids, cols);
+    pdl_launch(embed_kernel, T, 256, 0, d_out, d_table, dtype, d_ids, cols);
     return launched("embed");
 }
 
@@ -51,6 +56,7 @@ static __global__ void rmsnorm_kernel(float *out, const float *x, const void *w,
     float *orow = out + (size_t)blockIdx.x * n;
     float ss = 0.0f, scale;
 
+    pdl_enter();
     for (int i = threadIdx.x; i < n; i += blockDim.x)
         ss += xr[i] * xr[i];
     ss = block_sum(ss, red);
@@ -62,7 +68,7 @@ static __global__ void rmsnorm_kernel(float *out, const float *x, const void *w,
 extern "C" int eng_gpu_rmsnorm(float *d_out, const float *d_x, const void *d_w, int dtype, int rows,
                                int n, float eps)
 {
-    rmsnorm_kernel<<<rows, 256, 0, eng_gpu_cur_stream()>>>(d_out, d_x, d_w, dtype, n, eps);
+    pdl_launch(rmsnorm_kernel, rows, 256, 0, d_out, d_x, d_w, dtype, n, eps);
     return launched("rmsnorm");
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "evaluator/engine/gpu/kernels_common.cuh"
+#include "evaluator/engine/gpu/launch.cuh"
 
 // --- bias: out (T, rows) += bias (rows) ---------------------------------
 
@@ -19,6 +20,7 @@ static __global__ void add_bias_kernel(float *out, const float *bias, int rows)
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
 
+    pdl_enter();
     if (i < rows)
         out[(size_t)blockIdx.y * rows + i] += bias[i];
 }
@@ -29,7 +31,7 @@ extern "C" int eng_gpu_add_bias(float *d_out, const float *d_bias, int T, int ro
 
     if (T <= 0 || T > 65535)
         return as_error_set(AS_EINVAL, "add_bias: %d rows", T);
-    add_bias_kernel<<<grid, 256, 0, eng_gpu_cur_stream()>>>(d_out, d_bias, rows);
+    pdl_launch(add_bias_kernel, grid, 256, 0, d_out, d_bias, rows);
     return launched("add_bias");
 }
 
@@ -37,9 +39,11 @@ extern "C" int eng_gpu_add_bias(float *d_out, const float *d_bias, int T, int ro
 
 static __global__ void gather_rows_kernel(float *out, const float *x, const int32_t *idx, int cols)
 {
-    const float *src = x + (size_t)idx[blockIdx.x] * cols;
     float *dst = out + (size_t)blockIdx.x * cols;
+    const float *src;
 
+    pdl_enter();
+    src = x + (size_t)idx[blockIdx.x] * cols;
     for (int c = threadIdx.x; c < cols; c += blockDim.x)
         dst[c] = src[c];
 }
@@ -49,7 +53,7 @@ extern "C" int eng_gpu_gather_rows(float *d_out, const float *d_x, const int32_t
 {
     if (k <= 0)
         return as_error_set(AS_EINVAL, "gather_rows: %d rows", k);
-    gather_rows_kernel<<<k, 256, 0, eng_gpu_cur_stream()>>>(d_out, d_x, d_idx, cols);
+    pdl_launch(gather_rows_kernel, k, 256, 0, d_out, d_x, d_idx, cols);
     return launched("gather_rows");
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "evaluator/engine/gpu/kernels_common.cuh"
+#include "evaluator/engine/gpu/launch.cuh"
 
 // --- RoPE of q and k, k and v into the caches ----------------------------
 // Row r = blockIdx.y; its elements are numbered [q (nh * hd) | k (nkv * hd)
@@ -38,9 +39,12 @@ static __global__ void qkv_rope_scatter_kernel(float *q_out, float *kc, float *v
     int r = blockIdx.y, j = blockIdx.x * blockDim.x + threadIdx.x;
     int qdim = nh * hd, kvdim = nkv * hd;
     const float *row = qkv + (size_t)r * (qdim + 2 * kvdim);
-    size_t dst = (size_t)slot[r] * slot_stride + (size_t)pos[r] * kvdim;
-    float p = (float)pos[r];
+    size_t dst;
+    float p;
 
+    pdl_enter();
+    dst = (size_t)slot[r] * slot_stride + (size_t)pos[r] * kvdim;
+    p = (float)pos[r];
     if (j < qdim)
         q_out[(size_t)r * qdim + j] = rotated(row + j / hd * hd, j % hd, hd, p, inv_freq);
     else if (j < qdim + kvdim)
@@ -60,9 +64,8 @@ extern "C" int eng_gpu_qkv_rope_scatter(float *d_q_out, float *d_kc, float *d_vc
     if (n <= 0 || n > 65535 || n_heads <= 0 || n_kv <= 0 || head_dim <= 0 || width > INT32_MAX)
         return as_error_set(AS_EINVAL, "qkv_rope_scatter: %d rows of %d + 2 x %d heads of %d", n,
                             n_heads, n_kv, head_dim);
-    qkv_rope_scatter_kernel<<<grid, 256, 0, eng_gpu_cur_stream()>>>(
-        d_q_out, d_kc, d_vc, d_qkv, d_slot, d_pos, d_inv_freq, slot_stride, n_heads, n_kv,
-        head_dim);
+    pdl_launch(qkv_rope_scatter_kernel, grid, 256, 0, d_q_out, d_kc, d_vc, d_qkv, d_slot, d_pos,
+               d_inv_freq, slot_stride, n_heads, n_kv, head_dim);
     return launched("qkv_rope_scatter");
 }
 
@@ -73,6 +76,7 @@ static __global__ void swiglu_rows_kernel(float *out, const float *gu, int I)
     int r = blockIdx.y, i = blockIdx.x * blockDim.x + threadIdx.x;
     const float *g = gu + (size_t)r * 2 * I;
 
+    pdl_enter();
     if (i < I)
         out[(size_t)r * I + i] = g[i] / (1.0f + expf(-g[i])) * g[I + i];
 }
@@ -83,6 +87,6 @@ extern "C" int eng_gpu_swiglu_rows(float *d_out, const float *d_gu, int n, int I
 
     if (n <= 0 || n > 65535 || I <= 0)
         return as_error_set(AS_EINVAL, "swiglu_rows: %d rows of %d", n, I);
-    swiglu_rows_kernel<<<grid, 256, 0, eng_gpu_cur_stream()>>>(d_out, d_gu, I);
+    pdl_launch(swiglu_rows_kernel, grid, 256, 0, d_out, d_gu, I);
     return launched("swiglu_rows");
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "evaluator/engine/gpu/kernels_common.cuh"
+#include "evaluator/engine/gpu/launch.cuh"
 
 #define GR_WARPS 4           // warps per block
 
@@ -126,20 +127,24 @@ static __global__ void __launch_bounds__(GR_WARPS * WARP)
                      int cols, int vec, int add)
 {
     int row0 = (blockIdx.x * GR_WARPS + threadIdx.x / WARP) * R;
+    size_t line = (size_t)(threadIdx.x % WARP) * 128, row_bytes = (size_t)cols * elem_bytes<DT>();
     const unsigned char *wr[R];
     float acc[R][N];
 
-    if (row0 >= rows)
-        return;              // the whole warp: warp_sum below needs all its lanes
 #pragma unroll
     for (int r = 0; r < R; r++) {
         int row = row0 + r < rows ? row0 + r : rows - 1;
 
-        wr[r] = (const unsigned char *)w + (size_t)row * cols * elem_bytes<DT>();
+        wr[r] = (const unsigned char *)w + (size_t)row * row_bytes;
+        if (row0 < rows && line < row_bytes)
+            pdl_prefetch_l2(wr[r] + line);   // the first 4 KB of the row while the last kernel ends
 #pragma unroll
         for (int t = 0; t < N; t++)
             acc[r][t] = 0.0f;
     }
+    pdl_enter();
+    if (row0 >= rows)
+        return;              // the whole warp: warp_sum below needs all its lanes
     if (vec)
         dot_chunks<DT, N, R>(acc, wr, x, cols);
     else
@@ -166,8 +171,8 @@ static void launch_n(float *out, const void *w, const float *x, const float *bia
     constexpr int R = N <= 2 ? 1 : N <= 5 ? 2 : 4;
     unsigned blocks = (unsigned)(((size_t)rows + R * GR_WARPS - 1) / (R * GR_WARPS));
 
-    gemv_rows_kernel<DT, N, R><<<blocks, GR_WARPS * WARP, 0, eng_gpu_cur_stream()>>>(
-        out, w, x, bias, rows, cols, vec, add);
+    pdl_launch(gemv_rows_kernel<DT, N, R>, blocks, GR_WARPS * WARP, 0, out, w, x, bias, rows, cols,
+               vec, add);
 }
 
 template <int DT>
