@@ -4,6 +4,10 @@
 #
 #   tests/gpu/run.sh BUILD_DIR [--quick] [--fixtures DIR]
 #
+# BUILD_DIR: a CUDA build folder, or the smaller folder tests/gpu/pack.sh
+# makes of one for a machine that builds nothing (its lib/ goes on
+# LD_LIBRARY_PATH).
+#
 # --fixtures DIR: first make the transformers fixtures into DIR
 # (make_fixtures.py; needs PyTorch, transformers and tokenizers) and check
 # the CPU engine against them (step 4 then reads DIR). On a lent GPU machine
@@ -13,8 +17,9 @@
 # --quick (for a short lease of a GPU machine, about 5 minutes): steps 1 and
 # 3 on the tiny models, the metric kernels, vs_transformers.py on the
 # Qwen2.5-0.5B shape, then bench/engine/bench_gpu.py (the GPU engine
-# against its ceiling and transformers, Llama-3.2-1B shape); no random
-# real-size models for step 2, no CPU benchmark.
+# against its ceiling and transformers, Llama-3.2-1B shape) and
+# bench/engine/bench_suite.py (1,000 cases of 128 tokens through assay
+# eval); no random real-size models for step 2, no CPU benchmark.
 #
 # 1. gpu_test_kernels --bench: each CUDA kernel against its CPU reference
 #    (float32 1e-5, bfloat16 1e-2), then timed.
@@ -38,6 +43,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 fixtures="$src/tests/fixtures/models"
 status=0
 shift
+[ -d "$build/lib" ] && export LD_LIBRARY_PATH="$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -63,9 +69,11 @@ on_tiny_models() {
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 
 echo "== CUDA kernels against the CPU reference"
+gpu=1
 if [ -x "$build/tests/gpu/gpu_test_kernels" ]; then
   "$build/tests/gpu/gpu_test_kernels" --bench
   rc=$?
+  [ $rc -eq 77 ] && gpu=0
   [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
 else
   echo "not built: configure with CUDA (nvcc on PATH) and build target gpu_test_kernels"
@@ -124,18 +132,41 @@ done
 [ $found -eq 1 ] || echo "no fixtures yet: run tests/gpu/make_fixtures.py (needs PyTorch)"
 
 echo "== real shapes, random weights: the GPU engine against transformers (vs_transformers.py)"
-if [ $quick -eq 1 ]; then
+if [ $gpu -eq 0 ]; then
+  echo "skipped: no usable GPU"
+elif [ $quick -eq 1 ]; then
   python3 "$src/tests/gpu/vs_transformers.py" "$build" --presets qwen2.5-0.5b || status=1
 else
   python3 "$src/tests/gpu/vs_transformers.py" "$build" \
     --presets qwen2.5-0.5b llama-3.2-1b tinyllama-1.1b || status=1
 fi
 
+# A suite of 1,000 cases x 128 new tokens through `assay eval` on the
+# local provider (tokenize, batch, decode, score, store), Llama-3.2-1B shape.
+suite() {
+  echo "== 1,000 cases through assay eval on the GPU (bench/engine/bench_suite.py)"
+  [ $gpu -eq 1 ] || { echo "skipped: no usable GPU"; return; }
+  tmp=$(mktemp -d)
+  if "$build/bench/engine/engine_make_random_model" llama-3.2-1b "$tmp/llama" bf16 >/dev/null; then
+    python3 "$src/bench/engine/bench_suite.py" "$build/assay" "$tmp/llama" --device gpu \
+      --cases 1000 --new-tokens 128 --concurrency 256 || status=1
+  else
+    status=1
+  fi
+  rm -rf "$tmp"
+}
+
 if [ $quick -eq 1 ]; then
   echo "== the GPU engine against its ceiling and transformers (bench/engine/bench_gpu.py)"
-  python3 "$src/bench/engine/bench_gpu.py" "$build" --presets llama-3.2-1b || status=1
+  if [ $gpu -eq 1 ]; then
+    python3 "$src/bench/engine/bench_gpu.py" "$build" --presets llama-3.2-1b || status=1
+  else
+    echo "skipped: no usable GPU"
+  fi
+  suite
   exit $status
 fi
+suite
 
 echo "== CPU reference forward (bench/engine)"
 if [ -x "$build/bench/engine/engine_bench_forward" ]; then
