@@ -764,8 +764,9 @@ static void check_attention_case(const struct att_case *c)
  * (Qwen2.5-1.5B, groups of 6; 16 heads on one kv head: two blocks of 8),
  * 256 (groups of 7: blocks of 4 and 3), 100, 24, 8 (7 heads on one kv
  * head) and 1; windows; rows of 1 position, of ENG_GPU_SPLIT_MIN and one
- * more, and far longer than a warp's share; then the decode case of the
- * target model, 1 and 64 rows at about 512 positions, timed. */
+ * more, and far longer than a warp's share. Timed: the first (rows of 1
+ * to 4096 positions) and the decode case of the target model, 1 and 64
+ * rows at about 512 positions. */
 static void check_attention_shapes(void)
 {
     static const int p_long[] = {0, 63, 64, 1024, 4095}, p_gqa7[] = {0, 5, 200, 999};
@@ -774,7 +775,7 @@ static void check_attention_shapes(void)
     static const int p_one[] = {511};
     static int p_64[64];
     const struct att_case cases[] = {
-        {"att hd64 g4", 32, 8, 64, 4096, 5, 0, 0, p_long},
+        {"att hd64 g4", 32, 8, 64, 4096, 5, 0, 1, p_long},
         {"att hd64 g4 w1500", 32, 8, 64, 4096, 5, 1500, 0, p_long},
         {"att hd8 g7", 7, 1, 8, 1000, 4, 0, 0, p_gqa7},
         {"att hd8 g7 w100", 7, 1, 8, 1000, 4, 100, 0, p_gqa7},
