@@ -50,19 +50,24 @@ template <int DPL> struct att_smem {
     float acc[ATT_WARPS][att_cfg<DPL>::heads][WARP * DPL];
 };
 
-// Sum of v over the warp; every lane gets the same bits (each butterfly
-// step adds the same two values in every lane).
-static __device__ __forceinline__ float warp_allsum(float v)
-{
-    for (int o = WARP / 2; o > 0; o /= 2)
-        v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
+#define FULL_MASK 0xffffffffu
 
 // Fold positions t .. t + TILE - 1 (those below b; kt, vt hold their keys
 // and values, this lane's dimensions) into one query head's online
-// softmax state (m, l, acc) for query q (WARP * DPL floats in shared
-// memory, 0 past hd).
+// softmax state for query q (WARP * DPL floats in shared memory, 0 past
+// hd): the running max m and accumulator acc (this lane's dimensions) are
+// the warp's, l is the sum of exponentials over the positions of this
+// lane's group (below).
+//
+// The TILE dot products are summed across the warp as a reduce-scatter:
+// at each halving step a lane keeps half of its partial sums and adds the
+// partner's matching half (TILE - 1 shuffles in all), so that the LPP =
+// WARP / TILE lanes of group lane / LPP end with position t + lane / LPP's
+// partial, which log2(LPP) more steps complete. Each lane then computes
+// one exponential; the tile's max takes log2(TILE) shuffles and each
+// lane gets every position's weight by one broadcast per position. Every
+// lane of a group computes the same sums in the same order, and the max is
+// exact, so all lanes hold the same m and, within a group, the same l.
 template <int DPL>
 static __device__ __forceinline__ void fold_tile(float *m, float *l, float (&acc)[DPL],
                                                  const float *q,
@@ -70,37 +75,53 @@ static __device__ __forceinline__ void fold_tile(float *m, float *l, float (&acc
                                                  const float (&vt)[att_cfg<DPL>::tile][DPL],
                                                  int t, int b, float scale)
 {
-    constexpr int TILE = att_cfg<DPL>::tile;
+    constexpr int TILE = att_cfg<DPL>::tile, LPP = WARP / TILE;
     int lane = threadIdx.x % WARP;
-    float qv[DPL], s[TILE], mt = *m, corr;
+    float qv[DPL], dot[TILE], s, mt, corr, p;
 
 #pragma unroll
     for (int i = 0; i < DPL; i++)
         qv[i] = q[lane + WARP * i];
 #pragma unroll
     for (int j = 0; j < TILE; j++) {
-        float dot = 0.0f;
-
+        dot[j] = 0.0f;
 #pragma unroll
         for (int i = 0; i < DPL; i++)
-            dot = fmaf(qv[i], kt[j][i], dot);
-        dot = warp_allsum(dot);
-        s[j] = t + j < b ? dot * scale : -FLT_MAX;
-        mt = fmaxf(mt, s[j]);
+            dot[j] = fmaf(qv[i], kt[j][i], dot[j]);
     }
+#pragma unroll
+    for (int n = TILE, o = WARP / 2; n > 1; n /= 2, o /= 2) {
+        bool up = (lane & o) != 0;
+
+#pragma unroll
+        for (int j = 0; j < n / 2; j++) {
+            float send = up ? dot[j] : dot[j + n / 2], keep = up ? dot[j + n / 2] : dot[j];
+
+            dot[j] = keep + __shfl_xor_sync(FULL_MASK, send, o);
+        }
+    }
+#pragma unroll
+    for (int o = LPP / 2; o > 0; o /= 2)
+        dot[0] += __shfl_xor_sync(FULL_MASK, dot[0], o);
+    s = t + lane / LPP < b ? dot[0] * scale : -FLT_MAX;
+    mt = s;
+#pragma unroll
+    for (int o = WARP / 2; o >= LPP; o /= 2)
+        mt = fmaxf(mt, __shfl_xor_sync(FULL_MASK, mt, o));
+    mt = fmaxf(*m, mt);
     corr = expf(*m - mt);
-    *l *= corr;
+    p = expf(s - mt);
+    *l = *l * corr + p;
 #pragma unroll
     for (int i = 0; i < DPL; i++)
         acc[i] *= corr;
 #pragma unroll
     for (int j = 0; j < TILE; j++) {
-        float p = expf(s[j] - mt);
+        float pj = __shfl_sync(FULL_MASK, p, j * LPP);
 
-        *l += p;
 #pragma unroll
         for (int i = 0; i < DPL; i++)
-            acc[i] = fmaf(p, vt[j][i], acc[i]);
+            acc[i] = fmaf(pj, vt[j][i], acc[i]);
     }
     *m = mt;
 }
@@ -176,6 +197,9 @@ static __device__ void attend_group(float *out, float *part, size_t part_step,
     }
 #pragma unroll
     for (int h = 0; h < GH; h++) {
+        // The warp's sum of exponentials: one lane of each group.
+        for (int o = WARP / 2; o >= WARP / TILE; o /= 2)
+            l[h] += __shfl_xor_sync(FULL_MASK, l[h], o);
         if (lane == 0) {
             sm.m[w][h] = m[h];
             sm.l[w][h] = l[h];
