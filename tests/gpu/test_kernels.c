@@ -740,71 +740,207 @@ static void check_batch_attention(void)
     free(scores);
 }
 
-/* Split-context attention on caches of LCTX positions, 4 slots of 1 layer:
- * rows with contexts of 1, 100, 1025 and 4096 positions, without a window
- * and with one of 1500 (the 4096 row then attends to its last 1500), each
- * against eng_attend; the two short rows must also equal
- * eng_gpu_attention_rows bit for bit (they take its path). */
-#define LCTX 4096
-static void check_split_attention(void)
+/* Decode attention of one shape against eng_attend: n rows, row r at
+ * position pos[r] of slot n - 1 - r of caches of ctx positions (one
+ * layer), with a window (0: none), through eng_gpu_attention_rows,
+ * eng_gpu_attention_rows_split and, for row 0, eng_gpu_attention_decode.
+ * Every call runs twice into NaN-filled outputs and must repeat bit for
+ * bit; the split form must equal eng_gpu_attention_rows bit for bit on
+ * the rows it does not split (at most ENG_GPU_SPLIT_MIN positions, or
+ * every row when n * n_heads >= ENG_GPU_SPLIT_FILL), and decode must
+ * equal row 0 of eng_gpu_attention_rows. With 'timed', --bench times the
+ * three. */
+struct att_case {
+    const char *name;
+    int nh, nkv, hd, ctx, n, window, timed;
+    const int *pos;
+};
+
+enum { ATT_ROWS, ATT_SPLIT, ATT_DECODE };
+
+struct att_run {
+    const struct att_case *c;
+    float *d_o, *d_part, *d_q, *d_kc, *d_vc;
+    int *d_slot, *d_pos;
+    size_t stride;
+    int slot0, t0;
+    float scale;
+};
+
+static int att_t0(int pos, int window)
 {
-    enum { N = 4, SLOTS = 4, SHORT = 2 };
-    int slot[N] = {3, 0, 2, 1}, pos[N] = {0, 99, 1024, LCTX - 1}, wins[2] = {0, 1500}, r, h, w;
-    size_t kvdim = (size_t)NKV * HD, stride = (size_t)LCTX * kvdim, cache = SLOTS * stride;
-    size_t qn = (size_t)N * NH * HD;
-    size_t part = eng_gpu_attention_part_floats(N, NH, HD, LCTX);
+    return window > 0 && pos + 1 > window ? pos + 1 - window : 0;
+}
+
+static int att_call(const struct att_run *a, int kind)
+{
+    const struct att_case *c = a->c;
+
+    if (kind == ATT_ROWS)
+        return eng_gpu_attention_rows(a->d_o, a->d_q, a->d_kc, a->d_vc, a->d_slot, a->d_pos, c->n,
+                                      a->stride, c->nh, c->nkv, c->hd, c->window, a->scale);
+    if (kind == ATT_SPLIT)
+        return eng_gpu_attention_rows_split(a->d_o, a->d_part, a->d_q, a->d_kc, a->d_vc,
+                                            a->d_slot, a->d_pos, c->n, a->stride, c->nh, c->nkv,
+                                            c->hd, c->window, a->scale, c->ctx);
+    return eng_gpu_attention_decode(a->d_o, a->d_q, a->d_kc + (size_t)a->slot0 * a->stride,
+                                    a->d_vc + (size_t)a->slot0 * a->stride, c->nh, c->nkv, c->hd,
+                                    a->t0, c->pos[0] + 1, a->scale);
+}
+
+/* One row of the table: whether a and b (n floats) are the same bits. */
+static void same_bits(const char *name, const float *a, const float *b, size_t n)
+{
+    int same = memcmp(a, b, n * sizeof *a) == 0;
+
+    printf("| %-28s | %10zu | %9s | %7s | %s |\n", name, n, same ? "equal" : "differs", "exact",
+           same ? "ok" : "FAIL");
+    if (!same)
+        failures++;
+}
+
+/* Run 'kind' twice, each time into NaN-filled output, and return the first
+ * result (out_n floats; caller frees), compared with ref; the second run
+ * must repeat it bit for bit. */
+static float *att_twice(const struct att_run *a, int kind, const float *ref, size_t out_n,
+                        const char *what)
+{
+    float *got[2];
+    char name[64];
+    int k;
+
+    for (k = 0; k < 2; k++) {
+        got[k] = malloc(out_n * sizeof(float));
+        nan_fill(a->d_o, out_n);
+        if (got[k] == NULL || att_call(a, kind) < 0 || eng_gpu_sync() < 0 ||
+            eng_gpu_download(got[k], a->d_o, out_n * sizeof(float)) < 0) {
+            fprintf(stderr, "%s %s: %s\n", a->c->name, what, as_error_msg());
+            exit(1);
+        }
+    }
+    snprintf(name, sizeof name, "%s %s", a->c->name, what);
+    compare(name, a->d_o, ref, out_n, 1e-5);
+    snprintf(name, sizeof name, "  %s repeats", what);
+    same_bits(name, got[0], got[1], out_n);
+    free(got[1]);
+    return got[0];
+}
+
+static void check_attention_case(const struct att_case *c)
+{
+    size_t kvdim = (size_t)c->nkv * c->hd, stride = (size_t)c->ctx * kvdim;
+    size_t cache = (size_t)c->n * stride, head = (size_t)c->nh * c->hd, qn = (size_t)c->n * head;
     float *kc = rand_floats(cache), *vc = rand_floats(cache), *q = rand_floats(qn);
-    float *ref = malloc(qn * 4), *scores = malloc(LCTX * 4), scale = 1.0f / sqrtf((float)HD);
-    float *d_kc = to_gpu(kc, cache * 4), *d_vc = to_gpu(vc, cache * 4), *d_part = NULL;
-    void *d_q = to_gpu(q, qn * 4), *d_o = to_gpu(ref, qn * 4), *d_o2 = to_gpu(ref, qn * 4);
-    void *d_slot = to_gpu(slot, sizeof slot), *d_pos = to_gpu(pos, sizeof pos);
+    float *ref = malloc(qn * 4), *scores = malloc((size_t)c->ctx * 4), *rows, *split, *dec;
+    int *slot = malloc((size_t)c->n * sizeof *slot), r, h, g, t0, unsplit;
+    int whole = c->n * c->nh >= ENG_GPU_SPLIT_FILL;
+    size_t bytes = 0;
+    struct att_run a;
     char name[64];
 
-    if (eng_gpu_alloc((void **)&d_part, part * 4) < 0)
-        failures++;
-    for (w = 0; w < 2; w++) {
-        for (r = 0; r < N; r++) {
-            int t0 = wins[w] > 0 && pos[r] + 1 > wins[w] ? pos[r] + 1 - wins[w] : 0;
-            const float *kb = kc + slot[r] * stride, *vb = vc + slot[r] * stride;
-
-            for (h = 0; h < NH; h++)
-                eng_attend(ref + ((size_t)r * NH + h) * HD, q + ((size_t)r * NH + h) * HD,
-                           kb + (size_t)(h / (NH / NKV)) * HD, vb + (size_t)(h / (NH / NKV)) * HD,
-                           kvdim, t0, pos[r] + 1, HD, scale, scores);
-        }
-        if (eng_gpu_attention_rows_split(d_o, d_part, d_q, d_kc, d_vc, d_slot, d_pos, N, stride,
-                                         NH, NKV, HD, wins[w], scale, LCTX) < 0 ||
-            eng_gpu_attention_rows(d_o2, d_q, d_kc, d_vc, d_slot, d_pos, N, stride, NH, NKV, HD,
-                                   wins[w], scale) < 0) {
-            fprintf(stderr, "attention split: %s\n", as_error_msg());
-            failures++;
-        }
-        snprintf(name, sizeof name, "attention_split 1..4096 w%d", wins[w]);
-        compare(name, d_o, ref, qn, 1e-5);
-        if (eng_gpu_sync() < 0 || eng_gpu_download(ref, d_o2, (size_t)SHORT * NH * HD * 4) < 0)
-            failures++;
-        snprintf(name, sizeof name, "  short rows = unsplit w%d", wins[w]);
-        compare(name, d_o, ref, (size_t)SHORT * NH * HD, 0);
+    if (kc == NULL || vc == NULL || q == NULL || ref == NULL || scores == NULL || slot == NULL) {
+        fprintf(stderr, "%s: out of memory\n", c->name);
+        exit(1);
     }
-    TIME("attention_rows 4 long", (size_t)(1 + 100 + 1025 + LCTX) * kvdim * 8,
-         eng_gpu_attention_rows(d_o2, d_q, d_kc, d_vc, d_slot, d_pos, N, stride, NH, NKV, HD, 0,
-                                scale));
-    TIME("attention_split 4 long", (size_t)(1 + 100 + 1025 + LCTX) * kvdim * 8,
-         eng_gpu_attention_rows_split(d_o, d_part, d_q, d_kc, d_vc, d_slot, d_pos, N, stride, NH,
-                                      NKV, HD, 0, scale, LCTX));
-    eng_gpu_free(d_kc);
-    eng_gpu_free(d_vc);
-    eng_gpu_free(d_part);
-    eng_gpu_free(d_q);
-    eng_gpu_free(d_o);
-    eng_gpu_free(d_o2);
-    eng_gpu_free(d_slot);
-    eng_gpu_free(d_pos);
+    for (r = 0; r < c->n; r++) {
+        const float *kb = kc + (size_t)(c->n - 1 - r) * stride;
+        const float *vb = vc + (size_t)(c->n - 1 - r) * stride;
+
+        slot[r] = c->n - 1 - r;
+        t0 = att_t0(c->pos[r], c->window);
+        bytes += (size_t)(c->pos[r] + 1 - t0) * kvdim * 8;
+        for (h = 0; h < c->nh; h++) {
+            g = h / (c->nh / c->nkv);
+            eng_attend(ref + r * head + (size_t)h * c->hd, q + r * head + (size_t)h * c->hd,
+                       kb + (size_t)g * c->hd, vb + (size_t)g * c->hd, kvdim, t0, c->pos[r] + 1,
+                       c->hd, 1.0f / sqrtf((float)c->hd), scores);
+        }
+    }
+    a.c = c;
+    a.stride = stride;
+    a.scale = 1.0f / sqrtf((float)c->hd);
+    a.slot0 = slot[0];
+    a.t0 = att_t0(c->pos[0], c->window);
+    a.d_kc = to_gpu(kc, cache * 4);
+    a.d_vc = to_gpu(vc, cache * 4);
+    a.d_q = to_gpu(q, qn * 4);
+    a.d_o = gpu_nans(qn);
+    a.d_part = gpu_nans(eng_gpu_attention_part_floats(c->n, c->nh, c->hd, c->ctx));
+    a.d_slot = to_gpu(slot, (size_t)c->n * sizeof *slot);
+    a.d_pos = to_gpu(c->pos, (size_t)c->n * sizeof *c->pos);
+    rows = att_twice(&a, ATT_ROWS, ref, qn, "rows");
+    split = att_twice(&a, ATT_SPLIT, ref, qn, "split");
+    dec = att_twice(&a, ATT_DECODE, ref, head, "decode");
+    for (r = 0; r < c->n; r++) {
+        unsplit = whole || c->pos[r] + 1 - att_t0(c->pos[r], c->window) <= ENG_GPU_SPLIT_MIN;
+        if (unsplit && memcmp(rows + r * head, split + r * head, head * sizeof *rows) != 0)
+            break;
+    }
+    snprintf(name, sizeof name, "  unsplit rows = rows%s", whole ? " (all)" : "");
+    printf("| %-28s | %10d | %9s | %7s | %s |\n", name, c->n, r == c->n ? "equal" : "differs",
+           "exact", r == c->n ? "ok" : "FAIL");
+    failures += r != c->n;
+    same_bits("  decode = row 0 of rows", dec, rows, head);
+    if (c->timed) {
+        snprintf(name, sizeof name, "%s rows", c->name);
+        TIME(name, bytes, att_call(&a, ATT_ROWS));
+        snprintf(name, sizeof name, "%s split", c->name);
+        TIME(name, bytes, att_call(&a, ATT_SPLIT));
+        snprintf(name, sizeof name, "%s decode row 0", c->name);
+        TIME(name, bytes / c->n, att_call(&a, ATT_DECODE));
+    }
+    eng_gpu_free(a.d_kc);
+    eng_gpu_free(a.d_vc);
+    eng_gpu_free(a.d_q);
+    eng_gpu_free(a.d_o);
+    eng_gpu_free(a.d_part);
+    eng_gpu_free(a.d_slot);
+    eng_gpu_free(a.d_pos);
+    free(rows);
+    free(split);
+    free(dec);
+    free(ref);
+    free(scores);
+    free(slot);
     free(kc);
     free(vc);
     free(q);
-    free(ref);
-    free(scores);
+}
+
+/* The attention shapes: head_dim 64 (Llama-3.2-1B, groups of 4), 128
+ * (Qwen2.5-1.5B, groups of 6; 16 heads on one kv head: two blocks of 8),
+ * 256 (groups of 7: blocks of 4 and 3), 100, 24, 8 (7 heads on one kv
+ * head) and 1; windows; rows of 1 position, of ENG_GPU_SPLIT_MIN and one
+ * more, and far longer than a warp's share. Timed: the first (rows of 1
+ * to 4096 positions) and the decode case of the target model, 1 and 64
+ * rows at about 512 positions. */
+static void check_attention_shapes(void)
+{
+    static const int p_long[] = {0, 63, 64, 1024, 4095}, p_gqa7[] = {0, 5, 200, 999};
+    static const int p_mha[] = {0, 64, 599}, p_q15[] = {1, 500, 2047}, p_16[] = {0, 299};
+    static const int p_256[] = {0, 150, 299}, p_100[] = {0, 36, 37, 500}, p_1[] = {0, 99};
+    static const int p_one[] = {511};
+    static int p_64[64];
+    const struct att_case cases[] = {
+        {"att hd64 g4", 32, 8, 64, 4096, 5, 0, 1, p_long},
+        {"att hd64 g4 w1500", 32, 8, 64, 4096, 5, 1500, 0, p_long},
+        {"att hd8 g7", 7, 1, 8, 1000, 4, 0, 0, p_gqa7},
+        {"att hd8 g7 w100", 7, 1, 8, 1000, 4, 100, 0, p_gqa7},
+        {"att hd24 g1", 4, 4, 24, 600, 3, 0, 0, p_mha},
+        {"att hd128 g6", 12, 2, 128, 2048, 3, 0, 0, p_q15},
+        {"att hd128 g16", 16, 1, 128, 300, 2, 0, 0, p_16},
+        {"att hd256 g7", 7, 1, 256, 300, 3, 0, 0, p_256},
+        {"att hd100 g2 w37", 4, 2, 100, 600, 4, 37, 0, p_100},
+        {"att hd1 g2", 2, 1, 1, 100, 2, 0, 0, p_1},
+        {"att 1x512", NH, NKV, HD, 1024, 1, 0, 1, p_one},
+        {"att 64x512", NH, NKV, HD, 512, 64, 0, 1, p_64},
+    };
+    size_t i;
+
+    for (i = 0; i < 64; i++)
+        p_64[i] = 480 + (int)i % 32;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_attention_case(&cases[i]);
 }
 
 /* A CUDA graph on a stream of its own: RMSNorm of 4 rows then a GEMM,
@@ -950,7 +1086,7 @@ int main(int argc, char **argv)
     check_bias_gather();
     check_fused();
     check_batch_attention();
-    check_split_attention();
+    check_attention_shapes();
     check_graph();
     check_argmax_logprob();
     printf("%s\n", failures ? "FAILED" : "all kernels match the CPU reference");

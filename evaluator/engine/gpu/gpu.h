@@ -79,7 +79,11 @@ int eng_gpu_swiglu(float *d_out, const float *d_gate, const float *d_up, int n);
 /* Decode attention for one token with GQA and online softmax:
  * q (n_heads, head_dim); k, v caches (ctx, n_kv * head_dim) of one layer;
  * out (n_heads, head_dim) = sum_t softmax_t(q_h . k_t[g] * scale) v_t[g]
- * over t in [t0, t1), g = h / (n_heads / n_kv). */
+ * over t in [t0, t1), g = h / (n_heads / n_kv); 1 <= head_dim <= 256.
+ * Each K and V row is read once for the query heads that share it (at
+ * most 8 per block, 4 for head_dim > 128). Deterministic, and bit for bit
+ * what eng_gpu_attention_rows computes for a row over the same positions
+ * (kernels_attention.cu). */
 int eng_gpu_attention_decode(float *d_out, const float *d_q, const float *d_k, const float *d_v,
                              int n_heads, int n_kv, int head_dim, int t0, int t1, float scale);
 
@@ -171,23 +175,46 @@ int eng_gpu_kv_scatter(float *d_kc, float *d_vc, const float *d_k, const float *
 /* Decode attention of n rows at once: q, out (n, n_heads, head_dim); row r
  * attends (GQA, online softmax, as eng_gpu_attention_decode) to positions
  * [t0, pos[r]] of slot slot[r]'s caches, t0 = pos[r] + 1 - window when
- * window > 0 and shorter than that, else 0. */
+ * window > 0 and shorter than that, else 0. One block per row and kv
+ * head (and group of its query heads) walks all of the row's positions:
+ * long rows of a small batch want the split form below. */
 int eng_gpu_attention_rows(float *d_out, const float *d_q, const float *d_kc, const float *d_vc,
                            const int32_t *d_slot, const int32_t *d_pos, int n, size_t slot_stride,
                            int n_heads, int n_kv, int head_dim, int window, float scale);
 
 /* Split-context (flash-decoding) form of eng_gpu_attention_rows for caches
- * of 'ctx' positions (every pos[r] < ctx). A row attending to more than
- * ENG_GPU_SPLIT_MIN positions has them cut into at most
- * eng_gpu_attention_splits(ctx) consecutive chunks of equal length (the
- * last shorter, none under ENG_GPU_SPLIT_CHUNK), each attended by its own
- * block into a partial (max, sum of exponentials, weighted values) in
- * d_part, then a second kernel combines the partials in chunk order, so
- * the result is deterministic. Shorter rows are computed exactly as by
- * eng_gpu_attention_rows (bit for bit). Launch shapes depend only on n,
- * the model's shape and ctx. d_part: eng_gpu_attention_part_floats(n,
- * n_heads, head_dim, ctx) floats of scratch. */
-enum { ENG_GPU_SPLIT_MIN = 1024, ENG_GPU_SPLIT_CHUNK = 512, ENG_GPU_SPLIT_MAX = 32 };
+ * of 'ctx' positions (every pos[r] < ctx). A launch has S splits, the
+ * fewest with n * n_heads * S >= ENG_GPU_SPLIT_FILL but at most
+ * eng_gpu_attention_splits(ctx) (so a batch of one long row still fills
+ * the GPU while a large batch, which fills it with rows, is not split). A
+ * row attending to more than ENG_GPU_SPLIT_MIN positions has them cut into
+ * at most S consecutive chunks of equal length (the last shorter, none
+ * under ENG_GPU_SPLIT_CHUNK), each attended by its own block into a
+ * partial (max, sum of exponentials, weighted values) in d_part (n,
+ * n_heads, S, head_dim + 2), then a second kernel combines the partials in
+ * chunk order, so the result is deterministic. Other rows (all rows when
+ * S = 1) are computed exactly as by eng_gpu_attention_rows (bit for bit).
+ * Launch shapes depend only on n, the model's shape and ctx. d_part:
+ * eng_gpu_attention_part_floats(n, n_heads, head_dim, ctx) floats of
+ * scratch, enough for any n' <= n rows.
+ *
+ * A chunk of 64 positions is one pass of a block's 8 warps at head_dim
+ * 64 (32 KB of K and V in flight); shorter chunks would not shorten a
+ * block's time (a memory round trip) but add blocks and partials, longer
+ * ones lengthen the critical path of batch-1 decode (64 blocks of 64
+ * positions each cover a 512-position row of Llama-3.2-1B's 8 kv heads in
+ * one round trip). ENG_GPU_SPLIT_FILL = 2048 query-head splits gives 512
+ * blocks (about 4 per SM of an H100) when 4 query heads share a kv head
+ * (Llama-3.2-1B). eng_gpu_attention_splits(ctx), the most splits for
+ * caches of ctx positions, stops at ENG_GPU_SPLIT_MAX = 64: a row of 4096
+ * positions is then still cut into chunks of 64 (512 blocks for 8 kv
+ * heads), and longer rows are bound by memory bandwidth anyway. */
+enum {
+    ENG_GPU_SPLIT_MIN = 64,
+    ENG_GPU_SPLIT_CHUNK = 64,
+    ENG_GPU_SPLIT_MAX = 64,
+    ENG_GPU_SPLIT_FILL = 2048
+};
 int eng_gpu_attention_splits(int ctx);
 size_t eng_gpu_attention_part_floats(int n, int n_heads, int head_dim, int ctx);
 int eng_gpu_attention_rows_split(float *d_out, float *d_part, const float *d_q, const float *d_kc,

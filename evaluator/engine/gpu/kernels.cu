@@ -114,38 +114,6 @@ extern "C" int eng_gpu_swiglu(float *d_out, const float *d_gate, const float *d_
     return launched("swiglu");
 }
 
-// --- decode attention with GQA and online softmax ------------------------
-// One block per query head h, one thread per output dimension (blockDim =
-// head_dim rounded up to a warp). q (n_heads, hd); k, v (ctx, n_kv * hd);
-// out (n_heads, hd). For each t in [t0, t1): s = q . k_t * scale (block
-// sum), then the running max m, normaliser l and accumulator are rescaled
-// (online softmax), so scores are never stored.
-
-static __global__ void attention_decode_kernel(float *out, const float *q, const float *k,
-                                               const float *v, int n_heads, int n_kv, int hd,
-                                               int t0, int t1, float scale)
-{
-    __shared__ float red[33];
-    int h = blockIdx.x, g = h / (n_heads / n_kv);
-
-    attend_head(out + (size_t)h * hd, q + (size_t)h * hd, k + (size_t)g * hd, v + (size_t)g * hd,
-                (size_t)n_kv * hd, hd, t0, t1, scale, red);
-}
-
-extern "C" int eng_gpu_attention_decode(float *d_out, const float *d_q, const float *d_k,
-                                        const float *d_v, int n_heads, int n_kv, int head_dim,
-                                        int t0, int t1, float scale)
-{
-    int threads = (head_dim + WARP - 1) / WARP * WARP;
-
-    if (threads > 1024 || n_kv <= 0 || n_heads % n_kv != 0 || t0 < 0 || t1 <= t0)
-        return as_error_set(AS_EINVAL, "attention: bad shape (heads %d, kv %d, head_dim %d, t %d..%d)",
-                            n_heads, n_kv, head_dim, t0, t1);
-    attention_decode_kernel<<<n_heads, threads, 0, eng_gpu_cur_stream()>>>(
-        d_out, d_q, d_k, d_v, n_heads, n_kv, head_dim, t0, t1, scale);
-    return launched("attention_decode");
-}
-
 // --- argmax: out = first index of the largest of x (n) --------------------
 
 static __global__ void argmax_kernel(int32_t *out, const float *x, int n)

@@ -1,8 +1,7 @@
-// Device helpers shared by the engine's kernel files (kernels.cu,
-// kernels_batch.cu): the calling thread's stream (stream.cuh),
-// launch-error translation, warp and block reductions
-// in a fixed order (so results never depend on timing), first-index
-// argmax, and the online-softmax attention of one query head.
+// Device helpers shared by the engine's kernel files (kernels*.cu): the
+// calling thread's stream (stream.cuh), launch-error translation, warp and
+// block reductions in a fixed order (so results never depend on timing)
+// and first-index argmax.
 #ifndef AS_ENG_KERNELS_COMMON_CUH
 #define AS_ENG_KERNELS_COMMON_CUH
 
@@ -87,46 +86,6 @@ static __device__ int block_argmax(const float *x, int n, float *sv, int *si)
         __syncthreads();
     }
     return si[0] < n ? si[0] : 0;
-}
-
-// One query head against one kv head of a cache over t in [t0, t1) (not
-// empty), with online softmax, unnormalised: the block (one thread per
-// dimension, hd rounded up to a warp) ends with *m_out = max_t s_t,
-// *l_out = sum_t exp(s_t - m) and returns thread i's sum_t exp(s_t - m)
-// v_t[i] (0 for i >= hd), where s_t = q . k_t * scale, k_t = k + t * stride
-// (hd floats), likewise v_t. red: 33 shared floats.
-static __device__ float attend_part(const float *q, const float *k, const float *v, size_t stride,
-                                    int hd, int t0, int t1, float scale, float *red, float *m_out,
-                                    float *l_out)
-{
-    int i = threadIdx.x;
-    float qi = i < hd ? q[i] : 0.0f;
-    float m = -FLT_MAX, l = 0.0f, acc = 0.0f;
-
-    for (int t = t0; t < t1; t++) {
-        const float *kt = k + (size_t)t * stride, *vt = v + (size_t)t * stride;
-        float s = block_sum(i < hd ? qi * kt[i] : 0.0f, red) * scale;
-        float m_new = fmaxf(m, s), corr = expf(m - m_new), p = expf(s - m_new);
-
-        l = l * corr + p;
-        acc = acc * corr + (i < hd ? p * vt[i] : 0.0f);
-        m = m_new;
-    }
-    *m_out = m;
-    *l_out = l;
-    return acc;
-}
-
-// out (hd) = sum_t softmax_t(q . k_t * scale) v_t over t in [t0, t1), as
-// attend_part computes it.
-static __device__ void attend_head(float *out, const float *q, const float *k, const float *v,
-                                   size_t stride, int hd, int t0, int t1, float scale, float *red)
-{
-    int i = threadIdx.x;
-    float m, l, acc = attend_part(q, k, v, stride, hd, t0, t1, scale, red, &m, &l);
-
-    if (i < hd)
-        out[i] = acc / l;
 }
 
 #endif
