@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "evaluator/engine/gpu/kernels_common.cuh"
+#include "evaluator/engine/gpu/launch.cuh"
 
 #define ATT_WARPS 8
 #define ATT_THREADS (ATT_WARPS * WARP)
@@ -279,13 +280,14 @@ static __global__ void __launch_bounds__(ATT_THREADS, 2) attention_kernel(att_ar
 {
     int G = A.n_heads / A.n_kv, g = blockIdx.x / A.hc;
     int h0 = g * G + (int)(blockIdx.x % A.hc) * A.hb, nh = min(A.hb, (g + 1) * G - h0);
-    int r = blockIdx.y, c = blockIdx.z, S = gridDim.z, a = A.t0, b = A.t1;
-    int p = A.pos != NULL ? A.pos[r] : 0;
-    size_t kv = (size_t)g * A.hd, row = ((size_t)r * A.n_heads + h0) * A.hd;
-    size_t slot = A.pos != NULL ? (size_t)A.slot[r] : 0;
+    int r = blockIdx.y, c = blockIdx.z, S = gridDim.z, a = A.t0, b = A.t1, p;
+    size_t kv = (size_t)g * A.hd, row = ((size_t)r * A.n_heads + h0) * A.hd, slot;
     __shared__ float sq[att_cfg<DPL>::heads][WARP * DPL];
     float *part = NULL;
 
+    pdl_enter();
+    p = A.pos != NULL ? A.pos[r] : 0;
+    slot = A.pos != NULL ? (size_t)A.slot[r] : 0;
     // q is loaded while pos and slot are, before the row's span is known.
     stage_q<DPL>(sq, A.q + row, A.hd, nh);
     if (A.pos != NULL) {
@@ -318,7 +320,7 @@ template <int DPL> static void launch_dpl(att_args A, int rows, int S)
 
     A.hc = hc;
     A.hb = (G + hc - 1) / hc;
-    attention_kernel<DPL><<<grid, ATT_THREADS, 0, eng_gpu_cur_stream()>>>(A);
+    pdl_launch(attention_kernel<DPL>, grid, ATT_THREADS, 0, A);
 }
 
 static int launch(att_args A, int rows, int S, const char *what)
@@ -380,11 +382,13 @@ static __global__ void attention_combine_kernel(float *out, const float *part,
                                                 const int32_t *pos, int n_heads, int hd,
                                                 int window, int S)
 {
-    int h = blockIdx.x, r = blockIdx.y, i = threadIdx.x, p = pos[r];
-    int L = p + 1 - row_t0(p, window), chunk, nc, c;
+    int h = blockIdx.x, r = blockIdx.y, i = threadIdx.x, p, L, chunk, nc, c;
     const float *pr = part + ((size_t)r * n_heads + h) * S * PART_STRIDE(hd);
     float M = -FLT_MAX, l = 0.0f, acc = 0.0f;
 
+    pdl_enter();
+    p = pos[r];
+    L = p + 1 - row_t0(p, window);
     if (L <= ENG_GPU_SPLIT_MIN)
         return;
     chunk = split_chunk(L, S);
@@ -450,8 +454,7 @@ extern "C" int eng_gpu_attention_rows_split(float *d_out, float *d_part, const f
     S = launch_splits(n, n_heads, ctx);
     if ((rc = launch(A, n, S, "attention_split")) < 0 || S == 1)
         return rc;
-    attention_combine_kernel<<<dim3((unsigned)n_heads, (unsigned)n), threads, 0,
-                               eng_gpu_cur_stream()>>>(d_out, d_part, d_pos, n_heads, head_dim,
-                                                       window, S);
+    pdl_launch(attention_combine_kernel, dim3((unsigned)n_heads, (unsigned)n), threads, 0, d_out,
+               d_part, d_pos, n_heads, head_dim, window, S);
     return launched("attention_combine");
 }
