@@ -9,8 +9,9 @@ usage: bench_suite.py ASSAY_BIN MODEL_DIR [--cases N] [--new-tokens N]
                       [--context N]
 
 --context bounds each sequence's positions (default 512: the prompts here
-are short); every slot holds a float32 KV cache of that many positions, so
-concurrency x context must fit the device.
+are short); every slot holds a KV cache of that many positions (bfloat16 on
+the GPU for bfloat16 models, else float32), so concurrency x context must
+fit the device.
 
 Every case asks for --new-tokens tokens (the table reports the completion
 tokens actually generated: a stop id may end a case early). A model folder

@@ -213,7 +213,8 @@ int eng_engine_batch_open(eng_engine *e, int slots)
     o.gpu = strcmp(e->device, "gpu") == 0;
     if ((rc = eng_batch_new(&e->batch, e->model, &o)) < 0 && o.gpu) {
         const eng_config *c = &e->model->cfg;
-        double kv = 8.0 * slots * e->ctx * c->n_layers * c->n_kv_heads * c->head_dim;
+        double kv = (e->model->layers[0].wq.dtype == ENG_DT_BF16 ? 4.0 : 8.0) * slots * e->ctx *
+                    c->n_layers * c->n_kv_heads * c->head_dim;
 
         snprintf(e->note, sizeof e->note,
                  "%d sequences of %d positions (%.1f GiB of KV cache besides the weights) do not "

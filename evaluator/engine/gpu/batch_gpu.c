@@ -16,7 +16,11 @@
  * float32 rounding.
  *
  * Device memory: the weights once; K and V caches of (slots, layers, ctx,
- * kv_heads * head_dim) floats; scratch for max_rows rows. A step runs on
+ * kv_heads * head_dim) elements, bfloat16 for a model whose q|k|v weights
+ * are bfloat16 (as transformers keeps them; half the bytes attention
+ * reads, twice the slots or context in the same memory), float32
+ * otherwise (within float32 rounding of the CPU reference); scratch for
+ * max_rows rows. A step runs on
  * the batch's own stream and ends in one synchronisation (the timer's).
  *
  * CUDA graphs: a step of n rows that are all of different slots and all
@@ -54,12 +58,14 @@ enum { G_NEW, G_SEEN, G_READY, G_FAILED };
 struct eng_gpu_batch {
     const eng_model *m;
     int slots, ctx, max_rows;
-    size_t slot_stride;                  /* floats of one slot's cache, all layers */
+    size_t slot_stride;                  /* elements of one slot's cache, all layers */
     eng_gpu_weights w;
     eng_gpu_stream *stream;
     eng_gpu_blas *blas;
     eng_gpu_timer *timer;
-    float *kc, *vc;                      /* (slots, layers, ctx, kvdim) */
+    void *kc, *vc;                       /* (slots, layers, ctx, kvdim) of kv_dtype */
+    int kv_dtype;                        /* ENG_GPU_BF16 or ENG_GPU_F32 */
+    size_t kv_esize;                     /* bytes of one cache element */
     float *x, *h, *o;                    /* (max_rows, hidden) */
     float *q, *att;                      /* (max_rows, heads * head_dim) */
     float *qkv;                          /* (max_rows, heads * head_dim + 2 * kvdim) */
@@ -129,14 +135,14 @@ static int alloc_buffers(eng_gpu_batch *g)
     size_t R = (size_t)g->max_rows, H = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t qdim = (size_t)c->n_heads * c->head_dim, kvdim = (size_t)c->n_kv_heads * c->head_dim;
     size_t widest = H > qdim ? H : qdim;
-    size_t cache = (size_t)g->slots * g->slot_stride;
+    size_t cache = (size_t)g->slots * g->slot_stride * g->kv_esize;
     size_t part = eng_gpu_attention_part_floats(g->slots < g->max_rows ? g->slots : g->max_rows,
                                                 c->n_heads, c->head_dim, g->ctx);
     int rc;
 
     if (I > widest)
         widest = I;
-    if ((rc = alloc_f32(&g->kc, cache, 1)) < 0 || (rc = alloc_f32(&g->vc, cache, 1)) < 0 ||
+    if ((rc = eng_gpu_alloc(&g->kc, cache)) < 0 || (rc = eng_gpu_alloc(&g->vc, cache)) < 0 ||
         (rc = alloc_f32(&g->x, R, H)) < 0 || (rc = alloc_f32(&g->h, R, H)) < 0 ||
         (rc = alloc_f32(&g->o, R, H)) < 0 || (rc = alloc_f32(&g->q, R, qdim)) < 0 ||
         (rc = alloc_f32(&g->att, R, qdim)) < 0 ||
@@ -159,8 +165,11 @@ static int setup(eng_gpu_batch *g)
     eng_gpu_stream *prev = eng_gpu_stream_use(g->stream);
     int rc;
 
-    if ((rc = eng_gpu_weights_upload(&g->w, g->m, 1)) < 0 ||
-        (rc = eng_gpu_blas_new(&g->blas)) < 0 || (rc = eng_gpu_timer_new(&g->timer)) < 0 ||
+    if ((rc = eng_gpu_weights_upload(&g->w, g->m, 1)) < 0)
+        goto out;
+    g->kv_dtype = g->w.layers[0].wqkv.dtype == ENG_GPU_BF16 ? ENG_GPU_BF16 : ENG_GPU_F32;
+    g->kv_esize = g->kv_dtype == ENG_GPU_BF16 ? 2 : 4;
+    if ((rc = eng_gpu_blas_new(&g->blas)) < 0 || (rc = eng_gpu_timer_new(&g->timer)) < 0 ||
         (rc = alloc_buffers(g)) < 0)
         goto out;
     rc = eng_gpu_sync();
@@ -269,20 +278,27 @@ static int linear(eng_gpu_batch *g, float *out, const eng_gpu_mat *w, const floa
     return rc;
 }
 
+/* Where a layer's cache starts in slot 0's: 'off' elements into 'cache'. */
+static void *kv_at(const eng_gpu_batch *g, void *cache, size_t off)
+{
+    return (char *)cache + off * g->kv_esize;
+}
+
 /* Attention of the n rows of g->q into g->att, against the layer whose
- * caches start 'off' floats into each slot's; decode-sized steps split
+ * caches start 'off' elements into each slot's; decode-sized steps split
  * long contexts. */
 static int attend(eng_gpu_batch *g, size_t off, int window, int n)
 {
     const eng_config *c = &g->m->cfg;
     const int32_t *slot = g->d_in + IN_SLOT * g->max_rows, *pos = g->d_in + IN_POS * g->max_rows;
     float scale = 1.0f / sqrtf((float)c->head_dim);
+    const void *kc = kv_at(g, g->kc, off), *vc = kv_at(g, g->vc, off);
 
     if (n <= g->slots)
-        return eng_gpu_attention_rows_split(g->att, g->part, g->q, g->kc + off, g->vc + off, slot,
-                                            pos, n, g->slot_stride, c->n_heads, c->n_kv_heads,
+        return eng_gpu_attention_rows_split(g->att, g->part, g->q, kc, vc, g->kv_dtype, slot, pos,
+                                            n, g->slot_stride, c->n_heads, c->n_kv_heads,
                                             c->head_dim, window, scale, g->ctx);
-    return eng_gpu_attention_rows(g->att, g->q, g->kc + off, g->vc + off, slot, pos, n,
+    return eng_gpu_attention_rows(g->att, g->q, kc, vc, g->kv_dtype, slot, pos, n,
                                   g->slot_stride, c->n_heads, c->n_kv_heads, c->head_dim, window,
                                   scale);
 }
@@ -300,9 +316,10 @@ static int layer(eng_gpu_batch *g, int l, int n)
 
     if ((rc = eng_gpu_rmsnorm(g->h, g->x, L->attn_norm.d, L->attn_norm.dtype, n, H, c->eps)) < 0 ||
         (rc = linear(g, g->qkv, &L->wqkv, L->bqkv, g->h, n, qdim + 2 * kvdim, H, 0)) < 0 ||
-        (rc = eng_gpu_qkv_rope_scatter(g->q, g->kc + off, g->vc + off, g->qkv, slot, pos,
-                                       g->w.inv_freq, n, g->slot_stride, c->n_heads,
-                                       c->n_kv_heads, c->head_dim)) < 0 ||
+        (rc = eng_gpu_qkv_rope_scatter(g->q, kv_at(g, g->kc, off), kv_at(g, g->vc, off),
+                                       g->kv_dtype, g->qkv, slot, pos, g->w.inv_freq, n,
+                                       g->slot_stride, c->n_heads, c->n_kv_heads,
+                                       c->head_dim)) < 0 ||
         (rc = attend(g, off, window, n)) < 0 ||
         (rc = linear(g, g->x, &L->wo, L->bo, g->att, n, H, qdim, 1)) < 0 ||
         (rc = eng_gpu_rmsnorm(g->h, g->x, L->ffn_norm.d, L->ffn_norm.dtype, n, H, c->eps)) < 0 ||

@@ -144,7 +144,7 @@ int eng_gpu_timer_stop(eng_gpu_timer *t, double *ms);
  * A step feeds n rows (n <= 65535), row r being a token of slot slot[r] at
  * position pos[r] (device int32 (n) each). The KV cache of one layer for
  * every slot is one array: slot s's (ctx, kvdim) cache starts at
- * d_kc + s * slot_stride floats (likewise d_vc). */
+ * d_kc + s * slot_stride elements (likewise d_vc). */
 
 /* out (T, rows) += bias (rows), per row: a GEMM's bias. */
 int eng_gpu_add_bias(float *d_out, const float *d_bias, int T, int rows);
@@ -156,11 +156,14 @@ int eng_gpu_gather_rows(float *d_out, const float *d_x, const int32_t *d_idx, in
  * being [q (n_heads, head_dim) | k (n_kv, head_dim) | v (n_kv, head_dim)]
  * of a token at position pos[r]: q_out (n, qdim) = q rotated as
  * eng_gpu_rope; k rotated and v go to position pos[r] of slot slot[r]'s
- * caches (as eng_gpu_kv_scatter). One launch for what eng_gpu_rope twice
- * and eng_gpu_kv_scatter do. Rows must name distinct (slot, position). */
-int eng_gpu_qkv_rope_scatter(float *d_q_out, float *d_kc, float *d_vc, const float *d_qkv,
-                             const int32_t *d_slot, const int32_t *d_pos, const float *d_inv_freq,
-                             int n, size_t slot_stride, int n_heads, int n_kv, int head_dim);
+ * caches (as eng_gpu_kv_scatter; caches of kv_dtype, ENG_GPU_F32 or
+ * ENG_GPU_BF16, rounded to nearest even; slot_stride counts elements).
+ * One launch for what eng_gpu_rope twice and eng_gpu_kv_scatter do. Rows
+ * must name distinct (slot, position). */
+int eng_gpu_qkv_rope_scatter(float *d_q_out, void *d_kc, void *d_vc, int kv_dtype,
+                             const float *d_qkv, const int32_t *d_slot, const int32_t *d_pos,
+                             const float *d_inv_freq, int n, size_t slot_stride, int n_heads,
+                             int n_kv, int head_dim);
 
 /* out (n, I) = silu(gate) * up per row of gu (n, 2 * I) = [gate | up]:
  * eng_gpu_swiglu after a fused gate|up product. */
@@ -177,10 +180,14 @@ int eng_gpu_kv_scatter(float *d_kc, float *d_vc, const float *d_k, const float *
  * [t0, pos[r]] of slot slot[r]'s caches, t0 = pos[r] + 1 - window when
  * window > 0 and shorter than that, else 0. One block per row and kv
  * head (and group of its query heads) walks all of the row's positions:
- * long rows of a small batch want the split form below. */
-int eng_gpu_attention_rows(float *d_out, const float *d_q, const float *d_kc, const float *d_vc,
-                           const int32_t *d_slot, const int32_t *d_pos, int n, size_t slot_stride,
-                           int n_heads, int n_kv, int head_dim, int window, float scale);
+ * long rows of a small batch want the split form below. The caches hold
+ * kv_dtype elements: ENG_GPU_F32, or ENG_GPU_BF16 (half the bytes to read
+ * and to keep; the arithmetic stays float32); slot_stride counts
+ * elements. */
+int eng_gpu_attention_rows(float *d_out, const float *d_q, const void *d_kc, const void *d_vc,
+                           int kv_dtype, const int32_t *d_slot, const int32_t *d_pos, int n,
+                           size_t slot_stride, int n_heads, int n_kv, int head_dim, int window,
+                           float scale);
 
 /* Split-context (flash-decoding) form of eng_gpu_attention_rows for caches
  * of 'ctx' positions (every pos[r] < ctx). A launch has S splits, the
@@ -217,10 +224,10 @@ enum {
 };
 int eng_gpu_attention_splits(int ctx);
 size_t eng_gpu_attention_part_floats(int n, int n_heads, int head_dim, int ctx);
-int eng_gpu_attention_rows_split(float *d_out, float *d_part, const float *d_q, const float *d_kc,
-                                 const float *d_vc, const int32_t *d_slot, const int32_t *d_pos,
-                                 int n, size_t slot_stride, int n_heads, int n_kv, int head_dim,
-                                 int window, float scale, int ctx);
+int eng_gpu_attention_rows_split(float *d_out, float *d_part, const float *d_q, const void *d_kc,
+                                 const void *d_vc, int kv_dtype, const int32_t *d_slot,
+                                 const int32_t *d_pos, int n, size_t slot_stride, int n_heads,
+                                 int n_kv, int head_dim, int window, float scale, int ctx);
 
 /* Per row i < k of logits (k, vocab): argmax[i] (device int32 (k)), the
  * first index of the largest; with d_target (device int32 (k)) not NULL,

@@ -154,16 +154,28 @@ static __device__ void stage_q(float (*sq)[WARP * DPL], const float *q, int hd, 
     }
 }
 
+// One element of a KV cache as float32: the cache holds float32, or
+// bfloat16 (its bits in a uint16_t) for bfloat16 models.
+static __device__ __forceinline__ float kv_elem(const float *p)
+{
+    return __ldg(p);
+}
+
+static __device__ __forceinline__ float kv_elem(const uint16_t *p)
+{
+    return __uint_as_float((uint32_t)__ldg((const unsigned short *)p) << 16);
+}
+
 // Attention of nh query heads sq (staged by stage_q) over positions [a, b)
 // (not empty) of one kv head's keys k and values v (position t at t *
-// stride). With
+// stride; KV float or bfloat16 bits). With
 // part NULL, out (nh, hd) gets the result; otherwise head h's partial
 // [max, sum of exponentials, hd unnormalised weighted values] goes to
 // part + h * part_step. Called by all ATT_THREADS threads of the block.
-template <int DPL>
+template <int DPL, typename KV>
 static __device__ void attend_group(float *out, float *part, size_t part_step,
-                                    const float (*sq)[WARP * DPL], const float *__restrict__ k,
-                                    const float *__restrict__ v, size_t stride, int hd, int nh,
+                                    const float (*sq)[WARP * DPL], const KV *__restrict__ k,
+                                    const KV *__restrict__ v, size_t stride, int hd, int nh,
                                     int a, int b, float scale)
 {
     constexpr int TILE = att_cfg<DPL>::tile, GH = att_cfg<DPL>::heads;
@@ -191,8 +203,8 @@ static __device__ void attend_group(float *out, float *part, size_t part_step,
             for (int i = 0; i < DPL; i++) {
                 int d = lane + WARP * i;
 
-                kt[j][i] = d < hd ? __ldg(k + at + d) : 0.0f;
-                vt[j][i] = d < hd ? __ldg(v + at + d) : 0.0f;
+                kt[j][i] = d < hd ? kv_elem(k + at + d) : 0.0f;
+                vt[j][i] = d < hd ? kv_elem(v + at + d) : 0.0f;
             }
         }
 #pragma unroll
@@ -255,7 +267,9 @@ static __device__ void attend_group(float *out, float *part, size_t part_step,
 
 struct att_args {
     float *out, *part;
-    const float *q, *kc, *vc;
+    const float *q;
+    const void *kc, *vc;                     // float, or bfloat16 bits with kv_bf16
+    int kv_bf16;
     const int32_t *slot, *pos;
     size_t slot_stride;
     int n_heads, n_kv, hd, window, hc, hb, t0, t1;
@@ -275,7 +289,7 @@ static __device__ int row_t0(int p, int window)
     return window > 0 && p + 1 > window ? p + 1 - window : 0;
 }
 
-template <int DPL>
+template <int DPL, typename KV>
 static __global__ void __launch_bounds__(ATT_THREADS, 2) attention_kernel(att_args A)
 {
     int G = A.n_heads / A.n_kv, g = blockIdx.x / A.hc;
@@ -307,8 +321,9 @@ static __global__ void __launch_bounds__(ATT_THREADS, 2) attention_kernel(att_ar
     } else if (c > 0) {
         return;
     }
-    attend_group<DPL>(A.out + row, part, (size_t)S * PART_STRIDE(A.hd), sq, A.kc + kv,
-                      A.vc + kv, (size_t)A.n_kv * A.hd, A.hd, nh, a, b, A.scale);
+    attend_group<DPL, KV>(A.out + row, part, (size_t)S * PART_STRIDE(A.hd), sq,
+                          (const KV *)A.kc + kv, (const KV *)A.vc + kv, (size_t)A.n_kv * A.hd,
+                          A.hd, nh, a, b, A.scale);
 }
 
 // Launch attention_kernel for 'rows' rows and S splits, for head
@@ -320,7 +335,10 @@ template <int DPL> static void launch_dpl(att_args A, int rows, int S)
 
     A.hc = hc;
     A.hb = (G + hc - 1) / hc;
-    pdl_launch(attention_kernel<DPL>, grid, ATT_THREADS, 0, A);
+    if (A.kv_bf16)
+        pdl_launch(attention_kernel<DPL, uint16_t>, grid, ATT_THREADS, 0, A);
+    else
+        pdl_launch(attention_kernel<DPL, float>, grid, ATT_THREADS, 0, A);
 }
 
 static int launch(att_args A, int rows, int S, const char *what)
@@ -350,7 +368,7 @@ extern "C" int eng_gpu_attention_decode(float *d_out, const float *d_q, const fl
                                         const float *d_v, int n_heads, int n_kv, int head_dim,
                                         int t0, int t1, float scale)
 {
-    att_args A = {d_out, NULL, d_q, d_k, d_v, NULL, NULL, 0, n_heads, n_kv, head_dim, 0, 0, 0,
+    att_args A = {d_out, NULL, d_q, d_k, d_v, 0, NULL, NULL, 0, n_heads, n_kv, head_dim, 0, 0, 0,
                   t0, t1, scale};
     int rc;
 
@@ -361,16 +379,25 @@ extern "C" int eng_gpu_attention_decode(float *d_out, const float *d_q, const fl
     return launch(A, 1, 1, "attention_decode");
 }
 
-extern "C" int eng_gpu_attention_rows(float *d_out, const float *d_q, const float *d_kc,
-                                      const float *d_vc, const int32_t *d_slot,
+// AS_EINVAL unless 'dtype' is one a KV cache may have.
+static int check_kv(const char *what, int dtype)
+{
+    if (dtype != ENG_GPU_F32 && dtype != ENG_GPU_BF16)
+        return as_error_set(AS_EINVAL, "%s: KV cache dtype %d", what, dtype);
+    return 0;
+}
+
+extern "C" int eng_gpu_attention_rows(float *d_out, const float *d_q, const void *d_kc,
+                                      const void *d_vc, int kv_dtype, const int32_t *d_slot,
                                       const int32_t *d_pos, int n, size_t slot_stride, int n_heads,
                                       int n_kv, int head_dim, int window, float scale)
 {
-    att_args A = {d_out, NULL, d_q, d_kc, d_vc, d_slot, d_pos, slot_stride, n_heads, n_kv,
-                  head_dim, window, 0, 0, 0, 0, scale};
+    att_args A = {d_out, NULL, d_q, d_kc, d_vc, kv_dtype == ENG_GPU_BF16, d_slot, d_pos,
+                  slot_stride, n_heads, n_kv, head_dim, window, 0, 0, 0, 0, scale};
     int rc;
 
-    if ((rc = check_shape("attention_rows", n, n_heads, n_kv, head_dim, window)) < 0)
+    if ((rc = check_shape("attention_rows", n, n_heads, n_kv, head_dim, window)) < 0 ||
+        (rc = check_kv("attention_rows", kv_dtype)) < 0)
         return rc;
     return launch(A, n, 1, "attention_rows");
 }
@@ -438,16 +465,17 @@ extern "C" size_t eng_gpu_attention_part_floats(int n, int n_heads, int head_dim
 }
 
 extern "C" int eng_gpu_attention_rows_split(float *d_out, float *d_part, const float *d_q,
-                                            const float *d_kc, const float *d_vc,
+                                            const void *d_kc, const void *d_vc, int kv_dtype,
                                             const int32_t *d_slot, const int32_t *d_pos, int n,
                                             size_t slot_stride, int n_heads, int n_kv,
                                             int head_dim, int window, float scale, int ctx)
 {
-    att_args A = {d_out, d_part, d_q, d_kc, d_vc, d_slot, d_pos, slot_stride, n_heads, n_kv,
-                  head_dim, window, 0, 0, 0, 0, scale};
+    att_args A = {d_out, d_part, d_q, d_kc, d_vc, kv_dtype == ENG_GPU_BF16, d_slot, d_pos,
+                  slot_stride, n_heads, n_kv, head_dim, window, 0, 0, 0, 0, scale};
     int threads = (head_dim + WARP - 1) / WARP * WARP, S, rc;
 
-    if ((rc = check_shape("attention_rows_split", n, n_heads, n_kv, head_dim, window)) < 0)
+    if ((rc = check_shape("attention_rows_split", n, n_heads, n_kv, head_dim, window)) < 0 ||
+        (rc = check_kv("attention_rows_split", kv_dtype)) < 0)
         return rc;
     if (ctx <= 0)
         return as_error_set(AS_EINVAL, "attention_rows_split: context %d", ctx);
