@@ -54,7 +54,9 @@
 #define SP_THREADS 256
 #define SP_BINS 16
 #define SP_CAP 4096                          // tokens a shared-memory window holds
-#define SP_DYN_BYTES (SP_CAP * (sizeof(unsigned long long) + sizeof(double)))
+#define SP_HIST_BYTES (SP_BINS * SP_THREADS * (sizeof(double) + sizeof(int)))
+#define SP_WIN_BYTES (SP_CAP * (sizeof(unsigned long long) + sizeof(double)))
+#define SP_DYN_BYTES (SP_HIST_BYTES > SP_WIN_BYTES ? SP_HIST_BYTES : SP_WIN_BYTES)
 #define SP_EXP_MIN (-104.0f)                 // expf is 0 in float below this
 
 typedef unsigned long long u64;
@@ -528,7 +530,8 @@ static __device__ void sp_ladder(sp_row &s, double *dyn)
 
 // One block per row; SP_DYN_BYTES of dynamic shared memory: the per-thread
 // histograms (SP_BINS x SP_THREADS doubles, then as many ints) or the
-// window (SP_CAP keys, then SP_CAP running masses), never both at once.
+// window (SP_CAP keys, then SP_CAP running masses), never both at once
+// (64 KiB; with the static part, two blocks fit an SM of sm_80 or sm_90).
 static __global__ void __launch_bounds__(SP_THREADS, 2)
 sample_rows_kernel(int32_t *out, const float *logits, const float *temp, const int32_t *top_k,
                    const float *top_p, const double *u, int vocab)
