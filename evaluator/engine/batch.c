@@ -42,14 +42,17 @@ struct eng_batch {
     int n_rows, n_want;      /* of the step being laid out */
     eng_work *work;          /* CPU steps */
     eng_row *rows;
-    float *logits;           /* (step_rows, vocab): wanted rows' logits */
+    float *logits;           /* CPU: (step_rows, vocab): wanted rows' logits */
     int32_t *want_slot;      /* slot of each wanted row of a step */
     int32_t *want_target;    /* its scored id, or -1 */
     int32_t *argmax;         /* GPU: each wanted row's argmax */
     double *logprob;         /* GPU: each scored row's log-probability */
+    int32_t *token;          /* GPU: each wanted row's token when the step sampled */
+    int sampled;             /* GPU: the last step sampled (token is set) */
 #ifdef ASSAY_HAVE_CUDA
     eng_gpu_batch *gpu;
     int32_t *g_tok, *g_slot, *g_pos, *g_want;
+    eng_gpu_sample *g_sample; /* per wanted row */
 #endif
 };
 
@@ -72,12 +75,14 @@ void eng_batch_free(eng_batch *b)
     free(b->want_target);
     free(b->argmax);
     free(b->logprob);
+    free(b->token);
 #ifdef ASSAY_HAVE_CUDA
     eng_gpu_batch_free(b->gpu);
     free(b->g_tok);
     free(b->g_slot);
     free(b->g_pos);
     free(b->g_want);
+    free(b->g_sample);
 #endif
     free(b);
 }
@@ -91,7 +96,9 @@ static int batch_gpu_new(eng_batch *b)
     b->g_slot = malloc(r * sizeof(int32_t));
     b->g_pos = malloc(r * sizeof(int32_t));
     b->g_want = malloc(r * sizeof(int32_t));
-    if (!b->g_tok || !b->g_slot || !b->g_pos || !b->g_want)
+    b->g_sample = malloc(r * sizeof *b->g_sample);
+    b->token = malloc(r * sizeof(int32_t));
+    if (!b->g_tok || !b->g_slot || !b->g_pos || !b->g_want || !b->g_sample || !b->token)
         return as_error_set(AS_ENOMEM, "out of memory");
     return eng_gpu_batch_new(&b->gpu, b->m, b->nslots, b->ctx, b->step_rows);
 #else
@@ -123,12 +130,14 @@ int eng_batch_new(eng_batch **out, const eng_model *m, const eng_batch_opts *o)
                                 : o->slots + (o->gpu ? ENG_GPU_PREFILL_CHUNK : ENG_PREFILL_CHUNK);
     b->ctx = o->ctx ? o->ctx : (c->max_pos < 4096 ? c->max_pos : 4096);
     b->slots = calloc((size_t)b->nslots, sizeof *b->slots);
-    b->logits = malloc((size_t)b->step_rows * c->vocab * sizeof(float));
+    if (!o->gpu)             /* the GPU keeps its logits on the device */
+        b->logits = malloc((size_t)b->step_rows * c->vocab * sizeof(float));
     b->want_slot = malloc((size_t)b->step_rows * sizeof(int32_t));
     b->want_target = malloc((size_t)b->step_rows * sizeof(int32_t));
     b->argmax = malloc((size_t)b->step_rows * sizeof(int32_t));
     b->logprob = malloc((size_t)b->step_rows * sizeof(double));
-    if (!b->slots || !b->logits || !b->want_slot || !b->want_target || !b->argmax || !b->logprob) {
+    if (!b->slots || (!o->gpu && !b->logits) || !b->want_slot || !b->want_target || !b->argmax ||
+        !b->logprob) {
         eng_batch_free(b);
         return as_error_set(AS_ENOMEM, "out of memory for a batch of %d slots", o->slots);
     }
@@ -358,8 +367,30 @@ static void gpu_row(eng_batch *b, int k, int32_t tok, int pos, int want, int32_t
     }
 }
 
+/* Wanted row i's sampling parameters: its sequence's, with the next draw
+ * of its sampler (the one eng_sample would take), or temperature 0 (the
+ * argmax) for greedy and scoring rows. 1 when the row samples. */
+static int gpu_sampling(eng_batch *b, int i)
+{
+    slot *sl = &b->slots[b->want_slot[i]];
+    eng_gpu_sample *g = &b->g_sample[i];
+    const eng_sampling *p;
+
+    memset(g, 0, sizeof *g);
+    g->top_p = 1.0f;
+    if (sl->scoring || eng_seq_greedy(&sl->seq))
+        return 0;
+    p = eng_sampler_params(sl->seq.sampler);
+    g->temperature = p->temperature;
+    g->top_k = p->top_k;
+    g->top_p = p->top_p;
+    g->u = eng_sampler_draw(sl->seq.sampler);
+    return 1;
+}
+
 /* One GPU step: argmax and log-probabilities come back for the wanted
- * rows, logits only when one of them samples. */
+ * rows and, when one of them samples, every wanted row's token, chosen on
+ * the device with the draws of the sequences' samplers. */
 static int step_gpu(eng_batch *b, int *nrows, double *ms)
 {
     eng_gpu_step st;
@@ -370,12 +401,9 @@ static int step_gpu(eng_batch *b, int *nrows, double *ms)
     if (*nrows == 0)
         return 0;
     for (i = 0; i < b->n_want; i++) {
-        const slot *sl = &b->slots[b->want_slot[i]];
-
-        if (sl->scoring)
+        if (b->slots[b->want_slot[i]].scoring)
             scoring = 1;      /* the other rows' targets are -1: no log-probability */
-        else if (!eng_seq_greedy(&sl->seq))
-            sampling = 1;
+        sampling |= gpu_sampling(b, i);
     }
     memset(&st, 0, sizeof st);
     st.tok = b->g_tok;
@@ -387,7 +415,9 @@ static int step_gpu(eng_batch *b, int *nrows, double *ms)
     st.target = scoring ? b->want_target : NULL;
     st.argmax = b->argmax;
     st.logprob = b->logprob;
-    st.logits = sampling ? b->logits : NULL;
+    st.sample = sampling ? b->g_sample : NULL;
+    st.token = b->token;
+    b->sampled = sampling;
     if ((rc = eng_gpu_batch_step(b->gpu, &st)) < 0)
         return rc;
     *ms = st.gpu_ms;
@@ -442,7 +472,6 @@ int eng_batch_step(eng_batch *b, eng_batch_done_fn done, void *arg)
     }
     for (i = 0; i < nwant; i++) {
         slot *sl = &b->slots[b->want_slot[i]];
-        const float *logits = b->logits + (size_t)i * vocab;
         int32_t next = 0;
 
         if (sl->scoring) {
@@ -452,10 +481,10 @@ int eng_batch_step(eng_batch *b, eng_batch_done_fn done, void *arg)
         }
         if (sl->phase == SLOT_PREFILL)
             eng_seq_prefilled(&sl->seq);
-        if (b->work == NULL && eng_seq_greedy(&sl->seq))
-            rc = eng_seq_push(&sl->seq, b->argmax[i], &next);
+        if (b->work != NULL)
+            rc = eng_seq_next(&sl->seq, b->logits + (size_t)i * vocab, &next);
         else
-            rc = eng_seq_next(&sl->seq, logits, &next);
+            rc = eng_seq_push(&sl->seq, b->sampled ? b->token[i] : b->argmax[i], &next);
         if (rc == 0) {
             sl->phase = SLOT_DECODE;
             sl->next = next;

@@ -92,6 +92,16 @@ int eng_sampler_greedy(const eng_sampler *s)
     return s->p.greedy;
 }
 
+const eng_sampling *eng_sampler_params(const eng_sampler *s)
+{
+    return &s->p;
+}
+
+double eng_sampler_draw(eng_sampler *s)
+{
+    return s->p.greedy ? 0.0 : next_unit(&s->rng);
+}
+
 /* 1 when token a comes before token b: higher logit first, then lower id
  * (a strict order, so every selection below is repeatable). */
 static int before(const float *l, int a, int b)
@@ -169,6 +179,13 @@ static void select_top_k(int *idx, const float *l, int n, int k)
 
 int eng_sample(eng_sampler *s, const float *logits)
 {
+    if (s->p.greedy)
+        return eng_argmax(logits, s->vocab);
+    return eng_sample_u(s, logits, next_unit(&s->rng));
+}
+
+int eng_sample_u(eng_sampler *s, const float *logits, double u)
+{
     int i, n = s->vocab, k = s->p.top_k > 0 && s->p.top_k < n ? s->p.top_k : 0;
     double sum = 0.0, cum = 0.0, r;
     cands c = {logits, s->ord, 0, NULL, 0};
@@ -209,7 +226,7 @@ int eng_sample(eng_sampler *s, const float *logits)
         for (sum = 0.0, i = 0; i < n; i++)
             sum += s->prob[cand(&c, i)];
     }
-    r = next_unit(&s->rng) * sum;
+    r = u * sum;
     for (cum = 0.0, i = 0; i < n - 1; i++) {
         cum += s->prob[cand(&c, i)];
         if (r < cum)

@@ -171,6 +171,86 @@ static void sample__equals_the_full_sort(void)
     T_EQ_INT(mismatches, 0);
 }
 
+/* A draw split in two (eng_sampler_draw, then eng_sample_u) gives the
+ * tokens eng_sample gives for the same seed, over many draws, settings
+ * and logits, and leaves the generators in step; greedy samplers never
+ * draw. */
+static void sample__draw_then_choose_equals_sample(void)
+{
+    enum { V = 3000, DRAWS = 200 };
+    static float logits[V];
+    static const eng_sampling ps[] = {
+        {0, 1.0f, 0, 1.0f, 11},  {0, 0.7f, 0, 0.9f, 12},  {0, 1.3f, 50, 1.0f, 13},
+        {0, 0.8f, 40, 0.95f, 14}, {0, 2.0f, 0, 0.3f, 15}, {0, 1.0f, 1, 1.0f, 16},
+        {0, 100.0f, 0, 0.999f, 17}, {0, 0.001f, 7, 0.5f, 18}, {1, 1.0f, 0, 1.0f, 19},
+        {0, 0.0f, 5, 0.9f, 20},
+    };
+    uint64_t x = 777;
+    size_t c;
+    int i, d, mismatches = 0, greedy_drew = 0;
+
+    for (c = 0; c < sizeof ps / sizeof ps[0]; c++) {
+        eng_sampler *a = NULL, *b = NULL;
+
+        T_OK(eng_sampler_new(&a, &ps[c], V));
+        T_OK(eng_sampler_new(&b, &ps[c], V));
+        for (d = 0; a != NULL && b != NULL && d < DRAWS; d++) {
+            double u;
+
+            for (i = 0; i < V; i++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                logits[i] = (float)((x % 1500) / 100.0) - (i % 31 == 0 ? 0.0f : 6.0f);
+            }
+            u = eng_sampler_draw(b);
+            greedy_drew += eng_sampler_greedy(b) && u != 0.0;
+            mismatches += eng_sample(a, logits) != eng_sample_u(b, logits, u);
+        }
+        if (a != NULL && b != NULL) {
+            T_CHECK(eng_sampler_draw(a) == eng_sampler_draw(b));
+            T_EQ_INT(eng_sampler_params(a)->greedy, ps[c].greedy || ps[c].temperature == 0.0f);
+        }
+        eng_sampler_free(a);
+        eng_sampler_free(b);
+    }
+    T_EQ_INT(mismatches, 0);
+    T_EQ_INT(greedy_drew, 0);
+}
+
+/* Where draws land: p is proportional to {e^-2, 1, 1, 0, e^-1} (sum
+ * 2.50), candidates in the order 1, 2, 4, 0, 3; u = 0 takes the first,
+ * the largest u below 1 the last candidate of top-k 2 or top-p 0.5 (ids 1
+ * and 2: 0.40 each). */
+static void sample__draw_ends(void)
+{
+    float logits[5] = {1.0f, 3.0f, 3.0f, -INFINITY, 2.0f};
+    double top = 1.0 - 1.0 / 9007199254740992.0;
+    eng_sampling all = {0, 1.0f, 0, 1.0f, 1}, k2 = {0, 1.0f, 2, 1.0f, 1}, p = {0, 1.0f, 0, 0.5f, 1};
+    eng_sampler *s = NULL;
+
+    T_OK(eng_sampler_new(&s, &all, 5));
+    if (s != NULL) {
+        T_EQ_INT(eng_sample_u(s, logits, 0.0), 1);
+        T_EQ_INT(eng_sample_u(s, logits, 0.5), 2);
+        T_EQ_INT(eng_sample_u(s, logits, 0.9), 4);
+        T_EQ_INT(eng_sample_u(s, logits, 0.97), 0);
+    }
+    eng_sampler_free(s);
+    s = NULL;
+    T_OK(eng_sampler_new(&s, &k2, 5));
+    if (s != NULL)
+        T_EQ_INT(eng_sample_u(s, logits, top), 2);
+    eng_sampler_free(s);
+    s = NULL;
+    T_OK(eng_sampler_new(&s, &p, 5));
+    if (s != NULL) {
+        T_EQ_INT(eng_sample_u(s, logits, 0.49), 1);
+        T_EQ_INT(eng_sample_u(s, logits, top), 2);
+    }
+    eng_sampler_free(s);
+}
+
 static void sample__rejects_bad_parameters(void)
 {
     eng_sampler *s = NULL;
@@ -189,6 +269,8 @@ int main(void)
     T_RUN(sample__seed_repeats_and_frequencies_follow_softmax);
     T_RUN(sample__top_k_and_top_p_limit_candidates);
     T_RUN(sample__equals_the_full_sort);
+    T_RUN(sample__draw_then_choose_equals_sample);
+    T_RUN(sample__draw_ends);
     T_RUN(sample__rejects_bad_parameters);
     return t_done();
 }

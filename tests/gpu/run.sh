@@ -14,8 +14,8 @@
 # give a folder under $OUT, then copy it to tests/fixtures/models/ here and
 # commit it.
 #
-# --quick (for a short lease of a GPU machine, about 5 minutes): steps 1 and
-# 3 on the tiny models, the metric kernels, vs_transformers.py on the
+# --quick (for a short lease of a GPU machine, about 5 minutes): steps 1
+# (with the sampling check) and 3 on the tiny models, the metric kernels, vs_transformers.py on the
 # Qwen2.5-0.5B shape, then bench/engine/bench_gpu.py (the GPU engine
 # against its ceiling and transformers, Llama-3.2-1B shape) and
 # bench/engine/bench_suite.py (1,000 cases of 128 tokens through assay
@@ -23,12 +23,16 @@
 #
 # 1. gpu_test_kernels --bench: each CUDA kernel against its CPU reference
 #    (float32 1e-5, bfloat16 1e-2), then timed.
+#    gpu_test_sample --bench: sampling on the device (temperature, top-k,
+#    top-p) against the CPU sampler, draw by draw, then timed at 256 rows
+#    of a 128256-token vocabulary.
 # 2. gpu_test_forward: whole tiny models (tests/engine/tinymodel.py, and the
 #    transformers fixtures) decoded on the GPU next to the CPU reference.
 # 3. gpu_test_batch: continuous batching (eng_gpu_batch_step) on the tiny
 #    models against the CPU reference per sequence, with CUDA graphs and
-#    without (bit-identical), then decode tokens/s at batch 1, 8 and 64 with
-#    graphs on and off.
+#    without (bit-identical), sequences sampling on the device, the batch
+#    (batch.h) sampling on the GPU against the CPU, then decode tokens/s at
+#    batch 1, 8 and 64 with graphs on and off.
 # 4. The transformers fixtures (tests/fixtures/models/*/expected.json, made
 #    by make_fixtures.py) through the CPU reference engine.
 # 5. vs_transformers.py: real-shaped random models (Qwen2.5-0.5B, and in the
@@ -77,6 +81,16 @@ if [ -x "$build/tests/gpu/gpu_test_kernels" ]; then
   [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
 else
   echo "not built: configure with CUDA (nvcc on PATH) and build target gpu_test_kernels"
+  status=1
+fi
+
+echo "== sampling on the GPU against the CPU sampler, then timed"
+if [ -x "$build/tests/gpu/gpu_test_sample" ]; then
+  "$build/tests/gpu/gpu_test_sample" --bench
+  rc=$?
+  [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
+else
+  echo "not built: configure with CUDA (nvcc on PATH) and build target gpu_test_sample"
   status=1
 fi
 

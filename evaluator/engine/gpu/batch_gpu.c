@@ -23,11 +23,16 @@
  * max_rows rows. A step runs on
  * the batch's own stream and ends in one synchronisation (the timer's).
  *
+ * Sampling: when a step carries sampling parameters, gpu.h's
+ * eng_gpu_sample_rows chooses each wanted row's token after the LM head,
+ * and only the tokens come back (the logits only when asked for).
+ *
  * CUDA graphs: a step of n rows that are all of different slots and all
  * wanted (every decoding slot's next token) has launch shapes that depend
- * only on n and on whether targets are given, and reads everything else
- * (tokens, slots, positions, wanted rows, targets) from the one input
- * buffer uploaded before it. The first such step of a shape runs
+ * only on n, on whether targets are given and on whether rows sample, and
+ * reads everything else (tokens, slots, positions, wanted rows, targets,
+ * sampling parameters and draws) from the one input buffer uploaded
+ * before it. The first such step of a shape runs
  * uncaptured (it loads the kernels and warms cuBLAS), the second is
  * captured into a graph, and from then on the shape is replayed from its
  * graph. Other steps (prefill chunks) run uncaptured. A graph that fails
@@ -49,10 +54,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The step's int32 inputs travel in one upload, in this order. */
-enum { IN_TOK, IN_SLOT, IN_POS, IN_WANT, IN_TARGET, IN_COUNT };
+/* The step's inputs travel in one upload of int32 words, in this order,
+ * max_rows words each: the float sampling parameters as their bits, each
+ * draw u as a double in two words (IN_U's offset is even, so aligned). */
+enum { IN_TOK, IN_SLOT, IN_POS, IN_WANT, IN_TARGET, IN_TEMP, IN_TOP_K, IN_TOP_P, IN_U,
+       IN_COUNT = IN_U + 2 };
 
-/* Graph state of one step shape (rows, with targets or not). */
+/* Graph shapes: rows 0..max_rows, with targets or not, sampling or not. */
+#define SHAPE_KEYS(max_rows) (4 * ((size_t)(max_rows) + 1))
+
+/* Graph state of one step shape (shape_key). */
 enum { G_NEW, G_SEEN, G_READY, G_FAILED };
 
 struct eng_gpu_batch {
@@ -76,12 +87,14 @@ struct eng_gpu_batch {
     uint16_t *xh;                        /* GEMM input in bfloat16 */
     int32_t *d_in, *h_in;                /* IN_COUNT * max_rows, device and host */
     int32_t *d_argmax;                   /* (max_rows) */
+    int32_t *d_token;                    /* (max_rows): sampled tokens */
+    int sampling;                        /* the step being run samples */
     double *d_logprob;                   /* (max_rows) */
     int *filled;                         /* per slot: positions fed so far */
     int *seen;                           /* per slot: the last step that named it */
     int step;
     int graphs_on;
-    eng_gpu_graph **graph;               /* (max_rows + 1) * 2, by shape_key */
+    eng_gpu_graph **graph;               /* SHAPE_KEYS(max_rows), by shape_key */
     unsigned char *gstate;               /* G_* by shape_key */
     int n_graphs;
     long replays;
@@ -93,7 +106,7 @@ void eng_gpu_batch_free(eng_gpu_batch *g)
 
     if (g == NULL)
         return;
-    for (i = 0; g->graph != NULL && i < 2 * (g->max_rows + 1); i++)
+    for (i = 0; g->graph != NULL && (size_t)i < SHAPE_KEYS(g->max_rows); i++)
         eng_gpu_graph_free(g->graph[i]);
     free(g->graph);
     free(g->gstate);
@@ -116,6 +129,7 @@ void eng_gpu_batch_free(eng_gpu_batch *g)
     eng_gpu_free(g->xh);
     eng_gpu_free(g->d_in);
     eng_gpu_free(g->d_argmax);
+    eng_gpu_free(g->d_token);
     eng_gpu_free(g->d_logprob);
     free(g->h_in);
     free(g->filled);
@@ -153,6 +167,7 @@ static int alloc_buffers(eng_gpu_batch *g)
         (rc = eng_gpu_alloc((void **)&g->xh, R * widest * sizeof(uint16_t))) < 0 ||
         (rc = eng_gpu_alloc((void **)&g->d_in, IN_COUNT * R * sizeof(int32_t))) < 0 ||
         (rc = eng_gpu_alloc((void **)&g->d_argmax, R * sizeof(int32_t))) < 0 ||
+        (rc = eng_gpu_alloc((void **)&g->d_token, R * sizeof(int32_t))) < 0 ||
         (rc = eng_gpu_alloc((void **)&g->d_logprob, R * sizeof(double))) < 0)
         return rc;
     return 0;
@@ -200,8 +215,8 @@ int eng_gpu_batch_new(eng_gpu_batch **out, const eng_model *m, int slots, int ct
     g->h_in = calloc((size_t)IN_COUNT * max_rows, sizeof *g->h_in);
     g->filled = calloc((size_t)slots, sizeof *g->filled);
     g->seen = calloc((size_t)slots, sizeof *g->seen);
-    g->graph = calloc(2 * ((size_t)max_rows + 1), sizeof *g->graph);
-    g->gstate = calloc(2 * ((size_t)max_rows + 1), sizeof *g->gstate);
+    g->graph = calloc(SHAPE_KEYS(max_rows), sizeof *g->graph);
+    g->gstate = calloc(SHAPE_KEYS(max_rows), sizeof *g->gstate);
     if (g->h_in == NULL || g->filled == NULL || g->seen == NULL || g->graph == NULL ||
         g->gstate == NULL) {
         eng_gpu_batch_free(g);
@@ -233,8 +248,18 @@ static int check_step(eng_gpu_batch *g, const eng_gpu_step *st)
     if (st->n <= 0 || st->n > g->max_rows || st->k < 0 || st->k > st->n)
         return as_error_set(AS_EINVAL, "GPU batch step: %d rows (at most %d), %d wanted", st->n,
                             g->max_rows, st->k);
-    if (st->k > 0 && (st->want == NULL || st->argmax == NULL || (st->target && !st->logprob)))
+    if (st->k > 0 && (st->want == NULL || st->argmax == NULL || (st->target && !st->logprob) ||
+                      (st->sample && !st->token)))
         return as_error_set(AS_EINVAL, "GPU batch step: wanted rows without outputs");
+    for (i = 0; st->sample != NULL && i < st->k; i++) {
+        const eng_gpu_sample *p = &st->sample[i];
+
+        if (!(p->temperature >= 0.0f && p->temperature <= 100.0f) || p->top_k < 0 ||
+            !(p->top_p > 0.0f && p->top_p <= 1.0f) || !(p->u >= 0.0 && p->u < 1.0))
+            return as_error_set(AS_EINVAL, "GPU batch step: wanted row %d samples with "
+                                "temperature %g, top_k %d, top_p %g, u %g", i, p->temperature,
+                                p->top_k, p->top_p, p->u);
+    }
     g->step++;
     for (r = 0; r < st->n; r++) {
         int s = st->slot[r], p = st->pos[r];
@@ -330,13 +355,17 @@ static int layer(eng_gpu_batch *g, int l, int n)
     return 0;
 }
 
-/* Final norm, LM head, argmax and log-probabilities of the k wanted rows. */
+/* Final norm, LM head, argmax and log-probabilities of the k wanted rows,
+ * and their sampled tokens when the step samples. */
 static int head(eng_gpu_batch *g, int k, int with_target)
 {
     const eng_config *c = &g->m->cfg;
     const eng_gpu_mat *norm = &g->w.norm;
-    const int32_t *want = g->d_in + IN_WANT * g->max_rows;
-    const int32_t *target = g->d_in + IN_TARGET * g->max_rows;
+    size_t R = (size_t)g->max_rows;
+    const int32_t *want = g->d_in + IN_WANT * R, *target = g->d_in + IN_TARGET * R;
+    const float *temp = (const float *)(g->d_in + IN_TEMP * R);
+    const float *top_p = (const float *)(g->d_in + IN_TOP_P * R);
+    const double *u = (const double *)(g->d_in + IN_U * R);
     int rc;
 
     if ((rc = eng_gpu_gather_rows(g->o, g->x, want, k, c->hidden)) < 0 ||
@@ -345,7 +374,24 @@ static int head(eng_gpu_batch *g, int k, int with_target)
         (rc = eng_gpu_argmax_logprob(g->d_argmax, g->d_logprob, g->logits,
                                      with_target ? target : NULL, k, c->vocab)) < 0)
         return rc;
+    if (g->sampling &&
+        (rc = eng_gpu_sample_rows(g->d_token, g->logits, temp, g->d_in + IN_TOP_K * R, top_p, u,
+                                  k, c->vocab)) < 0)
+        return rc;
     return 0;
+}
+
+/* The wanted rows' sampling parameters into g->h_in, as bits. */
+static void put_sampling(eng_gpu_batch *g, const eng_gpu_sample *sm, size_t k)
+{
+    size_t R = (size_t)g->max_rows, i;
+
+    for (i = 0; i < k; i++) {
+        memcpy(g->h_in + IN_TEMP * R + i, &sm[i].temperature, sizeof(float));
+        g->h_in[IN_TOP_K * R + i] = sm[i].top_k;
+        memcpy(g->h_in + IN_TOP_P * R + i, &sm[i].top_p, sizeof(float));
+        memcpy(g->h_in + IN_U * R + 2 * i, &sm[i].u, sizeof(double));
+    }
 }
 
 /* The step's inputs into g->h_in and then, in one copy, onto the device. */
@@ -360,6 +406,8 @@ static int upload_inputs(eng_gpu_batch *g, const eng_gpu_step *st)
         memcpy(g->h_in + IN_WANT * R, st->want, k * sizeof *st->want);
     if (k > 0 && st->target != NULL)
         memcpy(g->h_in + IN_TARGET * R, st->target, k * sizeof *st->target);
+    if (st->sample != NULL)
+        put_sampling(g, st->sample, k);
     return eng_gpu_upload(g->d_in, g->h_in, IN_COUNT * R * sizeof *g->h_in);
 }
 
@@ -373,6 +421,9 @@ static int download_outputs(eng_gpu_batch *g, eng_gpu_step *st)
         return rc;
     if (st->target != NULL &&
         (rc = eng_gpu_download(st->logprob, g->d_logprob, k * sizeof *st->logprob)) < 0)
+        return rc;
+    if (st->sample != NULL &&
+        (rc = eng_gpu_download(st->token, g->d_token, k * sizeof *st->token)) < 0)
         return rc;
     if (st->logits != NULL &&
         (rc = eng_gpu_download(st->logits, g->logits, k * vocab * sizeof *st->logits)) < 0)
@@ -399,7 +450,8 @@ static int forward(eng_gpu_batch *g, int n, int k, int with_target)
 }
 
 /* The graph index of a step that graphs serve, or -1: rows all of
- * different slots (rows of a slot are contiguous) and all wanted. */
+ * different slots (rows of a slot are contiguous) and all wanted. Steps
+ * that sample launch one kernel more, so they have graphs of their own. */
 static int shape_key(const eng_gpu_batch *g, const eng_gpu_step *st)
 {
     int r;
@@ -409,7 +461,7 @@ static int shape_key(const eng_gpu_batch *g, const eng_gpu_step *st)
     for (r = 1; r < st->n; r++)
         if (st->slot[r] == st->slot[r - 1])
             return -1;
-    return 2 * st->n + (st->target != NULL);
+    return 4 * st->n + 2 * (st->sample != NULL) + (st->target != NULL);
 }
 
 /* Capture the step's launches into graph 'key'. A failure is not an
@@ -455,6 +507,7 @@ static int step(eng_gpu_batch *g, eng_gpu_step *st)
 {
     int rc, r;
 
+    g->sampling = st->k > 0 && st->sample != NULL;
     if ((rc = eng_gpu_timer_start(g->timer)) < 0 || (rc = upload_inputs(g, st)) < 0 ||
         (rc = launch(g, st)) < 0 || (rc = eng_gpu_timer_stop(g->timer, &st->gpu_ms)) < 0)
         return rc;

@@ -47,8 +47,19 @@ void eng_gpu_batch_free(eng_gpu_batch *g);
  *               0 where target[i] is negative: in a step that scores
  *               some rows, the other wanted rows (generating ones) give
  *               -1;
+ *   token[i]    when sample != NULL: the token row i samples on the device
+ *               with sample[i] (gpu.h's eng_gpu_sample_rows, the choice of
+ *               sample.h's eng_sample_u), or its argmax where
+ *               sample[i].temperature is 0;
  *   logits      when not NULL: the vocab-sized logits at logits + i * vocab
- *               (host memory), for sampling on the CPU. */
+ *               (host memory). */
+typedef struct eng_gpu_sample {
+    float temperature;       /* 0: the argmax; else (0, 100] */
+    int32_t top_k;           /* 0 (or >= vocab): off */
+    float top_p;             /* (0, 1]; 1: off */
+    double u;                /* the draw, in [0, 1) (eng_sampler_draw) */
+} eng_gpu_sample;
+
 typedef struct eng_gpu_step {
     const int32_t *tok, *slot, *pos;
     int n;
@@ -57,6 +68,8 @@ typedef struct eng_gpu_step {
     const int32_t *target;   /* k entries, or NULL */
     int32_t *argmax;         /* k entries (host) */
     double *logprob;         /* k entries (host), used with target */
+    const eng_gpu_sample *sample; /* k entries, or NULL when no row samples */
+    int32_t *token;          /* k entries (host), used with sample */
     float *logits;           /* k * vocab (host), or NULL */
     double gpu_ms;           /* out: the step's device time (CUDA events) */
 } eng_gpu_step;
@@ -65,8 +78,9 @@ typedef struct eng_gpu_step {
  * AS_EINVAL otherwise (nothing run). Results are deterministic: the same
  * step on the same caches gives bit-identical outputs, whether or not it
  * is replayed from a CUDA graph. Steps whose rows are each a different
- * slot's and all wanted are replayed from a graph per row count once
- * that count has been seen, unless the environment variable
+ * slot's and all wanted are replayed from a graph per row count (and
+ * with or without targets, with or without sampling) once that shape has
+ * been seen, unless the environment variable
  * ASSAY_GPU_GRAPHS was "0" when the batch was made. */
 int eng_gpu_batch_step(eng_gpu_batch *g, eng_gpu_step *st);
 

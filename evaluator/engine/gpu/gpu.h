@@ -237,4 +237,17 @@ int eng_gpu_attention_rows_split(float *d_out, float *d_part, const float *d_q, 
 int eng_gpu_argmax_logprob(int32_t *d_argmax, double *d_logprob, const float *d_logits,
                            const int32_t *d_target, int k, int vocab);
 
+/* Sampling (kernels_sample.cu): per row i < k of logits (k, vocab), out[i]
+ * (device int32 (k)) = the token sample.h's eng_sample_u chooses from the
+ * row with temperature temp[i], top_k[i], top_p[i] and draw u[i] (device
+ * arrays of k each; u in [0, 1)), or the argmax (first index of the
+ * largest) where temp[i] is not > 0. Deterministic; equal to the CPU's
+ * choice except where the draw or the top-p cut falls within rounding of
+ * a candidate boundary (kernels_sample.cu states the bound). Logits finite
+ * or -inf; vocab <= ENG_GPU_SAMPLE_VOCAB_MAX. */
+enum { ENG_GPU_SAMPLE_VOCAB_MAX = 1 << 24 };
+int eng_gpu_sample_rows(int32_t *d_out, const float *d_logits, const float *d_temp,
+                        const int32_t *d_top_k, const float *d_top_p, const double *d_u, int k,
+                        int vocab);
+
 #endif
