@@ -2,7 +2,7 @@
 # Run the GPU tests and benchmarks of an already built tree on a machine
 # with an NVIDIA GPU; builds nothing. See tests/gpu/README.md.
 #
-#   tests/gpu/run.sh BUILD_DIR [--quick] [--fixtures DIR]
+#   tests/gpu/run.sh BUILD_DIR [--quick] [--part checks|bench] [--fixtures DIR]
 #
 # BUILD_DIR: a CUDA build folder, or the smaller folder tests/gpu/pack.sh
 # makes of one for a machine that builds nothing (its lib/ goes on
@@ -20,6 +20,11 @@
 # against its ceiling and transformers, Llama-3.2-1B shape) and
 # bench/engine/bench_suite.py (1,000 cases of 128 tokens through assay
 # eval); no random real-size models for step 2, no CPU benchmark.
+#
+# --part checks: only the correctness steps (1 to 4); --part bench: only
+# the comparisons with transformers and the benchmarks (5 and after). A
+# device call is limited to 10 minutes, so a short lease runs the quick
+# pass as two calls, one per part.
 #
 # 1. gpu_test_kernels --bench: each CUDA kernel against its CPU reference
 #    (float32 1e-5, bfloat16 1e-2), then timed.
@@ -41,8 +46,10 @@
 #    and against the CPU reference.
 # Exit status: 0 when everything that ran passed.
 set -u
-build=${1:?usage: tests/gpu/run.sh BUILD_DIR [--quick]}
+build=${1:?usage: tests/gpu/run.sh BUILD_DIR [--quick] [--part checks|bench] [--fixtures DIR]}
 quick=0
+checks=1
+benches=1
 src=$(cd "$(dirname "$0")/../.." && pwd)
 fixtures="$src/tests/fixtures/models"
 status=0
@@ -51,6 +58,11 @@ shift
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
+    --part) case "${2:-}" in
+        checks) benches=0 ;;
+        bench) checks=0 ;;
+        *) echo "run.sh: --part takes checks or bench" >&2; exit 2 ;;
+      esac; shift ;;
     --fixtures) fixtures=${2:?--fixtures needs a folder}; shift
       echo "== transformers fixtures into $fixtures (make_fixtures.py)"
       python3 "$src/tests/gpu/make_fixtures.py" --out "$fixtures" || status=1 ;;
@@ -70,10 +82,12 @@ on_tiny_models() {
   done
 }
 
-command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+gpu=0
+command -v nvidia-smi >/dev/null 2>&1 &&
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader && gpu=1
 
+if [ $checks -eq 1 ]; then
 echo "== CUDA kernels against the CPU reference"
-gpu=1
 if [ -x "$build/tests/gpu/gpu_test_kernels" ]; then
   "$build/tests/gpu/gpu_test_kernels" --bench
   rc=$?
@@ -144,6 +158,8 @@ for exp in "$fixtures"/*/expected.json; do
   fi
 done
 [ $found -eq 1 ] || echo "no fixtures yet: run tests/gpu/make_fixtures.py (needs PyTorch)"
+fi
+[ $benches -eq 1 ] || exit $status
 
 echo "== real shapes, random weights: the GPU engine against transformers (vs_transformers.py)"
 if [ $gpu -eq 0 ]; then
