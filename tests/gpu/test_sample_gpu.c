@@ -13,7 +13,10 @@
  * same tokens. Then (--bench) 256 rows of 128256 language-model-like
  * logits are timed for a few settings.
  *
- *   gpu_test_sample [--bench]      (exit 77 without a GPU) */
+ *   gpu_test_sample [--bench | --vocab N]      (exit 77 without a GPU)
+ *
+ * --vocab N checks that one vocabulary size only (the CUDA emulator's runs:
+ * tests/gpu/emu/). */
 #include "common/error.h"
 #include "evaluator/engine/gpu/gpu.h"
 #include "evaluator/engine/ops.h"
@@ -364,17 +367,28 @@ out:
 
 int main(int argc, char **argv)
 {
-    static const int vocabs[] = {1001, 32000, 151936, 262144};
+    static const int all_vocabs[] = {1001, 32000, 151936, 262144};
+    const int *vocabs = all_vocabs;
     tally all = {0, 0, 0, 0, 0};
     char why[160];
-    size_t v;
-    int kind, ok;
+    size_t v, nv = sizeof all_vocabs / sizeof *all_vocabs;
+    int kind, ok, one_vocab;
 
     if (!eng_gpu_available(why, sizeof why)) {
         printf("gpu_test_sample: skipped: %s\n", why);
         return 77;
     }
-    for (v = 0; v < sizeof vocabs / sizeof *vocabs; v++)
+    if (argc > 2 && strcmp(argv[1], "--vocab") == 0) {
+        one_vocab = (int)strtol(argv[2], NULL, 10);
+        if (one_vocab < 1 || one_vocab > ENG_GPU_SAMPLE_VOCAB_MAX) {
+            fprintf(stderr, "gpu_test_sample: --vocab %s: not between 1 and %d\n", argv[2],
+                    ENG_GPU_SAMPLE_VOCAB_MAX);
+            return 2;
+        }
+        vocabs = &one_vocab;
+        nv = 1;
+    }
+    for (v = 0; v < nv; v++)
         for (kind = 0; kind < K_COUNT; kind++)
             if (one(vocabs[v], kind, &all) < 0)
                 return 1;

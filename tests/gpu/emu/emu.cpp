@@ -1,17 +1,21 @@
 // Host emulation of the CUDA execution model, enough to run the engine's
-// kernels compiled as C++ (inc/ holds the stand-in headers) and check their
-// indexing, bounds and launch-order contract on a machine without a GPU.
+// and the metrics' kernels compiled as C++ (cu2cpp.py; inc/ holds the
+// stand-in headers) and check their indexing, bounds and launch-order
+// contract on a machine without a GPU. emu_runtime.cpp queues the
+// launches on streams and graphs; this file runs them.
 //
 // A launch runs its blocks one after another; within a block each CUDA
 // thread is a fiber (made with ucontext once, then switched with
 // _setjmp/_longjmp, which unlike swapcontext make no system call), switched
-// only at barriers (__syncthreads, warp shuffles, pdl_enter), so a missing
-// barrier or a thread that skips one is seen as a deadlock or a violation. Every device buffer sits between guard
-// pages: an access outside it faults, and the SIGSEGV handler names the
-// kernel, block, thread, buffer and offset, then exits. For pdl_launch'd
-// kernels all buffers are PROT_NONE until every thread of the block has
-// called pdl_enter, so an access before it faults and is reported; so is a
-// thread that returns without calling it.
+// only at barriers (__syncthreads, warp shuffles and votes, pdl_enter), so
+// a missing barrier or a thread that skips one is seen as a deadlock or a
+// violation. Every device buffer sits between guard pages: an access
+// outside it faults, and the SIGSEGV handler names the kernel (or host
+// code), block, thread, buffer and offset, then exits. For kernels
+// launched as programmatic dependents all buffers are PROT_NONE until
+// every thread of the block has called pdl_enter (in every block, or the
+// first of each launch: emu_set_lock_every_block), so an access before it
+// faults and is reported; so is a thread that returns without calling it.
 
 // glibc's fortified longjmp refuses to jump between stacks, which is how
 // the fibers switch.
@@ -25,6 +29,7 @@
 #include <csignal>
 #include <cstdarg>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -37,17 +42,6 @@
 
 uint3e threadIdx, blockIdx;
 dim3 gridDim, blockDim;
-
-// What device.cu defines for the kernels: the default stream, PDL on.
-cudaStream_t eng_gpu_cur_stream(void)
-{
-    return 0;
-}
-
-int eng_gpu_cur_pdl(void)
-{
-    return 1;
-}
 
 // --- Device buffers between guard pages --------------------------------
 
@@ -70,6 +64,8 @@ void emu_set_start_aligned(bool on)
     start_aligned = on;
 }
 
+static void install_fault_handler(void);
+
 void *emu_alloc(size_t bytes, const char *name)
 {
     size_t padded = std::max<size_t>((bytes + 15) / 16 * 16, 16);
@@ -77,6 +73,7 @@ void *emu_alloc(size_t bytes, const char *name)
     char *base;
     char *data;
 
+    install_fault_handler();
     if (!page_size)
         page_size = (size_t)sysconf(_SC_PAGESIZE);
     pages = (padded + page_size - 1) / page_size;
@@ -101,8 +98,31 @@ void emu_free_all(void)
     regions.clear();
 }
 
+bool emu_free(void *p)
+{
+    for (size_t i = 0; i < regions.size(); i++)
+        if (regions[i].user == p) {
+            munmap(regions[i].base, (regions[i].pages + 2) * page_size);
+            regions.erase(regions.begin() + (long)i);
+            return true;
+        }
+    return false;
+}
+
+const char *emu_device_buffer(const void *p)
+{
+    const char *a = (const char *)p;
+
+    for (auto &r : regions)
+        if (a >= r.user && a <= r.user + r.size)
+            return r.name.c_str();
+    return NULL;
+}
+
 static void lock_buffers(bool on)
 {
+    if (on == buffers_locked)
+        return;
     for (auto &r : regions)
         mprotect(r.data, r.pages * page_size, on ? PROT_NONE : PROT_READ | PROT_WRITE);
     buffers_locked = on;
@@ -111,6 +131,8 @@ static void lock_buffers(bool on)
 // --- Fibers and barriers -------------------------------------------------
 
 enum { MAX_THREADS = 1024, WARP = 32, MAX_WARPS = MAX_THREADS / WARP };
+// Dynamic shared memory: without and with cudaFuncSetAttribute (sm_90).
+enum { DEFAULT_DYN_SMEM = 48 * 1024, MAX_DYN_SMEM = 227 * 1024 };
 static const size_t STACK_BYTES = 256 * 1024;
 
 struct Fiber {
@@ -138,14 +160,20 @@ static const std::function<void()> *cur_body;
 static bool cur_pdl;
 static const char *cur_name;
 static bool reverse;
+static bool lock_every_block;
 static Barrier block_bar, warp_bar[MAX_WARPS], pdl_bar;
-static float warp_vals[MAX_WARPS][WARP];
+static uint64_t warp_vals[MAX_WARPS][WARP];
 static int exited_block, exited_warp[MAX_WARPS];
 static int violations;
 
 void emu_set_reverse(bool on)
 {
     reverse = on;
+}
+
+void emu_set_lock_every_block(bool on)
+{
+    lock_every_block = on;
 }
 
 int emu_take_violations(void)
@@ -161,6 +189,29 @@ static void report(const char *what)
     violations++;
     fprintf(stderr, "VIOLATION [%s] in %s: block (%u,%u,%u) thread %d\n", what, cur_name,
             blockIdx.x, blockIdx.y, blockIdx.z, cur);
+}
+
+void emu_violation(const char *fmt, ...)
+{
+    va_list ap;
+
+    violations++;
+    fprintf(stderr, "VIOLATION [");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "]\n");
+}
+
+int emu_violations(void)
+{
+    return violations;
+}
+
+void emu_check_pointer(const void *p, const char *kernel, int arg)
+{
+    if (p != NULL && emu_device_buffer(p) == NULL)
+        emu_violation("argument %d of %s points outside device memory: %p", arg, kernel, p);
 }
 
 void emu_misaligned(const void *)
@@ -217,13 +268,13 @@ void emu_syncthreads(void)
 }
 
 // All 32 lanes publish their value, then read their source lane's.
-float emu_shfl(float v, int mode, int arg)
+uint64_t emu_shfl(uint64_t v, int mode, int arg)
 {
     int w = cur / WARP, lane = cur % WARP;
-    float r;
+    uint64_t r;
 
     if (exited_warp[w])
-        report("warp shuffle after a lane of the warp returned");
+        report("warp shuffle or vote after a lane of the warp returned");
     warp_vals[w][lane] = v;
     barrier_wait(warp_bar[w]);
     if (mode == EMU_SHFL_IDX)
@@ -234,6 +285,22 @@ float emu_shfl(float v, int mode, int arg)
         r = lane + arg < WARP ? warp_vals[w][lane + arg] : v;
     barrier_wait(warp_bar[w]);
     return r;
+}
+
+// All 32 lanes publish their predicate; each gets the mask of all.
+unsigned emu_ballot(bool pred)
+{
+    int w = cur / WARP, lane = cur % WARP;
+    unsigned mask = 0;
+
+    if (exited_warp[w])
+        report("warp vote after a lane of the warp returned");
+    warp_vals[w][lane] = pred;
+    barrier_wait(warp_bar[w]);
+    for (int i = 0; i < WARP; i++)
+        mask |= (unsigned)(warp_vals[w][i] != 0) << i;
+    barrier_wait(warp_bar[w]);
+    return mask;
 }
 
 void emu_pdl_enter(void)
@@ -322,10 +389,14 @@ static void on_fault(int, siginfo_t *si, void *)
             return;
         }
         if (a >= r.base && a < r.base + (r.pages + 2) * page_size) {
-            say("OUT OF BOUNDS access in %s: block (%u,%u,%u) thread %d, buffer %s (%zu bytes) "
-                "offset %ld\n",
-                who, blockIdx.x, blockIdx.y, blockIdx.z, cur, r.name.c_str(), r.size,
-                (long)(a - r.user));
+            if (cur_name != NULL)
+                say("OUT OF BOUNDS access in %s: block (%u,%u,%u) thread %d, buffer %s "
+                    "(%zu bytes) offset %ld\n",
+                    who, blockIdx.x, blockIdx.y, blockIdx.z, cur, r.name.c_str(), r.size,
+                    (long)(a - r.user));
+            else
+                say("OUT OF BOUNDS access in host code: buffer %s (%zu bytes) offset %ld\n",
+                    r.name.c_str(), r.size, (long)(a - r.user));
             _exit(3);
         }
     }
@@ -380,7 +451,7 @@ static void start_block(int nt)
         fibers[i].done = false;
         fibers[i].entered = false;
     }
-    if (cur_pdl)
+    if (cur_pdl && (lock_every_block || (blockIdx.x | blockIdx.y | blockIdx.z) == 0))
         lock_buffers(true);
 }
 
@@ -421,12 +492,69 @@ static void run_block(dim3 block, int nt)
     lock_buffers(false);
 }
 
-void emu_launch(dim3 grid, dim3 block, std::function<void()> body, bool pdl, const char *name)
+// Kernels' dynamic shared memory limits set with cudaFuncSetAttribute.
+static std::vector<std::pair<const void *, int>> smem_limits;
+static std::vector<double> dyn_smem;
+
+cudaError_t emu_func_set_smem(const void *func, int bytes)
+{
+    if (bytes < 0 || bytes > MAX_DYN_SMEM)
+        return cudaErrorInvalidValue;
+    for (auto &l : smem_limits)
+        if (l.first == func) {
+            l.second = bytes;
+            return cudaSuccess;
+        }
+    smem_limits.push_back({func, bytes});
+    return cudaSuccess;
+}
+
+const char *emu_kernel_name(const char *launch_args)
+{
+    static std::vector<std::pair<const char *, char *>> names;
+    static std::mutex lock;
+    std::lock_guard<std::mutex> hold(lock);
+    int depth = 0;
+    size_t n = 0;
+
+    for (auto &e : names)
+        if (e.first == launch_args)
+            return e.second;
+    for (; launch_args[n] && (launch_args[n] != ',' || depth > 0); n++)
+        depth += launch_args[n] == '<' ? 1 : launch_args[n] == '>' ? -1 : 0;
+    names.push_back({launch_args, strndup(launch_args, n)});
+    return names.back().second;
+}
+
+void *emu_dyn_smem(void)
+{
+    return dyn_smem.data();
+}
+
+// Whether a launch with 'smem' bytes of dynamic shared memory is allowed:
+// above 48 KiB only up to what cudaFuncSetAttribute allowed.
+static bool smem_allowed(const void *func, size_t smem)
+{
+    if (smem <= DEFAULT_DYN_SMEM)
+        return true;
+    for (auto &l : smem_limits)
+        if (l.first == func)
+            return smem <= (size_t)l.second;
+    return false;
+}
+
+static void run_kernel(dim3 grid, dim3 block, size_t smem, const std::function<void()> &body,
+                       bool pdl, const char *name, const void *func)
 {
     int nt = (int)(block.x * block.y * block.z);
 
     install_fault_handler();
     check_shape(grid, nt, name);
+    if (!smem_allowed(func, smem)) {
+        fprintf(stderr, "launch of %s with %zu bytes of dynamic shared memory: above %d without "
+                "cudaFuncSetAttribute's permission\n", name, smem, DEFAULT_DYN_SMEM);
+        exit(5);
+    }
     if (!stacks)
         stacks = (char *)mmap(NULL, STACK_BYTES * MAX_THREADS, PROT_READ | PROT_WRITE,
                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -434,6 +562,8 @@ void emu_launch(dim3 grid, dim3 block, std::function<void()> body, bool pdl, con
         perror("mmap");
         exit(2);
     }
+    // Shared memory starts undefined: NaN patterns show reads before writes.
+    dyn_smem.assign(smem / sizeof(double) + 1, NAN);
     gridDim = grid;
     blockDim = block;
     cur_body = &body;
@@ -447,4 +577,10 @@ void emu_launch(dim3 grid, dim3 block, std::function<void()> body, bool pdl, con
             }
     cur_name = NULL;
     cur_pdl = false;
+}
+
+void emu_launch(dim3 grid, dim3 block, size_t smem, cudaStream_t s, std::function<void()> body,
+                bool pdl, const char *name, const void *func)
+{
+    emu_submit(s, [=] { run_kernel(grid, block, smem, body, pdl, name, func); });
 }

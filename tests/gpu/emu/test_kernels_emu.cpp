@@ -17,6 +17,7 @@
 #include <vector>
 
 extern "C" {
+#include "common/error.h"
 #include "evaluator/engine/gpu/gpu.h"
 #include "evaluator/engine/ops.h"
 }
@@ -489,8 +490,17 @@ static void run_set(const char *only)
 int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : "all";
+    eng_gpu_stream *s = NULL;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    // A stream of the engine's own: on the emulated sm_90 its kernels are
+    // programmatic dependents, so every pdl_launch is checked.
+    if (eng_gpu_stream_new(&s) < 0) {
+        fprintf(stderr, "gpu_kernels_emulated: %s\n", as_error_msg());
+        return 1;
+    }
+    eng_gpu_stream_use(s);
+    emu_set_lock_every_block(true);
     printf("-- buffers end-aligned, threads in order\n");
     run_set(only);
     emu_set_start_aligned(true);
@@ -498,5 +508,7 @@ int main(int argc, char **argv)
     printf("-- buffers start-aligned, threads in reverse order\n");
     run_set(only);
     printf("%d cases, %d failed\n", cases, failures);
+    eng_gpu_stream_use(NULL);
+    eng_gpu_stream_free(s);
     return failures != 0 || cases == 0;
 }

@@ -1,8 +1,8 @@
 // Emulated evaluator/engine/gpu/launch.cuh: the same interface, found
 // before the real one on the include path. pdl_launch marks the launch as
-// a programmatic dependent, so the emulator checks pdl_enter's placement:
-// every thread calls it, touches no device buffer before it and does not
-// return before it.
+// a programmatic dependent where the real one would, so the emulator
+// checks pdl_enter's placement: every thread calls it, touches no device
+// buffer before it and does not return before it.
 #ifndef AS_ENG_LAUNCH_CUH
 #define AS_ENG_LAUNCH_CUH
 
@@ -21,10 +21,21 @@ static inline void pdl_prefetch_l2(const void *)
 {
 }
 
+// On the current stream as launch.cuh does; a programmatic dependent only
+// where eng_gpu_cur_pdl allows it, as there. A macro, so that reports name
+// the kernel (the first argument: a template's has commas).
+#define pdl_launch(...) emu_pdl_launch(emu_kernel_name(#__VA_ARGS__), __VA_ARGS__)
+
 template <typename... P, typename... A>
-static void pdl_launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t, A... args)
+static void emu_pdl_launch(const char *name, void (*kernel)(P...), dim3 grid, dim3 block,
+                           size_t smem, A... args)
 {
-    emu_launch(grid, block, [=] { kernel(args...); }, true, __PRETTY_FUNCTION__);
+    std::tuple<std::decay_t<P>...> t(args...);
+    int i = 0;
+
+    std::apply([&](const auto &...a) { (emu_check_arg(a, name, i++), ...); }, t);
+    emu_launch(grid, block, smem, eng_gpu_cur_stream(), [kernel, t] { std::apply(kernel, t); },
+               eng_gpu_cur_pdl() != 0, name, (const void *)kernel);
 }
 
 #endif
