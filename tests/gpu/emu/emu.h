@@ -18,7 +18,9 @@ void emu_free_all(void);
 void emu_set_start_aligned(bool on);
 // The name of the device buffer p points into (or just past), or NULL.
 const char *emu_device_buffer(const void *p);
-// Run the fibers of a block last to first instead of first to last.
+// Run the blocks of a launch, and the fibers of a block, last to first
+// (on) or first to last; by default each launch picks one of the two
+// orders, pseudo-randomly and reproducibly.
 void emu_set_reverse(bool on);
 // Lock the device buffers of a programmatic dependent launch until
 // pdl_enter in every block (on) or in its first block only (the default:

@@ -3,9 +3,9 @@
 // ops.c, so CI without a GPU checks their indexing, bounds and PDL launch
 // order on every commit. A reduced set of shapes: each case names the path
 // it covers. The set runs twice: buffers against their end guard page with
-// a block's threads run first to last, then against their start guard page
-// with the threads run last to first. tests/gpu/test_kernels.c checks the
-// same kernels on a device.
+// blocks and their threads run first to last, then against their start
+// guard page with both run last to first. tests/gpu/test_kernels.c checks
+// the same kernels on a device (and on the emulator: gpu_emu_kernels).
 //
 // Usage: gpu_kernels_emulated [fused|gemv|att]
 #include <cuda_runtime.h>
@@ -501,11 +501,12 @@ int main(int argc, char **argv)
     }
     eng_gpu_stream_use(s);
     emu_set_lock_every_block(true);
-    printf("-- buffers end-aligned, threads in order\n");
+    emu_set_reverse(false);
+    printf("-- buffers end-aligned, blocks and threads in order\n");
     run_set(only);
     emu_set_start_aligned(true);
     emu_set_reverse(true);
-    printf("-- buffers start-aligned, threads in reverse order\n");
+    printf("-- buffers start-aligned, blocks and threads in reverse order\n");
     run_set(only);
     printf("%d cases, %d failed\n", cases, failures);
     eng_gpu_stream_use(NULL);
