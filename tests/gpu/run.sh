@@ -44,6 +44,9 @@
 #    full run Llama-3.2-1B and TinyLlama) in float32 and bfloat16, the GPU
 #    engine's argmax at every position and last logits against transformers
 #    and against the CPU reference.
+# Every program runs under a time limit (limited(), below), so one that
+# hangs costs its limit, not the lease: it is reported as TIMED OUT and
+# the run goes on.
 # Exit status: 0 when everything that ran passed.
 set -u
 build=${1:?usage: tests/gpu/run.sh BUILD_DIR [--quick] [--part checks|bench] [--fixtures DIR]}
@@ -65,18 +68,29 @@ while [ $# -gt 0 ]; do
       esac; shift ;;
     --fixtures) fixtures=${2:?--fixtures needs a folder}; shift
       echo "== transformers fixtures into $fixtures (make_fixtures.py)"
-      python3 "$src/tests/gpu/make_fixtures.py" --out "$fixtures" || status=1 ;;
+      limited 300 python3 "$src/tests/gpu/make_fixtures.py" --out "$fixtures" || status=1 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
+
+# limited SECONDS COMMAND...: COMMAND's status, or 124 after SECONDS
+# (reported) when it has not finished by then.
+limited() {
+  secs=$1
+  shift
+  timeout "$secs" "$@"
+  rc=$?
+  [ $rc -eq 124 ] && echo "TIMED OUT after ${secs}s: $*"
+  return $rc
+}
 
 # Run TEST MODEL_DIR 32 on each tests/engine/tinymodel.py variant, made in
 # folder TMP; a result other than 0 or 77 (skipped) sets status.
 on_tiny_models() {
   for v in llama-gqa llama-gqa-bf16 qwen2 qwen2-window mistral-f16 bench-small; do
     python3 "$src/tests/engine/tinymodel.py" --variant "$v" --out "$2/$v"
-    "$1" "$2/$v" 32
+    limited 120 "$1" "$2/$v" 32
     rc=$?
     [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
   done
@@ -89,7 +103,7 @@ command -v nvidia-smi >/dev/null 2>&1 &&
 if [ $checks -eq 1 ]; then
 echo "== CUDA kernels against the CPU reference"
 if [ -x "$build/tests/gpu/gpu_test_kernels" ]; then
-  "$build/tests/gpu/gpu_test_kernels" --bench
+  limited 180 "$build/tests/gpu/gpu_test_kernels" --bench
   rc=$?
   [ $rc -eq 77 ] && gpu=0
   [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
@@ -100,7 +114,7 @@ fi
 
 echo "== sampling on the GPU against the CPU sampler, then timed"
 if [ -x "$build/tests/gpu/gpu_test_sample" ]; then
-  "$build/tests/gpu/gpu_test_sample" --bench
+  limited 120 "$build/tests/gpu/gpu_test_sample" --bench
   rc=$?
   [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
 else
@@ -109,7 +123,7 @@ else
 fi
 
 echo "== metric kernels (ROUGE-L LCS, cosine) against the CPU library, then timed"
-"$build/tests/gpu/gpu_test_metrics" 100000; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
+limited 120 "$build/tests/gpu/gpu_test_metrics" 100000; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1
 
 echo "== whole models on the GPU against the CPU reference"
 if [ $quick -eq 1 ]; then
@@ -119,13 +133,13 @@ elif [ -x "$build/tests/gpu/gpu_test_forward" ]; then
   on_tiny_models "$build/tests/gpu/gpu_test_forward" "$tmp"
   for exp in "$fixtures"/*/expected.json; do
     [ -f "$exp" ] || continue
-    "$build/tests/gpu/gpu_test_forward" "$(dirname "$exp")" 32 || status=1
+    limited 120 "$build/tests/gpu/gpu_test_forward" "$(dirname "$exp")" 32 || status=1
   done
   # Real shapes with random bf16 weights (a few GB of temporary files).
   if [ -x "$build/bench/engine/engine_make_random_model" ]; then
     for p in qwen2.5-0.5b llama-3.2-1b; do
       "$build/bench/engine/engine_make_random_model" "$p" "$tmp/$p" bf16 >/dev/null &&
-        { "$build/tests/gpu/gpu_test_forward" "$tmp/$p" 8; rc=$?;
+        { limited 300 "$build/tests/gpu/gpu_test_forward" "$tmp/$p" 8; rc=$?;
           [ $rc -eq 0 ] || [ $rc -eq 77 ] || status=1; }
       rm -rf "${tmp:?}/$p"
     done
@@ -149,7 +163,7 @@ for exp in "$fixtures"/*/expected.json; do
   [ -f "$exp" ] || continue
   found=1
   dir=$(dirname "$exp")
-  if out=$("$build/tests/engine/engine_check_reference" "$dir" "$exp" 2>&1); then
+  if out=$(limited 120 "$build/tests/engine/engine_check_reference" "$dir" "$exp" 2>&1); then
     echo "| $(basename "$dir") | matches transformers |"
   else
     echo "| $(basename "$dir") | MISMATCH |"
@@ -165,9 +179,10 @@ echo "== real shapes, random weights: the GPU engine against transformers (vs_tr
 if [ $gpu -eq 0 ]; then
   echo "skipped: no usable GPU"
 elif [ $quick -eq 1 ]; then
-  python3 "$src/tests/gpu/vs_transformers.py" "$build" --presets qwen2.5-0.5b || status=1
+  limited 300 python3 "$src/tests/gpu/vs_transformers.py" "$build" --presets qwen2.5-0.5b ||
+    status=1
 else
-  python3 "$src/tests/gpu/vs_transformers.py" "$build" \
+  limited 1200 python3 "$src/tests/gpu/vs_transformers.py" "$build" \
     --presets qwen2.5-0.5b llama-3.2-1b tinyllama-1.1b || status=1
 fi
 
@@ -178,7 +193,7 @@ suite() {
   [ $gpu -eq 1 ] || { echo "skipped: no usable GPU"; return; }
   tmp=$(mktemp -d)
   if "$build/bench/engine/engine_make_random_model" llama-3.2-1b "$tmp/llama" bf16 >/dev/null; then
-    python3 "$src/bench/engine/bench_suite.py" "$build/assay" "$tmp/llama" --device gpu \
+    limited 300 python3 "$src/bench/engine/bench_suite.py" "$build/assay" "$tmp/llama" --device gpu \
       --cases 1000 --new-tokens 128 --concurrency 256 || status=1
   else
     status=1
@@ -189,7 +204,8 @@ suite() {
 if [ $quick -eq 1 ]; then
   echo "== the GPU engine against its ceiling and transformers (bench/engine/bench_gpu.py)"
   if [ $gpu -eq 1 ]; then
-    python3 "$src/bench/engine/bench_gpu.py" "$build" --presets llama-3.2-1b || status=1
+    limited 300 python3 "$src/bench/engine/bench_gpu.py" "$build" --presets llama-3.2-1b ||
+      status=1
   else
     echo "skipped: no usable GPU"
   fi
