@@ -1,18 +1,18 @@
 // The CUDA runtime calls of inc/cuda_runtime.h on the host: device memory
 // is emu_alloc's guarded buffers, streams run their work at once in the
 // order it is given, and a stream being captured records it instead, to
-// run at each launch of the graph, with the arguments of the capture (so a
-// host buffer a captured copy reads is read at replay, as on the device).
+// run at each launch of the graph with the arguments of the capture.
 //
 // It checks what a device would refuse or get wrong: copies whose kind
-// does not match where their pointers point, frees of what was never
-// allocated, calls that are unsafe while this thread captures (they
-// invalidate the capture, whose end then fails as on the device), work on
-// the legacy stream during a capture, and (emu_launcher) kernel arguments
-// that point at host memory. New device memory is filled with 0xff bytes
-// (NaN in every float type) so reads of what was never written show.
-// Violations are printed as they happen; a program that leaves any
-// untaken exits with status 70.
+// does not match where their pointers point, copies of pageable host
+// memory in a graph capture, frees of what was never allocated, calls
+// that are unsafe while this thread captures (they invalidate the
+// capture, whose end then fails as on the device), work on the legacy
+// stream during a capture, and (emu_launcher) kernel arguments that point
+// at host memory. New device memory is filled with 0xff bytes (NaN in
+// every float type) so reads of what was never written show. Violations
+// are printed as they happen; a program that leaves any untaken exits
+// with status 70.
 #include <cuda_runtime.h>
 
 #include "emu.h"
@@ -214,11 +214,20 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind 
     return cudaSuccess;
 }
 
+// A copy to or from host memory cannot be captured: the runtime has no
+// pinned host memory here (cudaMallocHost), and pageable memory is not
+// allowed in a graph.
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t s)
 {
     if (!copy_kind_ok(dst, src, kind))
         return fail(cudaErrorInvalidValue);
+    if (s != NULL && s->capturing && kind != cudaMemcpyDeviceToDevice) {
+        std::lock_guard<std::recursive_mutex> hold(device);
+
+        s->invalidated = true;
+        return fail(cudaErrorStreamCaptureUnsupported);
+    }
     emu_submit(s, [=] { memcpy(dst, src, bytes); });
     return cudaSuccess;
 }
