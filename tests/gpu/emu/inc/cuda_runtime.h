@@ -154,10 +154,23 @@ template <class A> static inline void emu_check_arg(const A &a, const char *kern
         emu_check_pointer((const void *)a, kernel, i);
 }
 
-// kernel<<<grid, block, smem, stream>>>(args) as cu2cpp.py writes it: the
-// arguments are converted to the kernel's parameter types and copied when
-// launched, as CUDA does, and every pointer among them must be device
-// memory.
+// Launch 'kernel' (named 'name' in reports) with 'args' converted to its
+// parameter types and copied at the launch, as CUDA does; every pointer
+// among them must be device memory.
+template <typename... P, typename... A>
+static inline void emu_launch_kernel(void (*kernel)(P...), const char *name, dim3 grid,
+                                     dim3 block, size_t smem, cudaStream_t s, bool pdl,
+                                     A... args)
+{
+    std::tuple<std::decay_t<P>...> t(args...);
+    int i = 0;
+
+    std::apply([&](const auto &...a) { (emu_check_arg(a, name, i++), ...); }, t);
+    emu_launch(grid, block, smem, s, [kernel, t] { std::apply(kernel, t); }, pdl, name,
+               (const void *)kernel);
+}
+
+// kernel<<<grid, block, smem, stream>>>(args) as cu2cpp.py writes it.
 template <typename... P> struct emu_launcher_t {
     void (*kernel)(P...);
     const char *name;
@@ -167,13 +180,7 @@ template <typename... P> struct emu_launcher_t {
 
     template <typename... A> void operator()(A... args) const
     {
-        std::tuple<std::decay_t<P>...> t(args...);
-        void (*k)(P...) = kernel;
-        int i = 0;
-
-        std::apply([&](const auto &...a) { (emu_check_arg(a, name, i++), ...); }, t);
-        emu_launch(grid, block, smem, s, [k, t] { std::apply(k, t); }, false, name,
-                   (const void *)k);
+        emu_launch_kernel(kernel, name, grid, block, smem, s, false, args...);
     }
 };
 

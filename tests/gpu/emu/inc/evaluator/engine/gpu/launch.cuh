@@ -30,12 +30,8 @@ template <typename... P, typename... A>
 static void emu_pdl_launch(const char *name, void (*kernel)(P...), dim3 grid, dim3 block,
                            size_t smem, A... args)
 {
-    std::tuple<std::decay_t<P>...> t(args...);
-    int i = 0;
-
-    std::apply([&](const auto &...a) { (emu_check_arg(a, name, i++), ...); }, t);
-    emu_launch(grid, block, smem, eng_gpu_cur_stream(), [kernel, t] { std::apply(kernel, t); },
-               eng_gpu_cur_pdl() != 0, name, (const void *)kernel);
+    emu_launch_kernel(kernel, name, grid, block, smem, eng_gpu_cur_stream(),
+                      eng_gpu_cur_pdl() != 0, args...);
 }
 
 #endif
