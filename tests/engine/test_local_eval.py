@@ -65,7 +65,12 @@ def test_suite_runs_on_local_model(env):
         cost = [i["cost_usd"] for i in run["items"] if i["case_id"] == case_id][0]
         check(0 < busy <= latency, (case_id, busy, latency))
         check(abs(cost - busy / 3.6e6 * 3.6) <= 1e-9 * cost, (case_id, cost, busy))
-    check(sum(r[1] for r in rows) <= max(r[2] for r in rows), rows)
+    # A step's time is split among the cases in it, so the shares add up to
+    # at most the run's wall time (not to one case's latency: a loaded
+    # machine admits the cases at different times).
+    with env.db() as db:
+        run_busy = db.execute("SELECT busy_ms FROM runs").fetchone()[0]
+    check(sum(r[1] for r in rows) <= run_busy, (rows, run_busy))
     check(run["tokens"]["estimated_items"] == 0, run["tokens"])
     tpots = sorted(i["per_token_ms"] for i in run["items"] if i["per_token_ms"] is not None)
     check(run["per_token_ms"]["p50"] is not None and tpots[0] <= run["per_token_ms"]["p50"] <= tpots[-1],
