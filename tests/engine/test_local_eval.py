@@ -5,7 +5,11 @@ Python reference predicts, exact token counts (the tiny model's tokenizer
 has one id per byte), times to first token, and a cost priced from each
 case's share of the engine's compute time with --price-hour: the three
 cases are decoded together (--concurrency 3), so their shares add up to no
-more than the time the longest of them took."""
+more than the run's wall time.
+
+ASSAY_TEST_DEVICE=gpu runs the same on the GPU path (tests/gpu/emu runs it
+with assay built on the CUDA emulator); the engine must then not fall back
+to the CPU."""
 import json
 import os
 import sys
@@ -14,6 +18,12 @@ from assaytest import check, main
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tinymodel  # noqa: E402
+
+DEVICE = os.environ.get("ASSAY_TEST_DEVICE", "cpu")
+
+
+def check_device(r):
+    check("running on the CPU" not in r.err, ("the engine fell back to the CPU", r.err))
 
 
 def test_suite_runs_on_local_model(env):
@@ -32,11 +42,12 @@ def test_suite_runs_on_local_model(env):
     env.ok("suite", "add", "cont", "--file", env.path("s.json"))
     env.fails("model", "add", "bad", "--provider", "local", "--path", env.path("nowhere"),
               contains="config.json")
-    env.ok("model", "add", "tiny", "--provider", "local", "--path", d, "--device", "cpu",
+    env.ok("model", "add", "tiny", "--provider", "local", "--path", d, "--device", DEVICE,
            "--max-new-tokens", "32", "--threads", "1", "--price-hour", "3.6",
            "--concurrency", "3")
     r = env.ok("eval", "cont")
     check("complete" in r.out, r)
+    check_device(r)
     check("per token ms" in env.ok("runs", "show", "1").out, "runs show prints the per-token time")
     run = env.ok("runs", "show", "1", "--items", "--json").json()
     check(run["items_done"] == 3 and run["items_failed"] == 0, run)
@@ -92,8 +103,8 @@ def test_chat_prompt_runs_through_the_template(env):
     env.ok("prompt", "add", "chat", "--file", env.path("p.json"))
     env.ok("dataset", "add", "chat", "--file", env.path("d.jsonl"))
     env.ok("suite", "add", "chat", "--file", env.path("s.json"))
-    env.ok("model", "add", "tiny", "--provider", "local", "--path", d)
-    env.ok("eval", "chat")
+    env.ok("model", "add", "tiny", "--provider", "local", "--path", d, "--device", DEVICE)
+    check_device(env.ok("eval", "chat"))
     item = env.ok("runs", "show", "1", "--items", "--json").json()["items"][0]
     text = tinymodel.zephyr([{"role": "system", "content": "Be short."},
                              {"role": "user", "content": "Hello"}]).encode()

@@ -1,10 +1,16 @@
 #!/bin/sh
-# run_model.sh PROGRAM VARIANT DIR [ARG...]: make tests/engine/tinymodel.py's
-# model VARIANT in DIR, then run PROGRAM DIR ARG... and exit with its status.
+# run_model.sh VARIANT DIR COMMAND [ARG...]: make tests/engine/tinymodel.py's
+# model VARIANT in DIR, then run COMMAND ARG... with every ARG that is
+# @MODEL@ replaced by DIR, and exit with its status.
 set -eu
-program=$1 variant=$2 dir=$3
-shift 3
+variant=$1 dir=$2
+shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$dir"
 python3 "$here/../../engine/tinymodel.py" --variant "$variant" --out "$dir" >/dev/null
-exec "$program" "$dir" "$@"
+for a do
+  shift
+  [ "$a" = @MODEL@ ] && a=$dir
+  set -- "$@" "$a"
+done
+exec "$@"
