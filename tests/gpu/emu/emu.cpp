@@ -186,13 +186,6 @@ int emu_take_violations(void)
     return v;
 }
 
-static void report(const char *what)
-{
-    violations++;
-    fprintf(stderr, "VIOLATION [%s] in %s: block (%u,%u,%u) thread %d\n", what, cur_name,
-            blockIdx.x, blockIdx.y, blockIdx.z, cur);
-}
-
 void emu_violation(const char *fmt, ...)
 {
     va_list ap;
@@ -203,6 +196,13 @@ void emu_violation(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, "]\n");
+}
+
+// A violation by the running thread of the running kernel.
+static void report(const char *what)
+{
+    emu_violation("%s in %s: block (%u,%u,%u) thread %d", what, cur_name, blockIdx.x, blockIdx.y,
+                  blockIdx.z, cur);
 }
 
 int emu_violations(void)

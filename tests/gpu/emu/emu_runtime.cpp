@@ -66,14 +66,21 @@ static cudaError_t fail(cudaError_t e)
     return e;
 }
 
-// A call the device refuses while this thread captures: the capture is
-// invalidated and the call fails.
+// A call the device refuses during the capture on 's': the capture is
+// invalidated (its end then fails) and the call fails.
+static cudaError_t refuse_in_capture(cudaStream_t s)
+{
+    s->invalidated = true;
+    return fail(cudaErrorStreamCaptureUnsupported);
+}
+
+// Whether this thread captures, in which case a synchronous call is
+// refused.
 static bool unsafe_in_capture(void)
 {
     if (capturing_here == NULL)
         return false;
-    capturing_here->invalidated = true;
-    fail(cudaErrorStreamCaptureUnsupported);
+    refuse_in_capture(capturing_here);
     return true;
 }
 
@@ -225,8 +232,7 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpy
     if (s != NULL && s->capturing && kind != cudaMemcpyDeviceToDevice) {
         std::lock_guard<std::recursive_mutex> hold(device);
 
-        s->invalidated = true;
-        return fail(cudaErrorStreamCaptureUnsupported);
+        return refuse_in_capture(s);
     }
     emu_submit(s, [=] { memcpy(dst, src, bytes); });
     return cudaSuccess;
@@ -264,12 +270,9 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s)
 {
     std::lock_guard<std::recursive_mutex> hold(device);
 
-    if ((s != NULL && s->capturing) || unsafe_in_capture()) {
-        if (s != NULL && s->capturing)
-            s->invalidated = true;
-        return fail(cudaErrorStreamCaptureUnsupported);
-    }
-    return cudaSuccess;
+    if (s != NULL && s->capturing)
+        return refuse_in_capture(s);
+    return unsafe_in_capture() ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
 }
 
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode)
