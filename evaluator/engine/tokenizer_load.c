@@ -516,6 +516,20 @@ static int load_added(eng_tokenizer *t, const json_t *added)
     t->norm_len = calloc(n, sizeof *t->norm_len);
     if (!t->added || !t->norm_content || !t->norm_len)
         return as_error_set(AS_ENOMEM, "tokenizer: out of memory");
+    /* one id per added token: the pieces below are looked up by id */
+    unsigned char *seen = calloc((size_t)t->n_ids, 1);
+    if (!seen)
+        return as_error_set(AS_ENOMEM, "tokenizer: out of memory");
+    json_array_foreach(added, i, v)
+    {
+        int32_t id = (int32_t)json_integer_value(json_object_get(v, "id"));
+        if (seen[id]) {
+            free(seen);
+            return as_error_set(AS_EINVAL, "tokenizer.json: added token id %d appears twice", id);
+        }
+        seen[id] = 1;
+    }
+    free(seen);
     json_array_foreach(added, i, v)
     {
         tok_added *a = &t->added[i];

@@ -285,6 +285,10 @@ static void tokenizer__bad_files_give_clear_errors(void)
           AS_EINVAL);
     T_ERR(load_str("{\"added_tokens\":[{\"id\":5}]," MODEL_OK "}"), AS_EINVAL);
     T_ERR(load_str("{\"added_tokens\":{}," MODEL_OK "}"), AS_EINVAL);
+    /* two added tokens claiming one id (found by the fuzzer: the shorter
+     * one's piece was read with the longer one's length) */
+    T_ERR(load_str("{\"added_tokens\":[{\"id\":1,\"content\":\"<a-long-token>\"},"
+                   "{\"id\":1,\"content\":\"<b>\"}]," MODEL_OK "}"), AS_EINVAL);
     T_ERR(load_str("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[],"
                    "\"dropout\":0.1}}"),
           AS_EUNSUPPORTED);
