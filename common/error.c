@@ -1,5 +1,6 @@
 /* Per-thread error message storage for the AS_E* convention. */
 #include "common/error.h"
+#include "common/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,19 @@
 
 static _Thread_local char error_msg[AS_ERROR_MSG_MAX];
 
+/* Messages quote what users sent and are written into JSON, which must be
+ * UTF-8: every byte that is not part of a well-formed character (invalid
+ * input, or a character cut by the length limit) becomes '?'. */
+static void make_valid(void)
+{
+    size_t off = 0, len = strlen(error_msg), bad;
+
+    while (off < len && as_utf8_valid(error_msg + off, len - off, &bad) != 1) {
+        error_msg[off + bad] = '?';
+        off += bad + 1;
+    }
+}
+
 int as_error_set(int code, const char *fmt, ...)
 {
     va_list ap;
@@ -16,6 +30,7 @@ int as_error_set(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(error_msg, sizeof(error_msg), fmt, ap);
     va_end(ap);
+    make_valid();
     return code;
 }
 
@@ -36,6 +51,7 @@ int as_error_wrap(int code, const char *fmt, ...)
         memcpy(error_msg + n, old, sizeof(error_msg) - n - 1);
         error_msg[sizeof(error_msg) - 1] = '\0';
     }
+    make_valid();
     return code;
 }
 

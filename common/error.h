@@ -24,7 +24,9 @@ enum {
     AS_ECORRUPT = -16     /* a database or repository that is damaged */
 };
 
-/* Store the message for this thread and return 'code'. */
+/* Store the message for this thread and return 'code'. The message is
+ * always valid UTF-8: bytes that are not ('%s' of bad input, a character
+ * cut at the 1,023-byte limit) are stored as '?'. */
 int as_error_set(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -2,6 +2,7 @@
 #include "evaluator/rank.h"
 #include "evaluator/runs.h"
 #include "common/error.h"
+#include "common/utf8.h"
 #include "common/json.h"
 
 #include <errno.h>
@@ -152,6 +153,9 @@ static int check_require(cand *c, const char *require, int validate_only)
 {
     const char *s, *e;
 
+    /* names go into the answer's JSON */
+    if (validate_only && require && as_utf8_valid(require, strlen(require), NULL) != 1)
+        return as_error_set(AS_EINVAL, "constraints '%s': not valid UTF-8", require);
     for (s = require; s && *s; s = *e ? e + 1 : e) {
         const char *op;
         size_t klen, oplen;

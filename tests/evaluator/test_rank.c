@@ -150,6 +150,13 @@ static void rank__constraints_exclude(void)
     T_ERR(eval_rank_summaries(&r, s, "x", "weighted:quality=-1", NULL), AS_EINVAL);
     T_ERR(eval_rank_summaries(&r, s, "x", "fastest", NULL), AS_EINVAL);
     T_ERR(eval_rank_summaries(&r, s, "x", NULL, "quality=0.8"), AS_EINVAL);
+    /* a name that is not UTF-8 is refused, not a model silently lost */
+    T_ERR(eval_rank_summaries(&r, s, "x", NULL, "bleu>0.3,tok\xFF\x9B>=1"), AS_EINVAL);
+    T_CHECK(strstr(as_error_msg(), "not valid UTF-8") != NULL);
+    T_OK(eval_rank_summaries(&r, s, "x", NULL, "d\xC3\xA9" "bit>=1"));
+    T_EQ_INT(json_array_size(json_object_get(r, "excluded")), 4);
+    json_decref(r);
+    r = NULL;
     T_CHECK(r == NULL);
     json_decref(s);
 }

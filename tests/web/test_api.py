@@ -441,6 +441,10 @@ def leaderboard_policies(env):
     r = srv.api("GET", "/leaderboard?suite=news-summary&policy=weighted:quality=1&require=quality>=0.4", token=v).json()
     check(len(r["models"]) == 2 and len(r["excluded"]) == 1, r)
     error_of(srv.api("GET", "/leaderboard?suite=news-summary&policy=bogus", token=v), 400)
+    # bytes that are not UTF-8 are refused with a JSON error, never a model dropped
+    error_of(srv.api("GET", "/leaderboard?suite=news-summary&require=quality>=0.4,q%FF%9B>=1", token=v),
+             400, "invalid")
+    error_of(srv.api("GET", "/leaderboard?suite=news-summary&policy=%FFbogus", token=v), 400, "invalid")
     error_of(srv.api("GET", "/leaderboard", token=v), 400)
     error_of(srv.api("GET", "/leaderboard?suite=nope", token=v), 404)
 
