@@ -119,6 +119,9 @@ static int option_allowed(const met_spec *s, const char *key)
     };
     size_t i, kl = strlen(key);
 
+    /* the lists below are space-separated: no key is empty or has a space */
+    if (kl == 0 || strchr(key, ' '))
+        return 0;
     for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
         const char *p = allowed[i].keys;
         if (allowed[i].kind != s->kind)

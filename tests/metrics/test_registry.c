@@ -59,6 +59,12 @@ static void registry__spec_errors_name_the_metric(void)
     T_ERR(spec_error("{\"name\": \"rouge1\", \"stemm\": true}"), AS_EINVAL);
     T_EQ_STR(as_error_msg(), "metric 'rouge1': unknown option stemm");
     T_ERR(spec_error("{\"name\": \"rouge1\", \"stem\": 1}"), AS_EINVAL);
+    /* keys that are empty or hold a space (the sanitizer run once caught a
+     * read before the option list for these) */
+    T_ERR(spec_error("{\"name\": \"f1\", \" average\": \"macro\"}"), AS_EINVAL);
+    T_EQ_STR(as_error_msg(), "metric 'f1': unknown option  average");
+    T_ERR(spec_error("{\"name\": \"rouge1\", \"\": true}"), AS_EINVAL);
+    T_ERR(spec_error("{\"name\": \"f1\", \"average labels\": 1}"), AS_EINVAL);
     T_ERR(spec_error("{\"name\": \"f1\", \"average\": \"samples\"}"), AS_EINVAL);
     T_CHECK(strstr(as_error_msg(), "metric 'f1'") != NULL);
     T_ERR(spec_error("{\"name\": \"bleu\", \"tokenize\": \"zh\"}"), AS_EINVAL);
