@@ -1,7 +1,8 @@
 """The HTTP API against the real server on 127.0.0.1: every endpoint, every
-role, bad JSON, oversized bodies, missing and wrong tokens, CSRF, and the
-rating workflow end to end. Most tests share one server started with
---demo (three suites run with the baseline models)."""
+role, bad JSON, oversized bodies, hostile values in every field, path and
+query, missing and wrong tokens, CSRF, and the rating workflow end to end.
+Most tests share one server started with --demo (three suites run with the
+baseline models)."""
 import atexit
 import json
 import os
@@ -177,15 +178,15 @@ def unknown_routes_and_methods(env):
 
 # ---- roles ------------------------------------------------------------------
 
-def every_route_enforces_roles(env):
-    srv, tok = shared()
-    runs = runs_of(srv, tok["admin"], "news-summary")
+def route_probes(srv, token):
+    """One request per API route: (method, path, body, who may), where who
+    may is "read" (any role), "rate" (rater, editor, admin), "edit" (editor,
+    admin) or "admin". Adds a rating queue on the server to address."""
+    runs = runs_of(srv, token, "news-summary")
     run = runs["lead-1-article"]
     other = runs["lead-2-article"]
-    q = srv.api("POST", "/rating/queues", {"runs": [run]}, token=tok["admin"]).json()["id"]
-    # (method, path, body, who may): "read" any role, "rate" rater/editor/admin,
-    # "edit" editor/admin, "admin" admin only.
-    routes = [
+    q = srv.api("POST", "/rating/queues", {"runs": [run]}, token=token).json()["id"]
+    return [
         ("GET", "/session", None, "read"),
         ("GET", "/prompts", None, "read"),
         ("GET", "/prompts/sentiment", None, "read"),
@@ -231,6 +232,11 @@ def every_route_enforces_roles(env):
         ("POST", "/users/probe-user/tokens", None, "admin"),
         ("DELETE", "/users/probe-user", None, "admin"),
     ]
+
+
+def every_route_enforces_roles(env):
+    srv, tok = shared()
+    routes = route_probes(srv, tok["admin"])
     allowed = {"read": {"admin", "editor", "rater", "viewer"}, "rate": {"admin", "editor", "rater"},
                "edit": {"admin", "editor"}, "admin": {"admin"}}
     for method, path, body, perm in routes:
@@ -243,6 +249,74 @@ def every_route_enforces_roles(env):
                 check(r.json()["error"]["code"] == "forbidden", r)
     # a rater cannot read others' tokens or users at all
     check(srv.api("GET", "/users", token=tok["rater"]).status == 403)
+
+
+# Values a field may hold instead of the right one.
+HOSTILE_VALUES = [None, True, 0, -1, 2 ** 63, -2 ** 63 - 1, 1e308, -0.5, "", " ", "x" * 70000,
+                  "../../etc/passwd", "a\u0000b", "\u2603" * 40, "%FF", "v-1", "@@", [], [[[]]], {},
+                  {"a": {"b": None}}]
+# Raw bodies that are not what any route expects.
+HOSTILE_BODIES = [b"", b"{", b"[]", b"null", b"42", b'"s"', b"\xff\xfe", b'{"name":"\xff\xc3("}',
+                  b'{"a":' * 500 + b"1" + b"}" * 500, b'{"name":"x","name":"y"}', b"{}" * 3]
+# Path segments and query values instead of the right ones.
+HOSTILE_SEGMENTS = ["%FF", "%00", "x" * 300, "..", "-1", "0", "99999999999999999999", "%2F", "a%20b"]
+
+
+def hostile_variants(path, body):
+    """(path, json_body, raw_body) variants of one probe request."""
+    out = []
+    if isinstance(body, dict):
+        for key in body:
+            out.append((path, {k: v for k, v in body.items() if k != key}, None))
+            for bad in HOSTILE_VALUES:
+                out.append((path, dict(body, **{key: bad}), None))
+        out.append((path, dict(body, unexpected=1), None))
+    if body is not None or path.startswith(("/session",)):
+        out += [(path, None, raw) for raw in HOSTILE_BODIES]
+    base, _, query = path.partition("?")
+    segs = base.split("/")
+    for i in range(2, len(segs)):
+        for bad in HOSTILE_SEGMENTS:
+            out.append(("/".join(segs[:i] + [bad] + segs[i + 1:]) + ("?" + query if query else ""),
+                        body, None))
+    if query:
+        params = query.split("&")
+        for i, kv in enumerate(params):
+            k = kv.split("=")[0]
+            for bad in ["%FF", "", "-1", "1e999", "x" * 1000, "1,%FF,2"]:
+                out.append((base + "?" + "&".join(params[:i] + [k + "=" + bad] + params[i + 1:]), body, None))
+    for extra in ("limit=%FF", "offset=-5", "limit=99999999999999999999"):
+        out.append((path + ("&" if query else "?") + extra, body, None))
+    return out
+
+
+def hostile_inputs_get_4xx_never_5xx(env):
+    """Every route with every field, path segment and query value replaced
+    by something wrong (wrong types, huge numbers, bytes that are not
+    UTF-8, deep nesting, duplicate keys...): a JSON error below 500 or a
+    success, never a server error, and the server stays up and stops
+    cleanly. Its own server: these requests change and delete things."""
+    root = tempfile.mkdtemp(prefix="assay-web-hostile-")
+    srv = Server(os.path.join(root, "data"), demo=True)
+    try:
+        probes = route_probes(srv, srv.token)
+        probes += [("GET", "/health", None, "public"), ("POST", "/session", {"name": "admin", "token": "x"}, "public"),
+                   ("DELETE", "/session", None, "read")]
+        sent = 0
+        for method, path, body, _ in probes:
+            for vpath, vbody, raw in hostile_variants(path, body):
+                r = srv.api(method, vpath, vbody, raw=raw, token=srv.token)
+                sent += 1
+                check(r.status < 500, "%s %s %r %r: %r" % (method, vpath, str(vbody)[:200], (raw or b"")[:60], r))
+                if r.status >= 400:
+                    error_of(r, r.status)
+        check(sent > 1000, sent)
+        check(srv.api("GET", "/health").status == 200)
+    finally:
+        code = srv.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    check(code == 0 and "ERROR" not in srv.stderr and "runtime error" not in srv.stderr,
+          (code, srv.stderr[-3000:]))
 
 
 # ---- catalog ----------------------------------------------------------------
@@ -617,6 +691,7 @@ def shared_server_stops_cleanly(env):
 main([health_needs_no_login, first_start_prints_admin_token_once, sigterm_and_sigint_stop_gracefully,
       missing_and_wrong_credentials, session_cookie_and_csrf, bad_json_and_media_type,
       oversized_bodies_are_413, unknown_routes_and_methods, every_route_enforces_roles,
+      hostile_inputs_get_4xx_never_5xx,
       catalog_read_and_edit, models_api, runs_start_in_background_and_read,
       run_cancel_and_stop_leave_runs_resumable, leaderboard_policies,
       rating_single_blind_keyboard_flow, rating_sample_is_deterministic,
