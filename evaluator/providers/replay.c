@@ -57,17 +57,21 @@ static int replay_create(prov **out, const char *model_name, const json_t *setti
 
 static int check_record(const json_t *rec)
 {
-    const char *names[] = {"latency_ms", "prompt_tokens", "completion_tokens"};
+    const char *counts[] = {"prompt_tokens", "completion_tokens"};
+    const json_t *v;
     size_t i;
 
     if (!json_is_string(json_object_get(rec, "id")))
         return as_error_set(AS_EINVAL, "\"id\" must be a string");
     if (!json_is_string(json_object_get(rec, "output")))
         return as_error_set(AS_EINVAL, "\"output\" must be a string");
-    for (i = 0; i < 3; i++) {
-        json_t *v = json_object_get(rec, names[i]);
-        if (v && !json_is_number(v))
-            return as_error_set(AS_EINVAL, "\"%s\" must be a number", names[i]);
+    v = json_object_get(rec, "latency_ms");
+    if (v && (!json_is_number(v) || json_number_value(v) < 0))
+        return as_error_set(AS_EINVAL, "\"latency_ms\" must be a number >= 0");
+    for (i = 0; i < 2; i++) {
+        v = json_object_get(rec, counts[i]);
+        if (v && (!json_is_integer(v) || json_integer_value(v) < 0))
+            return as_error_set(AS_EINVAL, "\"%s\" must be a whole number >= 0", counts[i]);
     }
     return 0;
 }
@@ -135,9 +139,9 @@ static int replay_invoke(prov *p, const prov_call *calls, size_t n, prov_result 
             return AS_ENOMEM;
         res[i].latency_ms = (v = json_object_get(rec, "latency_ms")) ? json_number_value(v) : 0;
         if ((v = json_object_get(rec, "prompt_tokens")))
-            res[i].prompt_tokens = (int64_t)json_number_value(v);
+            res[i].prompt_tokens = (int64_t)json_integer_value(v);
         if ((v = json_object_get(rec, "completion_tokens")))
-            res[i].completion_tokens = (int64_t)json_number_value(v);
+            res[i].completion_tokens = (int64_t)json_integer_value(v);
         if (res[i].prompt_tokens < 0 || res[i].completion_tokens < 0) {
             res[i].usage_estimated = 1;
             if (res[i].prompt_tokens < 0)

@@ -303,6 +303,12 @@ def test_baselines_and_replay(env):
     env.write("bad.jsonl", '{"id": "s0"}\n')
     env.ok("model", "add", "bad", "--provider", "replay", "--file", env.path("bad.jsonl"))
     env.fails("eval", "summ", "--model", "bad", contains="line 1")
+    # counts are whole numbers, latencies not negative (1e300 tokens used to
+    # be cast to an integer it does not fit)
+    for bad, why in (('"prompt_tokens": 1e300', "prompt_tokens"), ('"completion_tokens": -1', "completion_tokens"),
+                     ('"completion_tokens": 2.5', "completion_tokens"), ('"latency_ms": -3', "latency_ms")):
+        env.write("bad.jsonl", '{"id": "s0", "output": "x", %s}\n' % bad)
+        env.fails("eval", "summ", "--model", "bad", contains=why)
 
 
 def test_bad_input(env):
