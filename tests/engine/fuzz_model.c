@@ -1,11 +1,15 @@
-/* Fuzz target for a whole model folder: the input is a config.json and a
- * model.safetensors (a 2-byte little-endian length of the config, the
- * config, then the safetensors file). They are written to a scratch folder
- * and opened as a model, so the checks of tensors against the config
- * (names, shapes, dtypes, missing and extra tensors, tied heads, biases)
- * see arbitrary pairs; a model that opens then runs a short prefill and
- * two decode steps, and its logits must be readable. Nothing may crash or
- * leak. */
+/* Fuzz target for a whole model folder: the input is a config.json and
+ * either one model.safetensors or an index with two shards. Layout: a
+ * 2-byte little-endian length and the config; a 2-byte length and the
+ * model.safetensors.index.json (0: no index); without an index the rest is
+ * model.safetensors, with one a 2-byte length and the first shard, the
+ * rest the second (model-0000N-of-00002.safetensors). The files are written
+ * to a scratch folder (nothing else in it) and opened as a model, so the
+ * index (shard names, the weight map against the shards' tensors) and the
+ * checks of tensors against the config (names, shapes, dtypes, missing and
+ * extra tensors, tied heads, biases) see arbitrary inputs; a model that
+ * opens then runs a short prefill and two decode steps, and its logits
+ * must be readable. Nothing may crash or leak. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,22 +21,49 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+enum { F_CONFIG, F_SINGLE, F_INDEX, F_SHARD1, F_SHARD2, F_COUNT };
+
+static const char *const names[F_COUNT] = {
+    "config.json", "model.safetensors", "model.safetensors.index.json",
+    "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"};
 static char dir[64];
-static char config_path[96], weights_path[96];
+static char paths[F_COUNT][128];
+
+static void remove_files(void)
+{
+    int i;
+
+    for (i = 0; i < F_COUNT; i++)
+        unlink(paths[i]);
+}
 
 static void cleanup(void)
 {
-    unlink(config_path);
-    unlink(weights_path);
+    remove_files();
     rmdir(dir);
 }
 
-static void put(const char *path, const uint8_t *p, size_t n)
+static void put(int which, const uint8_t *p, size_t n)
 {
-    FILE *f = fopen(path, "wb");
+    FILE *f = fopen(paths[which], "wb");
 
     if (f == NULL || (n > 0 && fwrite(p, 1, n, f) != n) || fclose(f) != 0)
         abort();
+}
+
+/* The next 2-byte length and the bytes it counts, from *p (left *n);
+ * 0 when the input is too short. */
+static int take(const uint8_t **p, size_t *n, const uint8_t **part, size_t *len)
+{
+    if (*n < 2)
+        return 0;
+    *len = (size_t)(*p)[0] | (size_t)(*p)[1] << 8;
+    if (*len > *n - 2)
+        return 0;
+    *part = *p + 2;
+    *p += 2 + *len;
+    *n -= 2 + *len;
+    return 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,23 +72,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     eng_state *s = NULL;
     const float *logits = NULL;
     volatile float sink = 0;
-    size_t clen;
+    const uint8_t *config, *index, *shard1;
+    size_t clen, ilen, slen;
+    int i;
 
     if (dir[0] == '\0') {
         snprintf(dir, sizeof dir, "/tmp/assay-fuzz-model-XXXXXX");
         if (mkdtemp(dir) == NULL)
             abort();
-        snprintf(config_path, sizeof config_path, "%s/config.json", dir);
-        snprintf(weights_path, sizeof weights_path, "%s/model.safetensors", dir);
+        for (i = 0; i < F_COUNT; i++)
+            snprintf(paths[i], sizeof paths[i], "%s/%s", dir, names[i]);
         atexit(cleanup);
     }
-    if (size < 2)
+    if (!take(&data, &size, &config, &clen) || !take(&data, &size, &index, &ilen))
         return 0;
-    clen = (size_t)data[0] | (size_t)data[1] << 8;
-    if (clen > size - 2)
+    if (ilen > 0 && !take(&data, &size, &shard1, &slen))
         return 0;
-    put(config_path, data + 2, clen);
-    put(weights_path, data + 2 + clen, size - 2 - clen);
+    remove_files();
+    put(F_CONFIG, config, clen);
+    if (ilen == 0) {
+        put(F_SINGLE, data, size);
+    } else {
+        put(F_INDEX, index, ilen);
+        put(F_SHARD1, shard1, slen);
+        put(F_SHARD2, data, size);
+    }
     if (eng_model_open(&m, dir, 1, ENG_DT_COUNT) < 0)
         return 0;
     if (eng_state_new(&s, m, 4) == 0) {
