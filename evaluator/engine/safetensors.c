@@ -331,9 +331,10 @@ static int read_index(eng_weights *w, const char *dir, const char *index_path, j
         const char *f = json_string_value(v);
 
         if (f == NULL || f[0] == '\0' || strchr(f, '/') != NULL || strcmp(f, "..") == 0) {
+            rc = as_error_set(AS_EINVAL, "%s: tensor '%s': shard must be a file name in the folder",
+                              index_path, key);
             json_decref(root);
-            return as_error_set(AS_EINVAL, "%s: tensor '%s': shard must be a file name in the folder",
-                                index_path, key);
+            return rc;
         }
         for (i = 0; i < w->nshards; i++)
             if (strcmp(strrchr(w->shards[i].path, '/') + 1, f) == 0)

@@ -240,6 +240,33 @@ static void model__refuses_truncated_files(void)
     T_ERR(open_model(), AS_ENOTFOUND);
 }
 
+/* An index whose shard names leave the folder or name the folder itself. */
+static void model__refuses_bad_shard_index(void)
+{
+    static const char *const bad[] = {
+        "{\"weight_map\":{\"model.embed_tokens.weight\":\"../model.safetensors\"}}",
+        "{\"weight_map\":{\"model.embed_tokens.weight\":\"..\"}}"};
+    static const char dot[] = "{\"weight_map\":{\"model.embed_tokens.weight\":\".\"}}";
+    char path[128], single[128];
+    size_t i;
+
+    write_model(config_json, -1, 0, "F32", 0);
+    snprintf(single, sizeof single, "%s/model.safetensors", tmpdir);
+    unlink(single);
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", tmpdir);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        T_OK(as_file_write_atomic(path, bad[i], strlen(bad[i])));
+        T_ERR(open_model(), AS_EINVAL);
+        /* the message names the tensor (it once quoted freed memory) */
+        T_CHECK(strstr(as_error_msg(), "tensor 'model.embed_tokens.weight': shard must be a file "
+                                       "name in the folder") != NULL);
+    }
+    T_OK(as_file_write_atomic(path, dot, strlen(dot)));
+    T_ERR(open_model(), AS_EINVAL);
+    T_CHECK(strstr(as_error_msg(), "/.: not a regular file") != NULL);
+    unlink(path);
+}
+
 static void model__prompt_longer_than_context(void)
 {
     eng_model *m = NULL;
@@ -351,6 +378,7 @@ int main(void)
     T_RUN(model__reports_missing_extra_and_bad_tensors);
     T_RUN(model__refuses_unsupported_configs);
     T_RUN(model__refuses_truncated_files);
+    T_RUN(model__refuses_bad_shard_index);
     T_RUN(model__prompt_longer_than_context);
     T_RUN(generate__stops_on_ids_and_strings);
     {
