@@ -10,17 +10,12 @@
 
 static _Thread_local char error_msg[AS_ERROR_MSG_MAX];
 
-/* Messages quote what users sent and are written into JSON, which must be
- * UTF-8: every byte that is not part of a well-formed character (invalid
- * input, or a character cut by the length limit) becomes '?'. */
+/* Messages quote what users sent, are printed as one line and are written
+ * into JSON, which must be UTF-8; a character cut by the length limit shows
+ * as '?'. */
 static void make_valid(void)
 {
-    size_t off = 0, len = strlen(error_msg), bad;
-
-    while (off < len && as_utf8_valid(error_msg + off, len - off, &bad) != 1) {
-        error_msg[off + bad] = '?';
-        off += bad + 1;
-    }
+    as_utf8_one_line(error_msg, sizeof(error_msg));
 }
 
 int as_error_set(int code, const char *fmt, ...)

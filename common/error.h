@@ -25,8 +25,9 @@ enum {
 };
 
 /* Store the message for this thread and return 'code'. The message is
- * always valid UTF-8: bytes that are not ('%s' of bad input, a character
- * cut at the 1,023-byte limit) are stored as '?'. */
+ * always one line of valid UTF-8: bytes that are not ('%s' of bad input, a
+ * character cut at the 1,023-byte limit) and control characters are stored
+ * as '?', line breaks and tabs as spaces. */
 int as_error_set(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

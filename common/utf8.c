@@ -1,6 +1,8 @@
 /* UTF-8 codec; see utf8.h. */
 #include "common/utf8.h"
 
+#include <string.h>
+
 size_t as_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
     uint32_t c;
@@ -57,6 +59,32 @@ int as_utf8_valid(const char *s, size_t len, size_t *bad)
         i += n;
     }
     return 1;
+}
+
+size_t as_utf8_one_line(char *s, size_t max)
+{
+    size_t off = 0, len = strlen(s), bad, i;
+
+    while (off < len && as_utf8_valid(s + off, len - off, &bad) != 1) {
+        s[off + bad] = '?';
+        off += bad + 1;
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '\n' || ch == '\r' || ch == '\t')
+            s[i] = ' ';
+        else if (ch < 0x20 || ch == 0x7f)
+            s[i] = '?';
+    }
+    if (len > max) {
+        len = max;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--;
+    }
+    while (len > 0 && s[len - 1] == ' ')
+        len--;
+    s[len] = '\0';
+    return len;
 }
 
 size_t as_utf8_encode(uint32_t cp, char *out)

@@ -9,6 +9,13 @@
  * U+10FFFF), else 0 with the byte offset of the first bad byte in *bad. */
 int as_utf8_valid(const char *s, size_t len, size_t *bad);
 
+/* Make the NUL-terminated 's' one line of valid UTF-8, in place, for a
+ * message that quotes outside text: bytes that are not part of a
+ * well-formed character and control characters become '?', line breaks and
+ * tabs spaces, trailing spaces go, and the text is cut to at most 'max'
+ * bytes on a character boundary. Returns the new length. */
+size_t as_utf8_one_line(char *s, size_t max);
+
 /* Decode one code point at s[0..len) into *cp; returns its length in
  * bytes, or 0 when the sequence is malformed. */
 size_t as_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);

@@ -2,6 +2,7 @@
  * lookup, settings and a local token estimate (declared in provider.h). */
 #include "evaluator/provider.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -89,19 +90,15 @@ void prov_result_clear(prov_result *res)
 void prov_result_fail(prov_result *res, int code, int retry, const char *fmt, ...)
 {
     va_list ap;
-    char *msg = NULL, *p;
+    char *msg = NULL;
 
     va_start(ap, fmt);
     if (vasprintf(&msg, fmt, ap) < 0)
         msg = NULL;
     va_end(ap);
-    if (msg) {
-        for (p = msg; *p; p++)      /* one line */
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
-        if (strlen(msg) > 500)
-            msg[500] = '\0';
-    }
+    /* Quotes of a server's answer: stored, shown and sent as JSON. */
+    if (msg)
+        as_utf8_one_line(msg, 500);
     free(res->error_msg);
     free(res->output);
     res->output = NULL;

@@ -33,9 +33,22 @@ static void error__messages_are_utf8(void)
     T_EQ_STR(as_error_msg(), "in ??: \xF0\x9F\x98\x80");
 }
 
+/* Messages are printed as one line: quoted line breaks and control
+ * characters do not start another. */
+static void error__messages_are_one_line(void)
+{
+    as_error_set(AS_EINVAL, "name '%s' is bad", "a\nb\r\tc\x01\x7f");
+    T_EQ_STR(as_error_msg(), "name 'a b  c?" "?' is bad");
+    as_error_set(AS_EUPSTREAM, "git said: %s", "fatal: no\n");
+    T_EQ_STR(as_error_msg(), "git said: fatal: no");
+    as_error_wrap(AS_EUPSTREAM, "push\n");
+    T_EQ_STR(as_error_msg(), "push : git said: fatal: no");
+}
+
 int main(void)
 {
     T_RUN(error__set_and_wrap);
     T_RUN(error__messages_are_utf8);
+    T_RUN(error__messages_are_one_line);
     return t_done();
 }

@@ -36,10 +36,26 @@ static void utf8__encode_decode_round_trip(void)
     T_EQ_INT(as_utf8_encode(0xD800, out), 0);
 }
 
+/* Quotes of outside text in messages: one line, valid, cut whole. */
+static void utf8__one_line(void)
+{
+    char a[] = "\xff\xfe bad\r\ngateway\t\x01 \xe2\x82";
+    char b[] = "ab\xe2\x82\xac\xe2\x82\xac";
+    char c[] = "ok  \n";
+
+    T_EQ_INT(as_utf8_one_line(a, 100), strlen("?" "? bad  gateway ? ?" "?"));
+    T_EQ_STR(a, "?" "? bad  gateway ? ?" "?");
+    T_EQ_INT(as_utf8_one_line(b, 6), 5);       /* the second euro sign would be cut */
+    T_EQ_STR(b, "ab\xe2\x82\xac");
+    T_EQ_INT(as_utf8_one_line(c, 100), 2);
+    T_EQ_STR(c, "ok");
+}
+
 int main(void)
 {
     T_RUN(utf8__accepts_valid);
     T_RUN(utf8__rejects_malformed);
     T_RUN(utf8__encode_decode_round_trip);
+    T_RUN(utf8__one_line);
     return t_done();
 }

@@ -16,7 +16,8 @@ Faults: "429" (Retry-After: 1), "429ms" (retry-after-ms: 200), "quota" (429
 insufficient_quota), "500", "400", "badjson" (200, not JSON), "truncate" (a
 stream or body cut short), "reset" (connection reset), "hang" (no answer
 for 60 s), "slow" (a stream that stalls 60 s after its first chunk),
-"big" (a 10 MB answer), "streamerror" (an error object inside the stream).
+"big" (a 10 MB answer), "streamerror" (an error object inside the stream),
+"latin1" (502 with an HTML body in Latin-1 on several lines).
 
 Calls are counted per case (server.calls) and every request body is kept
 (server.bodies). Run as a program it serves until killed, printing its
@@ -155,6 +156,13 @@ class Handler(BaseHTTPRequestHandler):
             body = b"<html>Bad gateway</html>"
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif fault == "latin1":
+            body = "<html>\r\n<h1>Passerelle erronée</h1>\n\x01</html>".encode("latin-1")
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html; charset=iso-8859-1")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -1,6 +1,6 @@
 """Faults between assay and a model server: 429 with Retry-After and
 retry-after-ms, quota errors, 500s, validation errors, responses that are
-not JSON, truncated streams and bodies, connection resets, hung
+not JSON or not UTF-8, truncated streams and bodies, connection resets, hung
 connections, stalled streams and 10 MB outputs. None crashes assay or
 loses a finished result; every attempt is recorded."""
 import time
@@ -51,6 +51,25 @@ def test_no_retry_on_quota_and_validation(env):
         check(srv.calls["s0"] == 1 and srv.calls["s1"] == 1, srv.calls)
         check("quota" in it["s0"]["error"] and "HTTP 429" in it["s0"]["error"], it["s0"])
         check("max_tokens is too large" in it["s1"]["error"], it["s1"])
+    finally:
+        srv.stop()
+
+
+def test_error_bodies_that_are_not_utf8(env):
+    """A server's error page in another encoding is quoted as one line of
+    UTF-8 in the item, the attempt and the run's JSON."""
+    srv = server({"faults": {"s0": ["latin1"]}})
+    try:
+        make_catalog(env)
+        add_model(env, "m1", srv, "--max-retries", "0")
+        env.fails("eval", "summ", contains="--resume 1")
+        s, it = show(env, 1)
+        err = it["s0"]["error"]
+        check(isinstance(err, str) and err == "HTTP 502: <html>  <h1>Passerelle erron?e</h1> ?</html>",
+              it["s0"])
+        check("\n" not in err and "\r" not in err and "\x01" not in err, err)
+        a = attempts(env, "s0")
+        check(len(a) == 1 and a[0][1] == 502 and a[0][2] == err, a)
     finally:
         srv.stop()
 
@@ -145,5 +164,6 @@ def test_rate_limit_rpm(env):
 
 if __name__ == "__main__":
     main([test_retry_after_honoured, test_no_retry_on_quota_and_validation,
+          test_error_bodies_that_are_not_utf8,
           test_server_errors_then_resume, test_unreachable_server,
           test_streams_cut_hung_and_stalled, test_huge_output_capped, test_rate_limit_rpm])
