@@ -11,6 +11,7 @@
  * of a case runs from its upload to the output's arrival; when the endpoint
  * had no instance at the start of the run, the calls invoked before its
  * first answer report the time they spent waiting for it (cold_start_ms). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -231,8 +232,9 @@ int sm_async_parse(sm_prov *s, const prov_call *call, sm_state *st, const prov_r
                 json_is_array(pv = json_object_get(root, "ProductionVariants"))) {
                 json_array_foreach(pv, i, v) {
                     json_t *c = json_object_get(v, "CurrentInstanceCount");
-                    if (json_is_integer(c))
-                        n += json_integer_value(c);
+                    if (json_is_integer(c) && json_integer_value(c) > 0)
+                        n = json_integer_value(c) > LLONG_MAX - n ? LLONG_MAX
+                                                                  : n + json_integer_value(c);
                 }
                 s->cold = n == 0;
                 s->capacity_known = 1;
