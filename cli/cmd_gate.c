@@ -198,7 +198,8 @@ int cli_cmd_gate(cli_ctx *ctx, int argc, char **argv)
     if (o.suite == NULL)
         return cli_usage("gate", "gate needs a SUITE");
     if (o.server && ((o.token = getenv(token_env)) == NULL || o.token[0] == '\0')) {
-        fprintf(stderr, "assay: --token-env %s: the variable is not set\n", token_env);
+        as_error_set(AS_EINVAL, "--token-env %s: the variable is not set", token_env);
+        fprintf(stderr, "assay: %s\n", as_error_msg());
         return GATE_CONFIG;
     }
     if (isatty(STDERR_FILENO)) {

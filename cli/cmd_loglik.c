@@ -33,8 +33,10 @@ static int on_scored(void *arg, void *ud, int rc, eng_gen_result *res, double bu
 
     (void)busy_ms;
     if (rc < 0) {
-        if (!c->failed)
-            fprintf(stderr, "assay: %s: line %zu: %s\n", c->path, l->lineno, as_error_msg());
+        if (!c->failed) {
+            as_error_wrap(rc, "%s: line %zu", c->path, l->lineno);
+            fprintf(stderr, "assay: %s\n", as_error_msg());
+        }
         c->failed = 1;
         return 0;
     }

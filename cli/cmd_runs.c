@@ -36,6 +36,20 @@ static int parse_id(const char *v, int64_t *out)
     return 0;
 }
 
+/* --limit (at least 1) and --offset (at least 0). */
+static int parse_count(const char *opt, const char *v, long long min, int64_t *out)
+{
+    char *end;
+    long long n;
+
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (errno || *end || end == v || n < min)
+        return as_error_set(AS_EINVAL, "%s '%s': not a whole number >= %lld", opt, v, min);
+    *out = n;
+    return 0;
+}
+
 static void print_row(const json_t *s)
 {
     const json_t *q = json_object_get(s, "quality");
@@ -186,7 +200,7 @@ int cli_cmd_runs(cli_ctx *ctx, int argc, char **argv)
                 f.model = v;
             else if (strcmp(a, "--status") == 0)
                 f.status = v;
-            else if (parse_id(v, &n) < 0)
+            else if (parse_count(a, v, strcmp(a, "--limit") == 0 ? 1 : 0, &n) < 0)
                 return cli_fail();
             else if (strcmp(a, "--limit") == 0)
                 f.limit = n;

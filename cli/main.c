@@ -36,13 +36,18 @@ int cli_fail(void)
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
 
-    fputs("assay: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see 'assay %s --help')\n", cmd ? cmd : "help");
+    /* as_error_set makes quoted arguments one line of UTF-8. */
+    as_error_set(AS_EINVAL, "%s", msg);
+    if (cmd)
+        fprintf(stderr, "assay: %s (see 'assay %s --help')\n", as_error_msg(), cmd);
+    else
+        fprintf(stderr, "assay: %s (see 'assay help')\n", as_error_msg());
     return CLI_USAGE;
 }
 
