@@ -5,6 +5,7 @@
 #include "evaluator/provider.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "common/utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -168,6 +169,10 @@ static int model_add(cli_ctx *ctx, int argc, char **argv)
             /* a setting given without a value is a flag: "true" */
             if (v == NULL || strncmp(v, "--", 2) == 0) {
                 json_object_set_new(m.settings, key, json_string("true"));
+            } else if (!as_utf8_valid(v, strlen(v), NULL)) {
+                eval_model_clear(&m);
+                as_error_set(AS_EINVAL, "%s: the value is not UTF-8", o);
+                return cli_fail();
             } else {
                 json_object_set_new(m.settings, key, json_string(v));
                 i++;

@@ -5,6 +5,7 @@
 #include "evaluator/eval.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/version.h"
 #include "store/store.h"
 
@@ -170,6 +171,9 @@ int main(int argc, char **argv)
         fputs(c->usage, stdout);
         return CLI_OK;
     }
+    /* Commands write the data directory into JSON and messages. */
+    if (!as_utf8_valid(ctx.data_dir, strlen(ctx.data_dir), NULL))
+        return cli_usage(NULL, "--data '%s': the path is not UTF-8", ctx.data_dir);
     /* The libraries that must start before any thread (SQLite, libgit2,
      * libcurl) start here, for every command, and stop after it. */
     if (store_global_init() < 0 || cat_global_init() < 0)

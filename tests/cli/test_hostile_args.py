@@ -270,8 +270,8 @@ def global_options_survive_hostile_values(env):
     cwd = env.path("a", "b", "c", "d")
     os.makedirs(cwd)
     for h in HOSTILE:
-        for args in (["--data", h, "db", "status"], [h], ["help", h], [h, "--help"],
-                     ["--verbose", "--quiet", h]):
+        for args in (["--data", h, "db", "status"], ["--data", h, "catalog", "status", "--json"],
+                     [h], ["help", h], [h, "--help"], ["--verbose", "--quiet", h]):
             argv = [ASSAY] + args
             p = subprocess.run([os.fsencode(a) for a in argv], capture_output=True,
                                timeout=60, cwd=cwd)

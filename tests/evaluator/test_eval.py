@@ -60,6 +60,10 @@ def test_model_commands(env):
                   "--var", "a", contains="strategy")
         env.fails("model", "add", "x", "--provider", "openai", "--base-url", srv.base_url,
                   "--concurrency", "0", contains="concurrency")
+        # a value that is not UTF-8 is refused, not dropped (os.fsencode: byte 0xff)
+        env.fails("model", "add", "x", "--provider", "openai", "--base-url", srv.base_url,
+                  "--model-id", "gpt\udcff", contains="--model-id: the value is not UTF-8")
+        env.fails("model", "show", "x", contains="unknown model")
         env.ok("model", "rm", "b1")
         env.fails("model", "show", "b1", contains="unknown model")
         env.fails("model", "rm", "b1", contains="unknown model")
