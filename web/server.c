@@ -15,7 +15,9 @@
 #include "web/respcache.h"
 #include "web/summaries.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,11 +462,36 @@ static int static_handler(struct mg_connection *conn, void *cbdata)
     return 200;
 }
 
+/* While mg_start runs on this thread, civetweb's complaints are kept for
+ * the one-line error a failed start gives, not printed. */
+static _Thread_local char *start_msg;
+
 static int log_message(const struct mg_connection *conn, const char *message)
 {
     (void)conn;
+    if (start_msg) {
+        if (start_msg[0] == '\0')
+            snprintf(start_msg, 256, "%s", message);
+        return 1;
+    }
     as_log_warn("web: %s", message);
     return 1;
+}
+
+/* The listening_ports value for 'bind' (an IPv4 or IPv6 address) and 'port'. */
+static int listen_spec(char *out, size_t size, const char *bind, int port)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+
+    if (inet_pton(AF_INET, bind, addr) == 1)
+        snprintf(out, size, "%s:%d", bind, port);
+    else if (inet_pton(AF_INET6, bind, addr) != 1)
+        return as_error_set(AS_EINVAL, "bind address '%.200s': not an IPv4 or IPv6 address", bind);
+    else if (!mg_check_feature(8))     /* 8: IPv6 */
+        return as_error_set(AS_EUNSUPPORTED, "bind address '%s': this civetweb has no IPv6", bind);
+    else
+        snprintf(out, size, "[%s]:%d", bind, port);
+    return 0;
 }
 
 int web_server_start(web_server **out, const web_config *cfg)
@@ -478,6 +505,8 @@ int web_server_start(web_server **out, const web_config *cfg)
     int rc, n;
 
     *out = NULL;
+    if ((rc = listen_spec(listen, sizeof listen, bind, cfg->port)) < 0)
+        return rc;
     if ((s = calloc(1, sizeof *s)) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     s->ctx.max_body = cfg->max_body ? cfg->max_body : (size_t)1 << 20;
@@ -494,10 +523,6 @@ int web_server_start(web_server **out, const web_config *cfg)
         goto fail;
     store_close(db);
 
-    if (strchr(bind, ':'))
-        snprintf(listen, sizeof listen, "[%s]:%d", bind, cfg->port);
-    else
-        snprintf(listen, sizeof listen, "%s:%d", bind, cfg->port);
     snprintf(threads, sizeof threads, "%d", cfg->threads > 0 ? cfg->threads : 16);
     if ((rc = web_pool_start(&s->ctx.pool, cfg->threads > 0 ? cfg->threads : 16,
                              (size_t)8 << 20, close_thread_db)) < 0)
@@ -512,10 +537,15 @@ int web_server_start(web_server **out, const web_config *cfg)
             "enable_keep_alive", "no",
             NULL
         };
+        char why[256] = "";
         memset(&cb, 0, sizeof cb);
         cb.log_message = log_message;
-        if ((s->mg = mg_start(&cb, &s->ctx, options)) == NULL) {
-            rc = as_error_set(AS_ERROR, "cannot listen on %s (in use or not allowed)", listen);
+        start_msg = why;
+        s->mg = mg_start(&cb, &s->ctx, options);
+        start_msg = NULL;
+        if (s->mg == NULL) {
+            rc = as_error_set(AS_ERROR, "cannot listen on %s (in use or not allowed)%s%s", listen,
+                              why[0] ? ": " : "", why);
             goto fail;
         }
     }

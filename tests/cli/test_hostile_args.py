@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -286,4 +287,40 @@ def global_options_survive_hostile_values(env):
     check(state(f["data"]) == before, "the data directory changed")
 
 
-main([every_command_survives_hostile_arguments, global_options_survive_hostile_values])
+def serve_refuses_bad_options(env):
+    """serve with a bad --port, --threads or --bind ends at once with one
+    line (civetweb's own complaints folded into it), never serving on some
+    other address; the one valid value here (--port 0) serves."""
+    f = seed(env.root)
+    for opt in ("--port", "--threads", "--bind"):
+        for h in HOSTILE + ["999.1.1.1", "nothere", "127.0.0.1:80", "::1x"]:
+            args = ["--port", "0", "--bind", "127.0.0.1", "--threads", "2"]
+            args[args.index(opt) + 1] = h
+            argv = [ASSAY, "--data", f["data"], "serve"] + args
+            p = subprocess.Popen([os.fsencode(a) for a in argv], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            try:
+                out, err = p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.terminate()
+                out, err = p.communicate()
+                check((opt, h) == ("--port", "0"), "serve %s %r: served" % (opt, h))
+                check(b"serving on http://127.0.0.1:" in out, out)
+                continue
+            check((opt, h) != ("--port", "0"), "serve --port 0 ended: %r" % err)
+            lines = [x for x in err.decode("utf-8").splitlines() if x.strip()]
+            check(p.returncode in (1, 2) and len(lines) == 1 and lines[0].startswith("assay: "),
+                  "serve %s %r: exit %d: %r" % (opt, h, p.returncode, err))
+    # the port taken by another listener
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        p = subprocess.run([ASSAY, "--data", f["data"], "serve", "--port", port],
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 1 and p.stderr.count("\n") == 1 and "in use" in p.stderr and
+              port in p.stderr, repr(p.stderr))
+
+
+main([every_command_survives_hostile_arguments, global_options_survive_hostile_values,
+      serve_refuses_bad_options])
