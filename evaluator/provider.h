@@ -272,6 +272,10 @@ void prov_result_fail(prov_result *res, int code, int retry, const char *fmt, ..
  * boundary (flagging output_truncated). */
 int prov_result_set_output(prov_result *res, const char *s, size_t len);
 
+/* 0 when 'v' can be sent as an HTTP header value (printable ASCII, at
+ * most 1024 bytes), else AS_EINVAL naming 'what' (never echoing 'v': it may
+ * be a secret). */
+int prov_header_value_check(const char *v, const char *what);
 /* The value of response header 'name' (case-insensitive) copied into out
  * (trimmed, NUL-terminated, cut to size); 1 if found, else 0. */
 int prov_header_get(const char *headers, const char *name, char *out, size_t size);

@@ -77,7 +77,7 @@ static int an_create(prov **out, const char *model_name, const json_t *settings)
         return as_error_set(AS_EINVAL, "setting model_id: required (e.g. claude-3-5-haiku-latest)");
     if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
         return as_error_set(AS_EINVAL, "setting base_url: '%.200s' is not an http(s) URL", url);
-    if (aws_header_value_check(version, "setting anthropic_version") < 0)
+    if (prov_header_value_check(version, "setting anthropic_version") < 0)
         return AS_EINVAL;
     if (!(max_tokens >= 1 && max_tokens <= 1000000))
         return as_error_set(AS_EINVAL, "setting max_tokens: must be 1 to 1000000");
@@ -130,7 +130,7 @@ static int an_start(prov *p, const prov_run_info *info)
     if (v == NULL || *v == '\0')
         return as_error_set(AS_EAUTH, "model %s: environment variable %s is not set",
                             a->model_name, a->api_key_env);
-    if (aws_header_value_check(v, a->api_key_env) < 0)
+    if (prov_header_value_check(v, a->api_key_env) < 0)
         return as_error_wrap(AS_EAUTH, "model %s", a->model_name);
     if ((a->api_key = strdup(v)) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");

@@ -271,18 +271,6 @@ int aws_setting_num(const json_t *settings, const char *key, double *out)
     return 0;
 }
 
-int aws_header_value_check(const char *v, const char *what)
-{
-    size_t n = 0;
-
-    for (; v && *v; v++, n++)
-        if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e)
-            return as_error_set(AS_EINVAL, "%s: only printable ASCII can go into a header", what);
-    if (n > 1024)
-        return as_error_set(AS_EINVAL, "%s: longer than 1024 bytes", what);
-    return 0;
-}
-
 int aws_settings_check(const json_t *settings, const char *const *keys, const char *provider)
 {
     const char *key;

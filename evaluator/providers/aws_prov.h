@@ -56,9 +56,6 @@ void aws_lines_free(aws_lines *l);
 int aws_setting_bool(const json_t *settings, const char *key, int *out);
 /* A number given as a JSON number or a numeric string; AS_EINVAL otherwise. */
 int aws_setting_num(const json_t *settings, const char *key, double *out);
-/* 0 when 'v' can be sent as an HTTP header value (printable ASCII, at
- * most 1024 bytes), else AS_EINVAL naming 'what' (never echoing 'v'). */
-int aws_header_value_check(const char *v, const char *what);
 /* AS_EINVAL naming the first key of 'settings' not in 'keys'. */
 int aws_settings_check(const json_t *settings, const char *const *keys, const char *provider);
 

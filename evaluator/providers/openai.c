@@ -114,6 +114,8 @@ static int openai_start(prov *p, const prov_run_info *info)
     if (v == NULL || v[0] == '\0')
         return as_error_set(AS_EAUTH, "model %s: environment variable %s is not set",
                             o->model_name, o->api_key_env);
+    if (prov_header_value_check(v, o->api_key_env) < 0)
+        return as_error_wrap(AS_EAUTH, "model %s", o->model_name);
     if ((o->api_key = strdup(v)) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     return 0;

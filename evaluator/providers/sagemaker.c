@@ -129,9 +129,9 @@ static int sm_create(prov **out, const char *model_name, const json_t *settings)
         return as_error_set(AS_EINVAL, "setting format: '%.40s' is not tgi, lmi or openai", format);
     if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
         return as_error_set(AS_EINVAL, "setting endpoint_url: '%.200s' is not an http(s) URL", url);
-    if (aws_header_value_check(variant, "setting target_variant") < 0 ||
-        aws_header_value_check(component, "setting inference_component") < 0 ||
-        aws_header_value_check(attrs, "setting custom_attributes") < 0)
+    if (prov_header_value_check(variant, "setting target_variant") < 0 ||
+        prov_header_value_check(component, "setting inference_component") < 0 ||
+        prov_header_value_check(attrs, "setting custom_attributes") < 0)
         return AS_EINVAL;
     if (!(timeout >= 1 && timeout <= 86400))
         return as_error_set(AS_EINVAL, "setting async_timeout: must be 1 to 86400 seconds");

@@ -128,6 +128,18 @@ int prov_result_set_output(prov_result *res, const char *s, size_t len)
     return 0;
 }
 
+int prov_header_value_check(const char *v, const char *what)
+{
+    size_t n = 0;
+
+    for (; v && *v; v++, n++)
+        if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e)
+            return as_error_set(AS_EINVAL, "%s: only printable ASCII can go into a header", what);
+    if (n > 1024)
+        return as_error_set(AS_EINVAL, "%s: longer than 1024 bytes", what);
+    return 0;
+}
+
 int prov_header_get(const char *headers, const char *name, char *out, size_t size)
 {
     size_t nlen = strlen(name);

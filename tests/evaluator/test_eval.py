@@ -71,6 +71,20 @@ def test_model_commands(env):
         srv.stop()
 
 
+def test_api_key_that_cannot_be_a_header(env):
+    """A key read with its line break (KEY=$(cat file) done wrong) is refused
+    before any call, naming the variable and never echoing the key."""
+    srv = server()
+    try:
+        make_catalog(env)
+        add_model(env, "m1", srv, "--api-key-env", "ASSAY_TEST_KEY")
+        r = env.fails("eval", "sent", env={"ASSAY_TEST_KEY": "sk-secret-123\n"},
+                      contains="ASSAY_TEST_KEY: only printable ASCII")
+        check("sk-secret" not in r.err and srv.total == 0, (r.err, srv.total))
+    finally:
+        srv.stop()
+
+
 def item_map(env, run):
     r = env.ok("runs", "show", run, "--items", "--json").json()
     return r, {i["case_id"]: i for i in r["items"]}
@@ -409,4 +423,4 @@ if __name__ == "__main__":
           test_streaming_ttft_usage_and_completions, test_response_cache,
           test_judge_single_and_errors, test_judge_pairwise_both_orders,
           test_baselines_and_replay, test_bad_input, test_rank_command,
-          test_hour_priced_cost_attributed_by_latency])
+          test_hour_priced_cost_attributed_by_latency, test_api_key_that_cannot_be_a_header])
