@@ -46,6 +46,7 @@ int cat__git_fail(int gitrc, const char *what)
     const git_error *e = git_error_last();
     const char *msg = e && e->message ? e->message : "git error";
     int code = AS_ERROR;
+    size_t n;
 
     if (gitrc == GIT_ENOTFOUND)
         code = AS_ENOTFOUND;
@@ -58,7 +59,11 @@ int cat__git_fail(int gitrc, const char *what)
     else if (e && (e->klass == GIT_ERROR_ODB || e->klass == GIT_ERROR_ZLIB ||
                    e->klass == GIT_ERROR_REPOSITORY || e->klass == GIT_ERROR_OBJECT))
         code = AS_ECORRUPT;
-    return as_error_set(code, "%s: %s", what, msg);
+    /* libgit2 ends some messages with ": " and an empty system error */
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == ' ' || msg[n - 1] == ':'))
+        n--;
+    return as_error_set(code, "%s: %.*s", what, (int)n, msg);
 }
 
 store *cat_store(cat *c)

@@ -154,7 +154,10 @@ int cat__commit_path(cat *c, git_oid *commit_out, const char *path, const git_oi
     else
         rc = git_reference_create(&ref, c->repo, branch, commit_out, 0, "assay: commit");
     if (rc < 0) {
-        rc = cat__git_fail(rc, "moving the branch (it moved meanwhile; try again)");
+        rc = cat__git_fail(rc, rc == GIT_ELOCKED
+                                   ? "moving the branch (locked by another writer, or by one "
+                                     "that was killed: then remove the .lock file)"
+                                   : "moving the branch (it moved meanwhile; try again)");
         goto out;
     }
     if (old_tree)

@@ -201,6 +201,28 @@ def missing_or_corrupt_repo_and_db(env):
         check(f.read().startswith("this is not sqlite"), "db left as it was")
 
 
+def stale_lock_of_a_killed_writer(env):
+    """A branch lock left by a killed git or assay refuses the commit with
+    one line naming the lock, changes nothing, and the commit goes through
+    once the lock is gone."""
+    seeded(env)
+    lock = os.path.join(env.data, "catalog", ".git", "refs", "heads",
+                        env.git("symbolic-ref", "--short", "HEAD").strip() + ".lock")
+    with open(lock, "w"):
+        pass
+    doc = dict(PROMPT, description="changed")
+    path = env.write_json("in/changed.json", doc)
+    before = snapshot(env)
+    env.fails("prompt", "add", "summarize", "--file", path, contains=".lock file")
+    after = snapshot(env)
+    # the commit's objects are written before the branch is locked: unreachable,
+    # like those of a git commit that loses the same race
+    check(before[:4] == after[:4], "catalog changed by a refused commit")
+    os.remove(lock)
+    check(env.ok("prompt", "add", "summarize", "--file", path, "--json").json()["version"] == 2)
+
+
 main([bad_names_and_labels, malformed_json_reports_line_and_column, schema_errors_name_the_field,
       invalid_utf8_and_size_limits, bad_dataset_lines_commit_nothing, unknown_and_ambiguous_refs,
-      label_on_removed_prompt, bad_suites_and_vars, missing_or_corrupt_repo_and_db])
+      label_on_removed_prompt, bad_suites_and_vars, missing_or_corrupt_repo_and_db,
+      stale_lock_of_a_killed_writer])
