@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 /* "Name <email>" into a new signature dated now. */
 static int parse_author(git_signature **out, const char *author)
@@ -87,6 +88,35 @@ static void update_worktree(cat *c, git_tree *old_tree)
     }
 }
 
+/* Refuse a change whose file the disk has no room for, before the branch
+ * moves: a checkout that runs out of space leaves a cut file in the work
+ * tree and an index without it, which a later 'git commit -a' records as a
+ * deletion. Room: the file, an eighth more and 1 MiB for the database. */
+static int check_room(cat *c, const char *path, const git_oid *blob)
+{
+    struct statvfs fs;
+    git_odb *odb = NULL;
+    git_object_t type;
+    size_t len;
+    unsigned long long avail, need;
+    int rc;
+
+    if ((rc = git_repository_odb(&odb, c->repo)) == 0)
+        rc = git_odb_read_header(&len, &type, odb, blob);
+    git_odb_free(odb);
+    if (rc < 0)
+        return cat__git_fail(rc, path);
+    if (statvfs(c->repo_path, &fs) != 0)
+        return 0;       /* unknown: the writes themselves will tell */
+    avail = (unsigned long long)fs.f_bavail * fs.f_frsize;
+    need = (unsigned long long)len + len / 8 + (1u << 20);
+    if (avail < need)
+        return as_error_set(AS_ETOOBIG, "%s: not enough free space on the disk of %s (%llu bytes "
+                            "needed, %llu free); nothing committed", path, c->repo_path, need,
+                            avail);
+    return 0;
+}
+
 int cat__commit_path(cat *c, git_oid *commit_out, const char *path, const git_oid *blob,
                      const cat_commit_opts *opts, const char *default_message)
 {
@@ -133,6 +163,8 @@ int cat__commit_path(cat *c, git_oid *commit_out, const char *path, const git_oi
         rc = as_error_set(AS_EEXISTS, "%s: unchanged", path);
         goto out;
     }
+    if (blob && (rc = check_room(c, path, blob)) < 0)
+        goto out;
     ml = strlen(msg);
     if ((full = malloc(ml + 2)) == NULL) {
         rc = as_error_set(AS_ENOMEM, "out of memory");
