@@ -126,6 +126,28 @@ static int setting_key(const prov_vtable *vt, const char *opt, char *key, size_t
     return 0;
 }
 
+/* Settings naming files, made absolute from the current folder; one that
+ * does not exist is left for the provider's own check to name. */
+static int absolute_paths(const prov_vtable *vt, json_t *settings)
+{
+    size_t i;
+
+    for (i = 0; vt->path_keys && vt->path_keys[i]; i++) {
+        const char *v = json_string_value(json_object_get(settings, vt->path_keys[i]));
+        char *abs;
+        if (v == NULL || v[0] == '\0' || v[0] == '/' || (abs = realpath(v, NULL)) == NULL)
+            continue;
+        if (!as_utf8_valid(abs, strlen(abs), NULL)) {
+            free(abs);
+            return as_error_set(AS_EINVAL, "--%s: the absolute path is not UTF-8",
+                                vt->path_keys[i]);
+        }
+        json_object_set_new(settings, vt->path_keys[i], json_string(abs));
+        free(abs);
+    }
+    return 0;
+}
+
 static int model_add(cli_ctx *ctx, int argc, char **argv)
 {
     eval_model m;
@@ -212,6 +234,10 @@ static int model_add(cli_ctx *ctx, int argc, char **argv)
             return cli_fail();
         }
         i++;
+    }
+    if (absolute_paths(vt, m.settings) < 0) {
+        eval_model_clear(&m);
+        return cli_fail();
     }
     if (open_store(ctx, &c) < 0 || eval_model_put(cat_store(c), &m, replace) < 0)
         rc = cli_fail();

@@ -171,6 +171,10 @@ struct prov_vtable {
     /* The settings keys the provider accepts, NULL-terminated, for the CLI's
      * --KEY VALUE options ("base_url" is given as --base-url). */
     const char *const *settings_keys;
+    /* Those of them that name a file or folder on this machine, NULL-
+     * terminated (or NULL): `assay model add` stores them as absolute paths,
+     * so that runs started from any folder (or by the server) find them. */
+    const char *const *path_keys;
 
     /* Validate 'settings' (a JSON object; borrowed) and make an instance in
      * *out. Must not read secrets or touch the network: `assay model add`

@@ -42,6 +42,7 @@ typedef struct local_prov {
 
 static const char *const local_keys[] = {"path", "device", "max_new_tokens", "dtype", "threads",
                                          "context", NULL};
+static const char *const local_path_keys[] = {"path", NULL};
 
 /* Setting 'key' as a whole number in [lo, hi] (a JSON number or a numeric
  * string, as the command line stores it); absent keeps *out. */
@@ -291,6 +292,7 @@ const prov_vtable prov_local = {
                "[--device cpu|gpu|auto] [--max-new-tokens N] [--dtype auto|float32|bfloat16] "
                "[--context N]; --concurrency is the number of sequences decoded at once",
     .settings_keys = local_keys,
+    .path_keys = local_path_keys,
     .create = local_create,
     .start = local_start,
     .destroy = local_destroy,

@@ -18,6 +18,7 @@ typedef struct replay_prov {
 } replay_prov;
 
 static const char *const replay_keys[] = {"file", NULL};
+static const char *const replay_path_keys[] = {"file", NULL};
 
 static void replay_destroy(prov *p)
 {
@@ -159,6 +160,7 @@ const prov_vtable prov_replay = {
     .summary = "outputs produced elsewhere: --file OUTPUTS.jsonl "
                "({\"id\",\"output\",\"latency_ms\"?,\"prompt_tokens\"?,\"completion_tokens\"?})",
     .settings_keys = replay_keys,
+    .path_keys = replay_path_keys,
     .create = replay_create,
     .start = replay_start,
     .destroy = replay_destroy,

@@ -318,6 +318,12 @@ def test_baselines_and_replay(env):
     check("no output for case 's5'" in items["s5"]["error"], items["s5"])
     check(s["latency_ms"]["p50"] == 120, s["latency_ms"])
     check(abs(s["cost_usd"] - 5 * 12 / 1e6) < 1e-15, s["cost_usd"])
+    # a relative --file is stored absolute: runs started elsewhere find it
+    env.ok("model", "add", "rel", "--provider", "replay", "--file", "replay.jsonl", cwd=env.root)
+    m = env.ok("model", "show", "rel", "--json").json()
+    check(m["settings"]["file"] == os.path.realpath(env.path("replay.jsonl")), m)
+    os.makedirs(env.path("elsewhere"))
+    env.fails("eval", "summ", "--model", "rel", contains="partial", cwd=env.path("elsewhere"))
     env.write("bad.jsonl", '{"id": "s0"}\n')
     env.ok("model", "add", "bad", "--provider", "replay", "--file", env.path("bad.jsonl"))
     env.fails("eval", "summ", "--model", "bad", contains="line 1")
