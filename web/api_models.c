@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "evaluator/models.h"
+#include "evaluator/provider.h"
 
 #include <string.h>
 
@@ -31,6 +32,22 @@ static int models_get(web_req *r, json_t **out)
     return rc;
 }
 
+/* Settings naming files must be absolute: a client does not know the
+ * server's working folder. */
+static int check_paths(const eval_model *m)
+{
+    const prov_vtable *vt = prov_find(m->provider);
+    size_t i;
+
+    for (i = 0; vt && vt->path_keys && vt->path_keys[i]; i++) {
+        const char *v = json_string_value(json_object_get(m->settings, vt->path_keys[i]));
+        if (v && v[0] != '/')
+            return as_error_set(AS_EINVAL, "settings.%s: '%s' is not an absolute path on the "
+                                "server", vt->path_keys[i], v);
+    }
+    return 0;
+}
+
 /* POST /models {"name","provider","settings"?,"price_in"?,...}; with
  * ?replace=1 an existing model is updated. */
 static int models_put(web_req *r, json_t **out)
@@ -44,7 +61,7 @@ static int models_put(web_req *r, json_t **out)
         (rc = web_query_int(r, "replace", 0, 0, 1, &replace)) < 0)
         return rc;
     eval_model_init(&m);
-    if ((rc = eval_model_from_json(&m, body)) == 0 &&
+    if ((rc = eval_model_from_json(&m, body)) == 0 && (rc = check_paths(&m)) == 0 &&
         (rc = eval_model_put(r->db, &m, (int)replace)) == 0) {
         eval_model_clear(&m);
         eval_model_init(&m);

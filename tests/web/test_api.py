@@ -139,6 +139,11 @@ def bad_json_and_media_type(env):
     error_of(srv.api("POST", "/models", raw=b'{"name":"x"}', token=a, content_type="text/plain"), 415)
     error_of(srv.api("POST", "/ratings", {"queue": "one"}, token=tok["rater"]), 400, "invalid")
     error_of(srv.api("PUT", "/prompts/sentiment", raw=b"\xff\xfe", token=a), 400)
+    # files named by settings are absolute: the client cannot know the server's folder
+    r = srv.api("POST", "/models", {"name": "rel", "provider": "replay",
+                                    "settings": {"file": "out.jsonl"}}, token=a)
+    error_of(r, 400, "invalid")
+    check("settings.file" in r.json()["error"]["message"], r)
 
 
 def oversized_bodies_are_413(env):
