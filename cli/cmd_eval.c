@@ -27,9 +27,11 @@ const char cli_eval_usage[] =
     "  --model M        a model instead of the suite's (repeatable)\n"
     "  --prompt REF     another version of the prompt (name@v3, name@staging, ...)\n"
     "  --limit N        only the first N cases\n"
-    "  --concurrency N  requests in flight per model (default: the model's)\n"
+    "  --concurrency N  requests in flight per model (default: the model's; at\n"
+    "                   most 4096)\n"
     "  --no-cache       do not answer from the response cache\n"
-    "  --repeat K       send each case K times (variance across samples)\n"
+    "  --repeat K       send each case K times (variance across samples; at most\n"
+    "                   1000)\n"
     "  --no-judge       skip the suite's LLM judge\n"
     "  --json           print the runs' summaries as JSON\n"
     "\n"
@@ -149,16 +151,20 @@ int cli_cmd_eval(cli_ctx *ctx, int argc, char **argv)
             o.prompt = val;
             i++;
         } else if (takes) {
-            if (parse_long(a, val, 1, 1000000000L, &v) < 0) {
+            /* the largest values a run takes; larger ones are refused, not cut */
+            long max = strcmp(a, "--concurrency") == 0 ? 4096
+                       : strcmp(a, "--repeat") == 0   ? 1000
+                                                      : 1000000000L;
+            if (parse_long(a, val, 1, max, &v) < 0) {
                 free(models);
                 return cli_fail();
             }
             if (strcmp(a, "--limit") == 0)
                 o.limit = v;
             else if (strcmp(a, "--concurrency") == 0)
-                o.concurrency = v > 4096 ? 4096 : (int)v;
+                o.concurrency = (int)v;
             else if (strcmp(a, "--repeat") == 0)
-                o.repeat = v > 1000 ? 1000 : (int)v;
+                o.repeat = (int)v;
             else
                 o.resume_run = v;
             i++;

@@ -344,6 +344,9 @@ def test_bad_input(env):
         env.fails("eval", "sent", "--model", "ghost", contains="unknown model 'ghost'")
         env.fails("eval", code=2)
         env.fails("eval", "sent", "--limit", "x", contains="--limit")
+        # over the largest values a run takes: refused, not silently cut
+        env.fails("eval", "sent", "--repeat", "1001", contains="--repeat: '1001' is not a whole number in 1..1000")
+        env.fails("eval", "sent", "--concurrency", "4097", contains="in 1..4096")
         env.fails("eval", "--resume", "99", contains="unknown run 99")
         env.fails("runs", "show", "42", contains="unknown run 42")
         env.fails("runs", "show", "abc", contains="not a run id")
