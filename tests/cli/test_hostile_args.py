@@ -6,7 +6,8 @@ without its value, an unknown option added. Each variant runs on its own copy
 of a seeded data directory. It must end by itself with exit status 0 to 3,
 never by a signal; a failure must print exactly one line on stderr, starting
 "assay: " and valid UTF-8, and leave the database, the catalog repository and
-the data directory exactly as they were."""
+the data directory exactly as they were; a success that changed them must
+leave every listing readable as JSON."""
 import concurrent.futures
 import hashlib
 import json
@@ -206,6 +207,25 @@ def state(data):
     return dump, files
 
 
+# Listings that read back everything a command can store.
+LISTINGS = [["prompt", "list", "--all", "--json"], ["dataset", "list", "--all", "--json"],
+            ["suite", "list", "--all", "--json"], ["model", "list", "--json"],
+            ["runs", "list", "--json"], ["user", "list", "--json"], ["catalog", "status", "--json"]]
+
+
+def readable(data, label):
+    """After a command changed the data directory: every listing still
+    answers JSON (a value stored that JSON cannot hold would break it)."""
+    for args in LISTINGS:
+        p = subprocess.run([ASSAY, "--data", data] + args, capture_output=True, timeout=60)
+        try:
+            json.loads(p.stdout.decode("utf-8"))
+        except ValueError:
+            return "%s: then assay %s: exit %d, not JSON: %r %r" % (
+                label, " ".join(args), p.returncode, p.stdout[:200], p.stderr[:300])
+    return None
+
+
 def run_variant(pristine, before, label, args, stdin, must_succeed=False):
     """Run one variant on a copy of the data directory, from a folder deep
     enough that "../../../x" stays inside the copy; a problem string or None."""
@@ -227,7 +247,8 @@ def run_variant(pristine, before, label, args, stdin, must_succeed=False):
         if p.returncode < 0 or p.returncode > 3:
             return "%s: exit status %d\n%s" % (label, p.returncode, err[-3000:])
         if p.returncode == 0 or (args[0] == "gate" and p.returncode == 1):
-            return None  # done, or the gate's verdict: it failed the change
+            # done, or the gate's verdict: what it stored must read back
+            return readable(data, label) if state(data) != before else None
         if err.encode("utf-8") != p.stderr:
             return "%s: stderr is not UTF-8: %r" % (label, p.stderr[:300])
         lines = [line for line in err.splitlines() if line.strip()]
