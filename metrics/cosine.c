@@ -4,6 +4,7 @@
 #include "metrics/vocab.h"
 #include "common/error.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@ double met_cosine(const double *a, const double *b, size_t n)
         na += a[i] * a[i];
         nb += b[i] * b[i];
     }
-    if (na == 0 || nb == 0)
+    /* scikit-learn divides each row by its norm first: a zero norm leaves
+     * the zeros, a norm that overflows turns the row into zeros */
+    if (!(na > 0 && na <= DBL_MAX) || !(nb > 0 && nb <= DBL_MAX))
         return 0.0;
     return dot / (sqrt(na) * sqrt(nb));
 }

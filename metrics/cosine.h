@@ -1,5 +1,6 @@
-/* Cosine similarity: of two vectors (double accumulation; a zero vector
- * gives 0, as scikit-learn's cosine_similarity does), and of texts over
+/* Cosine similarity: of two vectors (double accumulation; a zero vector,
+ * or one whose squared norm overflows, gives 0, as scikit-learn's
+ * cosine_similarity does), and of texts over
  * TF-IDF vectors defined exactly as scikit-learn's
  * TfidfVectorizer(tokenizer=<rouge_score's tokenizer, no stemming>,
  * lowercase=False, smooth_idf=True, sublinear_tf=False, norm="l2") fitted
@@ -10,7 +11,9 @@
 
 #include <stddef.h>
 
-/* dot(a, b) / (|a| |b|) over n elements; 0 when either is all zeros. */
+/* dot(a, b) / (|a| |b|) over n elements; 0 when either is all zeros or
+ * its squared norm overflows (scikit-learn's normalized row is then all
+ * zeros), never NaN. */
 double met_cosine(const double *a, const double *b, size_t n);
 
 typedef struct met_tfidf met_tfidf;

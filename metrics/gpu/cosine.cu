@@ -1,7 +1,7 @@
 // Batched cosine similarity of paired vectors (met_gpu_cosine in met_gpu.h).
 //
 // Computes out[i] = dot(a_i, b_i) / (sqrt(|a_i|^2) * sqrt(|b_i|^2)), 0 when
-// either squared norm is 0, for
+// either squared norm is 0 or overflows, for
 //   a (n, dim) double, b (n, dim) double, row-major; out (n) double.
 // The CPU specification is met_cosine (metrics/cosine.c): three double sums
 // accumulated element by element in index order. Here one thread owns one
@@ -11,6 +11,7 @@
 // result has the same bits. For coalesced reads a warp takes 32 consecutive
 // pairs and stages 32 x 32 tiles of a and b through shared memory (each row
 // read by the 32 lanes side by side), then each lane sums its own row.
+#include <float.h>
 #include <stdint.h>
 
 #include "metrics/gpu/util.cuh"
@@ -47,8 +48,9 @@ static __global__ void cosine_kernel(const double *a, const double *b, size_t n,
         __syncwarp();
     }
     if (mine < n)
-        out[mine] =
-            na == 0 || nb == 0 ? 0.0 : __ddiv_rn(dot, __dmul_rn(__dsqrt_rn(na), __dsqrt_rn(nb)));
+        out[mine] = !(na > 0 && na <= DBL_MAX) || !(nb > 0 && nb <= DBL_MAX)
+                        ? 0.0
+                        : __ddiv_rn(dot, __dmul_rn(__dsqrt_rn(na), __dsqrt_rn(nb)));
 }
 
 extern "C" int met_gpu_cosine(const double *a, const double *b, size_t n, size_t dim, double *out,

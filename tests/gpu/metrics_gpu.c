@@ -11,7 +11,8 @@
  *    equal met_lcs's, and met_batch_rouge_l on the GPU must give the same
  *    bits as on the CPU and as met_rouge_score on the same tokens written
  *    out as text (the library's own tokenizer path).
- * 2. Cosine: PAIRS pairs of 384-dimensional random vectors (some all zero):
+ * 2. Cosine: PAIRS pairs of 384-dimensional random vectors (some all zero,
+ *    some with a squared norm that overflows):
  *    met_gpu_cosine bit for bit equal to met_cosine.
  * 3. A table: the CPU path of metrics/batch.h (one thread, process CPU
  *    time) against the GPU kernel alone and the whole GPU call including
@@ -301,7 +302,7 @@ out:
     return rc;
 }
 
-/* Random vectors, some rows all zero. */
+/* Random vectors, some rows all zero, some whose squared norm overflows. */
 static void fill_vectors(double *a, double *b, size_t npairs)
 {
     size_t i;
@@ -312,6 +313,8 @@ static void fill_vectors(double *a, double *b, size_t npairs)
     }
     for (i = 0; i < npairs; i += 997)
         memset((i % 2 ? a : b) + i * DIM, 0, DIM * sizeof(double));
+    for (i = 500; i < npairs; i += 991)
+        (i % 2 ? a : b)[i * DIM + i % DIM] = 1e200;
 }
 
 int main(int argc, char **argv)

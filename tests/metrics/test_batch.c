@@ -224,6 +224,8 @@ static void batch__cosine_equals_met_cosine(void)
     }
     memset(a + 7 * dim, 0, dim * sizeof(double)); /* zero rows give 0 */
     memset(b + 9 * dim, 0, dim * sizeof(double));
+    a[11 * dim + 3] = 1e200;                      /* squared norms that overflow */
+    b[12 * dim + 5] = -1e300;
     T_OK(met_batch_cosine(a, b, n, dim, MET_DEVICE_CPU, out, &used));
     T_EQ_INT(used, MET_DEVICE_CPU);
     for (i = 0; i < n; i++)
@@ -231,6 +233,7 @@ static void batch__cosine_equals_met_cosine(void)
             bad++;
     T_EQ_INT(bad, 0);
     T_CHECK(out[7] == 0 && out[9] == 0);
+    T_CHECK(same_bits(out[11], 0.0) && same_bits(out[12], 0.0)); /* as scikit-learn, not NaN */
     T_OK(met_batch_cosine(a, a, 3, dim, MET_DEVICE_AUTO, out, &used));
     T_EQ_INT(used, MET_DEVICE_CPU); /* far under the GPU threshold */
     T_NEAR(out[0], 1.0, 1e-15);

@@ -160,6 +160,13 @@ def cosine_vectors_and_tfidf(env):
     got = env.ok("metrics", "cosine", stdin=jsonl(rows)).jsonl()
     check(abs(got[0]["cosine"] - 32 / math.sqrt(14 * 77)) < 1e-15)
     check(got[1]["cosine"] == 0.0)
+    # a squared norm that overflows: scikit-learn's normalized row is all
+    # zeros, so 0, and the summary's mean stays a number
+    rows = [{"a": [1e200, 0], "b": [1e200, 0]}, {"a": [1, 0], "b": [1, 0]}]
+    got = env.ok("metrics", "cosine", stdin=jsonl(rows)).jsonl()
+    check(got[0]["cosine"] == 0.0 and got[1]["cosine"] == 1.0, got)
+    got = env.ok("metrics", "cosine", "--summary", stdin=jsonl(rows)).json()
+    check(got["cosine"] == 0.5 and got["n"] == 2, got)
     env.fails("metrics", "cosine", stdin=jsonl([{"a": [1], "b": [1, 2]}]), contains="line 1: a has 1 numbers and b 2")
     rows = [{"prediction": "a b", "reference": "a c"}, {"prediction": "a b b", "reference": "a b b"}]
     got = env.ok("metrics", "cosine", "--tfidf", stdin=jsonl(rows)).jsonl()
