@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAJORITY_MAX_DISTINCT 10000
 
@@ -374,9 +375,13 @@ int eval_prepare(eval_job **out, const eval_opts *opts)
             goto fail;
         }
         j->nruns = 1;
+        j->runs[0].lock_fd = -1;
         eval_model_init(&j->runs[0].model);
         if ((rc = load_run(j, opts->resume_run, suite_ref, sizeof(suite_ref), prompt_ref,
                            dataset_ref, sizeof(prompt_ref), &j->runs[0])) < 0)
+            goto fail;
+        /* before anything else: another job may be working on it */
+        if ((rc = eval_run_lock(&j->runs[0].lock_fd, opts->data_dir, opts->resume_run)) < 0)
             goto fail;
     } else {
         snprintf(suite_ref, sizeof(suite_ref), "%s", opts->suite ? opts->suite : "");
@@ -406,6 +411,8 @@ int eval_prepare(eval_job **out, const eval_opts *opts)
             goto fail;
         }
         j->nruns = n;
+        for (i = 0; i < n; i++)
+            j->runs[i].lock_fd = -1;
         for (i = 0; i < n; i++) {
             run_ctx *r = &j->runs[i];
             eval_model_init(&r->model);
@@ -439,7 +446,8 @@ int eval_prepare(eval_job **out, const eval_opts *opts)
                 goto fail;
         } else {
             r->total = ncases * r->repeat;
-            if ((rc = insert_run(j, r)) < 0)
+            if ((rc = insert_run(j, r)) < 0 ||
+                (rc = eval_run_lock(&r->lock_fd, opts->data_dir, r->id)) < 0)
                 goto fail;
         }
         j->ids[i] = r->id;
@@ -472,6 +480,8 @@ void eval_job_free(eval_job *j)
         cat_cases_close(j->runs[i].it);
         prov_destroy(j->runs[i].p);
         eval_model_clear(&j->runs[i].model);
+        if (j->runs[i].lock_fd >= 0)
+            close(j->runs[i].lock_fd);
     }
     free(j->runs);
     free(j->ids);

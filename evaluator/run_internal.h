@@ -47,6 +47,7 @@ struct run_ctx {
     double busy_base_ms;    /* busy time of earlier sessions */
     double last_done_ms;
     double last_flush_ms;
+    int lock_fd;            /* holds the run (eval_run_lock); -1 before */
 };
 
 struct eval_job {
@@ -93,6 +94,9 @@ int eval_flush(eval_job *j, int force);
 int eval_record_attempt(eval_job *j, int64_t run, const char *case_id, int rep,
                         const char *kind, int attempt, long status, const char *error,
                         double duration_ms);
+/* Take run 'id' for this job: *fd_out holds the lock until closed. AS_ECONFLICT
+ * when another job (of any process) holds it. */
+int eval_run_lock(int *fd_out, const char *data_dir, int64_t id);
 /* The judge phase: single ratings or pairwise comparisons of the job's
  * runs, for the items that have none yet. */
 int eval_judge_phase(eval_job *j);

@@ -97,5 +97,42 @@ def test_interrupt_cancels_then_resume(env):
         srv.stop()
 
 
+def test_one_job_per_run(env):
+    """While one process works on a run, resuming it elsewhere is refused
+    with one line (no case is sent twice); once it ends, or is killed, the
+    run is free again."""
+    srv = server({"latency_ms": 150})
+    try:
+        make_catalog(env, sum_n=N)
+        add_model(env, "m1", srv, "--concurrency", "2")
+        proc = subprocess.Popen([ASSAY, "--data", env.data, "eval", "summ"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while len(ok_cases(env)) < 2 and time.time() < deadline:
+            time.sleep(0.02)
+        env.fails("eval", "--resume", "1", contains="run 1 is in progress in another job")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        had = ok_cases(env)
+        time.sleep(0.5)
+        before = srv.calls
+        # the killed owner's lock went with it: two resumes at once, one works
+        a = subprocess.Popen([ASSAY, "--data", env.data, "eval", "--resume", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        b = subprocess.Popen([ASSAY, "--data", env.data, "eval", "--resume", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        (_, ea), (_, eb) = a.communicate(timeout=120), b.communicate(timeout=120)
+        check(sorted([a.returncode, b.returncode]) == [0, 1], (a.returncode, ea, b.returncode, eb))
+        check("in progress in another job" in (ea + eb), (ea, eb))
+        after = srv.calls
+        for i in range(N):
+            c = "s%d" % i
+            check(after[c] - before.get(c, 0) == (0 if c in had else 1), (c, before.get(c), after[c]))
+        check(env.ok("runs", "show", "1", "--json").json()["status"] == "complete")
+    finally:
+        srv.stop()
+
+
 if __name__ == "__main__":
-    main([test_kill9_early_and_resume, test_kill9_late_and_resume, test_interrupt_cancels_then_resume])
+    main([test_kill9_early_and_resume, test_kill9_late_and_resume, test_interrupt_cancels_then_resume,
+          test_one_job_per_run])
