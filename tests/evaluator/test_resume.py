@@ -23,16 +23,23 @@ def ok_cases(env):
         db.close()
 
 
+def start_eval(env, srv, concurrency, wait_ok, text=False):
+    """A catalog, a model on srv and 'assay eval' started in the background,
+    returned once the run has wait_ok answers."""
+    make_catalog(env, sum_n=N)
+    add_model(env, "m1", srv, "--concurrency", str(concurrency))
+    proc = subprocess.Popen([ASSAY, "--data", env.data, "eval", "summ"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=text)
+    deadline = time.time() + 60
+    while len(ok_cases(env)) < wait_ok and time.time() < deadline:
+        time.sleep(0.02)
+    return proc
+
+
 def kill_and_resume(env, kill_after):
     srv = server({"latency_ms": 150})
     try:
-        make_catalog(env, sum_n=N)
-        add_model(env, "m1", srv, "--concurrency", "4")
-        proc = subprocess.Popen([ASSAY, "--data", env.data, "eval", "summ"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.time() + 60
-        while len(ok_cases(env)) < kill_after and time.time() < deadline:
-            time.sleep(0.02)
+        proc = start_eval(env, srv, 4, kill_after)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         had = ok_cases(env)
@@ -73,13 +80,7 @@ def test_kill9_late_and_resume(env):
 def test_interrupt_cancels_then_resume(env):
     srv = server({"latency_ms": 150})
     try:
-        make_catalog(env, sum_n=N)
-        add_model(env, "m1", srv, "--concurrency", "4")
-        proc = subprocess.Popen([ASSAY, "--data", env.data, "eval", "summ"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 60
-        while len(ok_cases(env)) < 8 and time.time() < deadline:
-            time.sleep(0.02)
+        proc = start_eval(env, srv, 4, 8, text=True)
         os.kill(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=30)
         check(proc.returncode == 1 and "canceled" in err, (proc.returncode, err))
@@ -103,13 +104,7 @@ def test_one_job_per_run(env):
     run is free again."""
     srv = server({"latency_ms": 150})
     try:
-        make_catalog(env, sum_n=N)
-        add_model(env, "m1", srv, "--concurrency", "2")
-        proc = subprocess.Popen([ASSAY, "--data", env.data, "eval", "summ"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.time() + 60
-        while len(ok_cases(env)) < 2 and time.time() < deadline:
-            time.sleep(0.02)
+        proc = start_eval(env, srv, 2, 2)
         env.fails("eval", "--resume", "1", contains="run 1 is in progress in another job")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
