@@ -50,6 +50,32 @@ static int parse_count(const char *opt, const char *v, long long min, int64_t *o
     return 0;
 }
 
+/* "in_progress": whether a job works on the run now, as the API says. */
+static void mark_one(const cli_ctx *ctx, json_t *s)
+{
+    int64_t id = json_integer_value(json_object_get(s, "id"));
+
+    json_object_set_new(s, "in_progress", json_boolean(eval_run_in_progress(ctx->data_dir, id)));
+}
+
+static void mark_in_progress(const cli_ctx *ctx, json_t *list)
+{
+    size_t k;
+
+    for (k = 0; k < json_array_size(list); k++)
+        mark_one(ctx, json_array_get(list, k));
+}
+
+/* The tables show a 'running' run that no job holds as interrupted. */
+static const char *status_of(const json_t *s)
+{
+    const char *st = json_string_value(json_object_get(s, "status"));
+
+    if (st && strcmp(st, "running") == 0 && !json_is_true(json_object_get(s, "in_progress")))
+        return "interrupted";
+    return st;
+}
+
 static void print_row(const json_t *s)
 {
     const json_t *q = json_object_get(s, "quality");
@@ -64,7 +90,7 @@ static void print_row(const json_t *s)
            (long long)json_integer_value(json_object_get(s, "id")),
            json_string_value(json_object_get(s, "suite")),
            json_string_value(json_object_get(s, "model")),
-           json_string_value(json_object_get(s, "status")),
+           status_of(s),
            (long long)json_integer_value(json_object_get(s, "items_ok")),
            (long long)json_integer_value(json_object_get(s, "items_total")),
            (long long)json_integer_value(json_object_get(s, "items_failed")), qual,
@@ -93,7 +119,7 @@ static void print_show(const json_t *s)
            json_string_value(json_object_get(json_object_get(s, "dataset"), "commit")));
     printf("model        %s (%s)\n", json_string_value(json_object_get(s, "model")),
            json_string_value(json_object_get(s, "provider")));
-    printf("status       %s\n", json_string_value(json_object_get(s, "status")));
+    printf("status       %s\n", status_of(s));
     if (json_is_string(json_object_get(s, "error")))
         printf("error        %s\n", json_string_value(json_object_get(s, "error")));
     printf("items        %lld ok, %lld failed, %lld cached of %lld\n",
@@ -230,7 +256,7 @@ int cli_cmd_runs(cli_ctx *ctx, int argc, char **argv)
     if (strcmp(argv[1], "list") == 0) {
         if (eval_runs_list(&out, cat_store(c), &f) < 0) {
             rc = cli_fail();
-        } else if (json) {
+        } else if (mark_in_progress(ctx, out), json) {
             as_json_print(stdout, out);
         } else {
             printf("%-6s %-20s %-20s %-9s %13s %6s %10s %12s %8s\n", "RUN", "SUITE", "MODEL",
@@ -242,7 +268,7 @@ int cli_cmd_runs(cli_ctx *ctx, int argc, char **argv)
         if (eval_run_summary(&out, cat_store(c), id) < 0 ||
             (with_items && eval_run_items(&items, cat_store(c), id, 0, 0) < 0)) {
             rc = cli_fail();
-        } else if (json) {
+        } else if (mark_one(ctx, out), json) {
             if (items)
                 json_object_set(out, "items", items);
             as_json_print(stdout, out);
@@ -259,7 +285,11 @@ int cli_cmd_runs(cli_ctx *ctx, int argc, char **argv)
             }
         }
     } else {
-        if (eval_run_delete(cat_store(c), id) < 0)
+        if (eval_run_in_progress(ctx->data_dir, id)) {
+            as_error_set(AS_ECONFLICT, "run %lld is in progress; stop it (Ctrl-C, or cancel it "
+                         "in the dashboard) before removing it", (long long)id);
+            rc = cli_fail();
+        } else if (eval_run_delete(cat_store(c), id) < 0)
             rc = cli_fail();
         else
             printf("run %lld removed\n", (long long)id);

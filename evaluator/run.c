@@ -979,5 +979,12 @@ int eval_job_run(eval_job *j)
     }
 out:
     sched_free(s);
+    /* the runs have their final status: other jobs may take them now, even
+     * while this job waits to be freed (a server reaps its jobs later) */
+    for (i = 0; i < j->nruns; i++)
+        if (j->runs[i].lock_fd >= 0) {
+            close(j->runs[i].lock_fd);
+            j->runs[i].lock_fd = -1;
+        }
     return rc;
 }

@@ -6,6 +6,7 @@
  * locks (unlike POSIX record locks) also conflict between two jobs of the
  * same server process. */
 #include "evaluator/run_internal.h"
+#include "evaluator/runs.h"
 #include "common/error.h"
 #include "common/fs.h"
 
@@ -48,4 +49,26 @@ int eval_run_lock(int *fd_out, const char *data_dir, int64_t id)
     }
     *fd_out = fd;
     return 0;
+}
+
+int eval_run_in_progress(const char *data_dir, int64_t id)
+{
+    struct flock fl;
+    char *path = as_path_join(data_dir, "runs.lock");
+    int fd, busy;
+
+    if (path == NULL)
+        return 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0)
+        return 0;       /* no job has ever held a run here */
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)id;
+    fl.l_len = 1;
+    busy = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    close(fd);
+    return busy;
 }

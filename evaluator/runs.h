@@ -67,6 +67,11 @@ int eval_runs_list(json_t **out, store *db, const eval_runs_filter *f);
  * AS_ENOTFOUND for an unknown run. */
 int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t limit);
 
+/* 1 when a job (an 'assay eval', a gate, a server) works on run 'id' of
+ * the data directory now, whichever process it is in; 0 otherwise (a run
+ * still 'running' that no job holds was interrupted: resume it). */
+int eval_run_in_progress(const char *data_dir, int64_t id);
+
 /* Delete run 'id' with its items, attempts and judgments. */
 int eval_run_delete(store *db, int64_t id);
 

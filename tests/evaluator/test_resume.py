@@ -99,16 +99,24 @@ def test_interrupt_cancels_then_resume(env):
 
 
 def test_one_job_per_run(env):
-    """While one process works on a run, resuming it elsewhere is refused
-    with one line (no case is sent twice); once it ends, or is killed, the
-    run is free again."""
+    """While one process works on a run, resuming or removing it elsewhere
+    is refused with one line (no case is sent twice) and the run shows as in
+    progress; once its owner is killed it shows as interrupted and is free
+    again."""
     srv = server({"latency_ms": 150})
     try:
         proc = start_eval(env, srv, 2, 2)
         env.fails("eval", "--resume", "1", contains="run 1 is in progress in another job")
+        env.fails("runs", "rm", "1", contains="run 1 is in progress")
+        s = env.ok("runs", "show", "1", "--json").json()
+        check(s["status"] == "running" and s["in_progress"] is True, s)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         had = ok_cases(env)
+        # still 'running' in the database, but no job holds it: interrupted
+        s = env.ok("runs", "show", "1", "--json").json()
+        check(s["status"] == "running" and s["in_progress"] is False, s)
+        check("interrupted" in env.ok("runs", "list").out)
         time.sleep(0.5)
         before = srv.calls
         # the killed owner's lock went with it: two resumes at once, one works
