@@ -9,7 +9,9 @@
 #include "common/version.h"
 #include "store/store.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,6 +131,25 @@ static int take_global_options(cli_ctx *ctx, int argc, char **argv)
     return n;
 }
 
+/* The output is the result (scores, reports, listings): one that could not
+ * all be written (a full disk, a closed file) is an error, not a success. */
+static int finish_output(int rc)
+{
+    int err;
+
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return rc;
+    err = errno;
+    /* a failed command has said why already; a reader that stopped early
+     * (| head) is not an error */
+    if (rc != CLI_OK || err == EPIPE)
+        return rc;
+    as_error_set(AS_ERROR, "writing the output: %s", err ? strerror(err) : "write error");
+    fprintf(stderr, "assay: %s\n", as_error_msg());
+    return CLI_FAIL;
+}
+
 static int wants_help(int argc, char **argv)
 {
     int i;
@@ -160,16 +181,16 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0)
-        return cmd_help(argc - 1, argv + 1);
+        return finish_output(cmd_help(argc - 1, argv + 1));
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("assay %s\n", AS_VERSION);
-        return CLI_OK;
+        return finish_output(CLI_OK);
     }
     if ((c = find_command(argv[1])) == NULL)
         return cli_usage(NULL, "unknown command '%s'", argv[1]);
     if (wants_help(argc - 1, argv + 1)) {
         fputs(c->usage, stdout);
-        return CLI_OK;
+        return finish_output(CLI_OK);
     }
     /* Commands write the data directory into JSON and messages. */
     if (!as_utf8_valid(ctx.data_dir, strlen(ctx.data_dir), NULL))
@@ -185,5 +206,5 @@ int main(int argc, char **argv)
     rc = c->fn(&ctx, argc - 1, argv + 1);
     eval_global_shutdown();
     cat_global_shutdown();
-    return rc;
+    return finish_output(rc);
 }

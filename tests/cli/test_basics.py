@@ -1,8 +1,9 @@
 """The binary's shell: help, usage errors, exit codes, data directory, db."""
 import os
 import sqlite3
+import subprocess
 
-from assaytest import check, main
+from assaytest import ASSAY, check, main
 
 
 def help_lists_commands(env):
@@ -54,5 +55,19 @@ def corrupt_database_is_refused(env):
     env.fails("db", "status", contains="assay.db")
 
 
+def output_that_cannot_be_written_is_an_error(env):
+    """A result written to a full disk is an error, not a quiet success."""
+    env.ok("db", "migrate")
+    for args, stdin in ((["metrics", "rouge"], b'{"prediction": "a b", "reference": "a c"}\n'),
+                        (["db", "status", "--json"], b""), (["help"], b"")):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([ASSAY, "--data", env.data] + args, input=stdin, stdout=full,
+                               stderr=subprocess.PIPE, timeout=60)
+        err = p.stderr.decode()
+        check(p.returncode == 1 and err.count("\n") == 1 and
+              "writing the output: No space left on device" in err, (args, p.returncode, err))
+
+
 main([help_lists_commands, unknown_command_is_usage_error, data_dir_from_env_and_flag,
-      db_status_reports_version, newer_database_is_refused, corrupt_database_is_refused])
+      db_status_reports_version, newer_database_is_refused, corrupt_database_is_refused,
+      output_that_cannot_be_written_is_an_error])
