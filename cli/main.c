@@ -112,12 +112,16 @@ static int take_global_options(cli_ctx *ctx, int argc, char **argv)
             break;
         }
         if (strcmp(a, "--data") == 0) {
-            if (i + 1 >= argc) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
                 cli_usage(NULL, "--data needs a directory");
                 return -1;
             }
             ctx->data_dir = argv[++i];
         } else if (strncmp(a, "--data=", 7) == 0) {
+            if (a[7] == '\0') {
+                cli_usage(NULL, "--data needs a directory");
+                return -1;
+            }
             ctx->data_dir = a + 7;
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             as_log_set_level(AS_LOG_DEBUG);

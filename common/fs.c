@@ -87,10 +87,12 @@ int as_file_write_atomic(const char *path, const void *data, size_t len)
 
 int as_mkdir_p(const char *path)
 {
-    char *p = strdup(path), *s;
+    char *p, *s;
     int rc = 0;
 
-    if (p == NULL)
+    if (path[0] == '\0')
+        return as_error_set(AS_EINVAL, "an empty directory path");
+    if ((p = strdup(path)) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     for (s = p + 1; ; s++) {
         if (*s == '/' || *s == '\0') {
