@@ -23,21 +23,8 @@ const char cli_runs_usage[] =
     "      --items adds every item\n"
     "rm    delete a run with its items\n";
 
-static int parse_id(const char *v, int64_t *out)
-{
-    char *end;
-    long long n;
-
-    errno = 0;
-    n = strtoll(v, &end, 10);
-    if (errno || *end || end == v || n < 1)
-        return as_error_set(AS_EINVAL, "run '%s': not a run id", v);
-    *out = n;
-    return 0;
-}
-
-/* --limit (at least 1) and --offset (at least 0). */
-static int parse_count(const char *opt, const char *v, long long min, int64_t *out)
+/* 1 when 'v' is a whole number >= min, stored in *out. */
+static int whole_at_least(const char *v, long long min, int64_t *out)
 {
     char *end;
     long long n;
@@ -45,8 +32,23 @@ static int parse_count(const char *opt, const char *v, long long min, int64_t *o
     errno = 0;
     n = strtoll(v, &end, 10);
     if (errno || *end || end == v || n < min)
-        return as_error_set(AS_EINVAL, "%s '%s': not a whole number >= %lld", opt, v, min);
+        return 0;
     *out = n;
+    return 1;
+}
+
+static int parse_id(const char *v, int64_t *out)
+{
+    if (!whole_at_least(v, 1, out))
+        return as_error_set(AS_EINVAL, "run '%s': not a run id", v);
+    return 0;
+}
+
+/* --limit (at least 1) and --offset (at least 0). */
+static int parse_count(const char *opt, const char *v, long long min, int64_t *out)
+{
+    if (!whole_at_least(v, min, out))
+        return as_error_set(AS_EINVAL, "%s '%s': not a whole number >= %lld", opt, v, min);
     return 0;
 }
 

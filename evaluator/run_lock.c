@@ -16,6 +16,16 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A write lock on byte 'id' of the file: run id's. */
+static void run_byte(struct flock *fl, int64_t id)
+{
+    memset(fl, 0, sizeof(*fl));
+    fl->l_type = F_WRLCK;
+    fl->l_whence = SEEK_SET;
+    fl->l_start = (off_t)id;
+    fl->l_len = 1;
+}
+
 int eval_run_lock(int *fd_out, const char *data_dir, int64_t id)
 {
     struct flock fl;
@@ -33,11 +43,7 @@ int eval_run_lock(int *fd_out, const char *data_dir, int64_t id)
         return AS_ERROR;
     }
     free(path);
-    memset(&fl, 0, sizeof(fl));
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = (off_t)id;
-    fl.l_len = 1;
+    run_byte(&fl, id);
     if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
         int err = errno;
         close(fd);
@@ -63,11 +69,7 @@ int eval_run_in_progress(const char *data_dir, int64_t id)
     free(path);
     if (fd < 0)
         return 0;       /* no job has ever held a run here */
-    memset(&fl, 0, sizeof(fl));
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = (off_t)id;
-    fl.l_len = 1;
+    run_byte(&fl, id);
     busy = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
     close(fd);
     return busy;
