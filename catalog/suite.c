@@ -103,6 +103,21 @@ static int check_metric_spec(const json_t *entry)
     return rc;
 }
 
+/* cosine_embedding names a model, and one suite has one such metric (its
+ * scores are kept under the metric's name). */
+static int check_embedding(const json_t *metrics, const json_t *entry)
+{
+    const char *name = json_string_value(json_object_get(entry, "name"));
+
+    if (strcmp(name, "cosine_embedding") != 0)
+        return 0;
+    if (!plain_name(json_string_value(json_object_get(entry, "model"))))
+        return as_error_set(AS_EINVAL, "metric 'cosine_embedding': 'model' must be a model name");
+    if (has_metric(metrics, name))
+        return as_error_set(AS_EINVAL, "metric 'cosine_embedding' is given twice");
+    return 0;
+}
+
 static int check_metrics(cat_suite *s, const char *what)
 {
     json_t *arr = json_object_get(s->doc, "metrics"), *m, *norm;
@@ -133,6 +148,10 @@ static int check_metrics(cat_suite *s, const char *what)
                                 i);
         }
         if ((rc = check_metric_spec(norm)) < 0) {
+            json_decref(norm);
+            return as_error_wrap(rc, "%s: metrics[%zu]", what, i);
+        }
+        if ((rc = check_embedding(s->metrics, norm)) < 0) {
             json_decref(norm);
             return as_error_wrap(rc, "%s: metrics[%zu]", what, i);
         }

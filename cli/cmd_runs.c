@@ -165,10 +165,16 @@ static void print_show(const json_t *s)
                    json_number_value(json_object_get(j, "disagreement_rate")));
         printf("\n");
     }
-    printf("cost         $%.6f ($%.6f per 1,000 cases; judge $%.6f)\n",
+    if (json_is_object(json_object_get(s, "embedding"))) {
+        const json_t *e = json_object_get(s, "embedding");
+        printf("embedding    %s, %lld errors\n", json_string_value(json_object_get(e, "model")),
+               (long long)json_integer_value(json_object_get(e, "errors")));
+    }
+    printf("cost         $%.6f ($%.6f per 1,000 cases; judge $%.6f; embedding $%.6f)\n",
            json_number_value(json_object_get(s, "cost_usd")),
            json_number_value(json_object_get(s, "cost_per_1k")),
-           json_number_value(json_object_get(s, "judge_cost_usd")));
+           json_number_value(json_object_get(s, "judge_cost_usd")),
+           json_number_value(json_object_get(s, "embedding_cost_usd")));
     printf("latency ms   p50 %.1f  p95 %.1f  p99 %.1f\n", json_number_value(json_object_get(l, "p50")),
            json_number_value(json_object_get(l, "p95")), json_number_value(json_object_get(l, "p99")));
     if (json_is_number(json_object_get(t, "p50")))

@@ -11,7 +11,7 @@
  * The decision, per model:
  *   - minimums: the candidate's metric mean >= the value (from --min, else
  *     the suite's "thresholds");
- *   - cost and speed: the run's cost (model + judge) <= --max-cost-usd,
+ *   - cost and speed: the run's cost (model + judge + embedding) <= --max-cost-usd,
  *     latency p95 <= --max-p95-ms (suite keys "max_cost_usd", "max_p95_ms");
  *   - regressions: for every metric given a maximum regression (the primary
  *     metric always, 0 by default) the drop baseline - candidate fails only

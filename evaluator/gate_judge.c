@@ -238,11 +238,13 @@ static void add_budget_checks(json_t *checks, const gate_rules *r, const json_t 
 
     if (r->has_max_cost) {
         json_t *c = json_object_get(cand, "cost_usd"), *jc = json_object_get(cand, "judge_cost_usd");
+        json_t *ec = json_object_get(cand, "embedding_cost_usd");
         double a = (json_is_number(c) ? json_number_value(c) : NAN) +
-                   (json_is_number(jc) ? json_number_value(jc) : 0.0);
+                   (json_is_number(jc) ? json_number_value(jc) : 0.0) +
+                   (json_is_number(ec) ? json_number_value(ec) : 0.0);
         int ok = isfinite(a) && a <= r->max_cost_usd.value;
         snprintf(exp, sizeof(exp), "<= %g", r->max_cost_usd.value);
-        snprintf(msg, sizeof(msg), "cost (model + judge): expected <= %g USD, actual %.6g USD",
+        snprintf(msg, sizeof(msg), "cost (model + judge + embedding): expected <= %g USD, actual %.6g USD",
                  r->max_cost_usd.value, a);
         json_array_append_new(checks, check_new("max cost_usd", "max_cost_usd", NULL,
                                                 r->max_cost_usd.source, r->max_cost_usd.value, a,

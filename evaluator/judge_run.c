@@ -357,8 +357,6 @@ int eval_judge_phase(eval_job *j)
 {
     static const sched_lane_ops ops = {judge_next, judge_attempt, judge_done, judge_tick};
     judge_src src;
-    sched *s = NULL;
-    sched_limits lim;
     int rc;
 
     memset(&src, 0, sizeof(src));
@@ -384,21 +382,8 @@ int eval_judge_phase(eval_job *j)
              "error = excluded.error, cost_usd = excluded.cost_usd, latency_ms = "
              "excluded.latency_ms, created_at = excluded.created_at")) < 0)
         goto out;
-    lim.concurrency = j->judge_model.concurrency;
-    lim.rpm = j->judge_model.rpm;
-    lim.timeout_s = j->judge_model.timeout_s;
-    lim.stall_s = lim.timeout_s < 30 ? lim.timeout_s : 30;
-    lim.max_retries = j->judge_model.max_retries;
-    if ((rc = sched_new(&s)) < 0 || (rc = sched_add_lane(s, j->judge, &lim, &ops, &src)) < 0)
-        goto out;
-    rc = sched_run(s, &j->cancel);
+    rc = eval_phase_run(j, j->judge, &j->judge_model, &ops, &src);
 out:
-    sched_free(s);
-    {
-        int frc = eval_flush(j, 1);
-        if (rc == 0)
-            rc = frc;
-    }
     if (src.second) {
         pair_ctx *p = src.second->pair;
         judge_job_free(src.second);

@@ -89,6 +89,11 @@ typedef struct prov_call {
                                 with the model's; an object, possibly empty */
     const json_t *vars;      /* the case's variables (an object), for baselines */
     int attempt;             /* 0 for the first attempt, then 1, 2, ... */
+    /* An embedding call (only to providers whose vtable sets 'embeds'):
+     * embed these texts instead of generating; 'prompt' then holds them
+     * joined, for token estimates. NULL for a generation call. */
+    const char *const *embed_inputs;
+    size_t nembed;
 } prov_call;
 
 /* A request for the scheduler to send. build_request fills it; the
@@ -154,6 +159,10 @@ typedef struct prov_result {
     double retry_after_s;    /* server-asked delay, or -1 */
     /* multi-step */
     double next_delay_ms;    /* with PROV_STEP_NEXT: wait before the next step */
+    /* embedding calls: nvectors (= the call's nembed) vectors of dim
+     * numbers each, row after row, in the order of the inputs; malloc'd */
+    double *vectors;
+    size_t nvectors, dim;
 } prov_result;
 
 enum { PROV_STEP_DONE = 0, PROV_STEP_NEXT = 1 };
@@ -175,6 +184,9 @@ struct prov_vtable {
      * terminated (or NULL): `assay model add` stores them as absolute paths,
      * so that runs started from any folder (or by the server) find them. */
     const char *const *path_keys;
+    /* 1 when the provider answers embedding calls (prov_call.embed_inputs)
+     * and so can serve the cosine_embedding metric. */
+    int embeds;
 
     /* Validate 'settings' (a JSON object; borrowed) and make an instance in
      * *out. Must not read secrets or touch the network: `assay model add`

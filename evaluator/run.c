@@ -351,6 +351,33 @@ static int load_judge(eval_job *j)
     return 0;
 }
 
+/* The suite's cosine_embedding metric names the model that embeds; it
+ * must be one whose provider gives embeddings. */
+static int load_embedder(eval_job *j)
+{
+    const json_t *m;
+    const prov_vtable *vt;
+    size_t i;
+    int rc;
+
+    json_array_foreach(j->suite->metrics, i, m) {
+        if (strcmp(json_string_value(json_object_get(m, "name")), "cosine_embedding") == 0)
+            break;
+    }
+    if (i == json_array_size(j->suite->metrics))
+        return 0;
+    j->embed = 1;
+    if ((rc = load_model(&j->embed_model, j->db, NULL,
+                         json_string_value(json_object_get(m, "model")))) < 0)
+        return as_error_wrap(rc, "metric cosine_embedding");
+    vt = prov_find(j->embed_model.provider);
+    if (vt == NULL || !vt->embeds)
+        return as_error_set(AS_EINVAL, "metric cosine_embedding: model %s uses provider %s, "
+                            "which gives no embeddings (use an openai model)",
+                            j->embed_model.name, j->embed_model.provider);
+    return 0;
+}
+
 int eval_prepare(eval_job **out, const eval_opts *opts)
 {
     eval_job *j;
@@ -364,6 +391,7 @@ int eval_prepare(eval_job **out, const eval_opts *opts)
         return as_error_set(AS_ENOMEM, "out of memory");
     j->opts = *opts;
     eval_model_init(&j->judge_model);
+    eval_model_init(&j->embed_model);
     if ((rc = cat_open(&j->c, opts->data_dir)) < 0)
         goto fail;
     j->db = cat_store(j->c);
@@ -398,7 +426,7 @@ int eval_prepare(eval_job **out, const eval_opts *opts)
         goto fail;
     if ((rc = eval_scorer_new(&j->scorer, j->suite->metrics, j->prompt->labels)) < 0)
         goto fail;
-    if ((rc = load_judge(j)) < 0)
+    if ((rc = load_judge(j)) < 0 || (rc = load_embedder(j)) < 0)
         goto fail;
     if (opts->resume_run <= 0) {
         n = opts->models ? opts->nmodels : json_array_size(j->suite->models);
@@ -433,6 +461,8 @@ int eval_prepare(eval_job **out, const eval_opts *opts)
         if ((rc = start_provider(j, &j->runs[i].model, &j->runs[i].p)) < 0)
             goto fail;
     if (j->judge_mode && (rc = start_provider(j, &j->judge_model, &j->judge)) < 0)
+        goto fail;
+    if (j->embed && (rc = start_provider(j, &j->embed_model, &j->embedder)) < 0)
         goto fail;
     if ((j->ids = calloc(j->nruns, sizeof(*j->ids))) == NULL) {
         rc = as_error_set(AS_ENOMEM, "out of memory");
@@ -487,6 +517,8 @@ void eval_job_free(eval_job *j)
     free(j->ids);
     prov_destroy(j->judge);
     eval_model_clear(&j->judge_model);
+    prov_destroy(j->embedder);
+    eval_model_clear(&j->embed_model);
     free(j->rubric);
     free(j->majority);
     eval_scorer_free(j->scorer);
@@ -896,6 +928,20 @@ static sched_limits lane_limits(const eval_model *m, int concurrency)
     return l;
 }
 
+int eval_phase_run(eval_job *j, prov *p, const eval_model *m, const sched_lane_ops *ops,
+                   void *arg)
+{
+    sched_limits lim = lane_limits(m, 0);
+    sched *s = NULL;
+    int rc, frc;
+
+    if ((rc = sched_new(&s)) == 0 && (rc = sched_add_lane(s, p, &lim, ops, arg)) == 0)
+        rc = sched_run(s, &j->cancel);
+    sched_free(s);
+    frc = eval_flush(j, 1);
+    return rc < 0 ? rc : frc;
+}
+
 static int finish_runs(eval_job *j, int status_rc)
 {
     size_t i;
@@ -965,6 +1011,8 @@ int eval_job_run(eval_job *j)
         if (rc == 0)
             rc = frc;
     }
+    if (rc == 0 && j->embed)
+        rc = eval_embed_phase(j);
     if (rc == 0 && j->judge_mode)
         rc = eval_judge_phase(j);
     {

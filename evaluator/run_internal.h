@@ -1,5 +1,6 @@
 /* Internals shared by the files of a run: run.c (preparing, the model
- * phase) and judge_run.c (the judge phase). Not for other modules. */
+ * phase), judge_run.c (the judge phase) and embed_run.c (the embedding
+ * phase). Not for other modules. */
 #ifndef AS_EVAL_RUN_INTERNAL_H
 #define AS_EVAL_RUN_INTERNAL_H
 
@@ -69,6 +70,10 @@ struct eval_job {
     prov *judge;
     char *rubric;
     int with_reference;
+    /* cosine_embedding */
+    int embed;              /* the suite has the metric */
+    eval_model embed_model;
+    prov *embedder;
     /* statements */
     store_stmt *st_item_get, *st_item_put, *st_attempt, *st_cache_get, *st_cache_put;
     atomic_int cancel;
@@ -97,8 +102,15 @@ int eval_record_attempt(eval_job *j, int64_t run, const char *case_id, int rep,
 /* Take run 'id' for this job: *fd_out holds the lock until closed. AS_ECONFLICT
  * when another job (of any process) holds it. */
 int eval_run_lock(int *fd_out, const char *data_dir, int64_t id);
+/* Run one lane of calls to 'p' (model 'm', its limits) fed by 'ops', then
+ * commit what was written: the phases after the models answered. */
+int eval_phase_run(eval_job *j, prov *p, const eval_model *m, const sched_lane_ops *ops,
+                   void *arg);
 /* The judge phase: single ratings or pairwise comparisons of the job's
  * runs, for the items that have none yet. */
 int eval_judge_phase(eval_job *j);
+/* The embedding phase: the cosine_embedding score of every 'ok' item with
+ * an expected answer that has none yet (embed_run.c). */
+int eval_embed_phase(eval_job *j);
 
 #endif

@@ -485,6 +485,39 @@ static int judge_summary(json_t *sum, json_t *metrics, store *db, int64_t id, co
     return 0;
 }
 
+/* The cosine_embedding metric's calls: the model, the items whose call
+ * failed (and have no score), and what the calls cost. */
+static int embedding_summary(json_t *sum, store *db, int64_t id, const json_t *specs)
+{
+    const json_t *spec;
+    store_stmt *st = NULL;
+    size_t i;
+    int rc;
+
+    json_array_foreach(specs, i, spec) {
+        const char *name = json_string_value(json_object_get(spec, "name"));
+        if (name && strcmp(name, "cosine_embedding") == 0)
+            break;
+    }
+    if (i == json_array_size(specs)) {
+        as_json_set_num(sum, "embedding_cost_usd", 0);
+        return 0;
+    }
+    if ((rc = store_prepare(&st, db, "SELECT count(*) FILTER (WHERE score IS NULL), "
+                            "coalesce(sum(cost_usd), 0) FROM embeddings WHERE run_id = ?1")) < 0 ||
+        (rc = store_bind_int(st, 1, id)) < 0 || (rc = store_step(st)) < 0)
+        goto out;
+    json_object_set_new(sum, "embedding",
+                        json_pack("{s:O,s:I,s:f}", "model", json_object_get(spec, "model"),
+                                  "errors", (json_int_t)store_col_int(st, 0), "cost_usd",
+                                  store_col_double(st, 1)));
+    as_json_set_num(sum, "embedding_cost_usd", store_col_double(st, 1));
+    rc = 0;
+out:
+    store_finalize(st);
+    return rc;
+}
+
 int eval_run_summary(json_t **out, store *db, int64_t id)
 {
     store_stmt *st = NULL;
@@ -592,6 +625,8 @@ int eval_run_summary(json_t **out, store *db, int64_t id)
             json_object_set_new(metrics, name, mean_ci(&a.per[k]));
     }
     if (judge && (rc = judge_summary(sum, metrics, db, id, judge)) < 0)
+        goto out;
+    if ((rc = embedding_summary(sum, db, id, a.specs)) < 0)
         goto out;
     json_object_set_new(sum, "metrics", metrics);
     json_object_set(sum, "quality", json_object_get(metrics, json_string_value(json_object_get(sum, "primary_metric"))) ?
@@ -771,7 +806,8 @@ int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t 
         "id", "case_id", "rep", "status", "output", "output_truncated", "label", "out_of_labels",
         "expected", "scores", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens",
         "usage_estimated", "cost_usd", "cached", "attempts", "finish_reason", "error",
-        "judge_score", "judge_rationale", "judge_error", "cold_start_ms", "server_latency_ms"};
+        "judge_score", "judge_rationale", "judge_error", "cold_start_ms", "server_latency_ms",
+        "embedding_error"};
     store_stmt *st = NULL;
     json_t *list = json_array();
     double run_cost, lat_sum, price_hour;
@@ -787,10 +823,11 @@ int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t 
              "i.out_of_labels, i.expected, i.scores, i.latency_ms, i.ttft_ms, i.prompt_tokens, "
              "i.completion_tokens, i.usage_estimated, i.cost_usd, i.cached, i.attempts, "
              "i.finish_reason, i.error, g.score, g.rationale, g.error, i.cold_start_ms, "
-             "i.server_latency_ms, i.busy_ms FROM items i LEFT JOIN "
+             "i.server_latency_ms, e.error, i.busy_ms FROM items i LEFT JOIN "
              "judgments g ON g.run_id = i.run_id AND g.case_id = i.case_id AND g.rep = i.rep "
              "AND g.judge_model = (SELECT json_extract(judge, '$.model') FROM runs WHERE id = ?1) "
-             "WHERE i.run_id = ?1 ORDER BY i.case_id, i.rep LIMIT ?2 OFFSET ?3")) < 0 ||
+             "LEFT JOIN embeddings e ON e.run_id = i.run_id AND e.case_id = i.case_id AND "
+             "e.rep = i.rep WHERE i.run_id = ?1 ORDER BY i.case_id, i.rep LIMIT ?2 OFFSET ?3")) < 0 ||
         (rc = store_bind_int(st, 1, id)) < 0 ||
         (rc = store_bind_int(st, 2, limit > 0 ? limit : -1)) < 0 ||
         (rc = store_bind_int(st, 3, offset > 0 ? offset : 0)) < 0)
@@ -810,7 +847,7 @@ int eval_run_items(json_t **out, store *db, int64_t id, int64_t offset, int64_t 
                 if (store_col_int(st, 16))
                     v = json_real(0);
                 else if (own_busy > 0)
-                    v = json_real(eval_hour_cost(price_hour, own_busy, store_col_double(st, 25)));
+                    v = json_real(eval_hour_cost(price_hour, own_busy, store_col_double(st, 26)));
                 else
                     v = json_real(eval_hour_share(run_cost, store_col_double(st, 10), lat_sum));
             }

@@ -238,6 +238,8 @@ static int parse_name(met_spec *s, const char *name)
     memcpy(s->name, name, strlen(name) + 1);
     if (strcmp(name, "judge") == 0)
         return as_error_set(MET_EEVALUATOR, "metric 'judge' is handled by the evaluator");
+    if (strcmp(name, "cosine_embedding") == 0)
+        return as_error_set(MET_EEVALUATOR, "metric 'cosine_embedding' is handled by the evaluator");
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(name, names[i].name) == 0) {
             s->kind = names[i].kind;
@@ -253,9 +255,28 @@ static int parse_name(met_spec *s, const char *name)
     }
     return as_error_set(AS_EINVAL,
                         "unknown metric '%s' (exact_match, match, token_f1, rouge1..rouge9, "
-                        "rougeL, rougeLsum, bleu, cosine_tfidf, accuracy, precision, recall, f1, "
-                        "judge)",
+                        "rougeL, rougeLsum, bleu, cosine_tfidf, cosine_embedding, accuracy, "
+                        "precision, recall, f1, judge)",
                         name);
+}
+
+/* cosine_embedding's options: "model" (required), the assay model that
+ * embeds; whether it exists is the evaluator's to check. */
+static int check_embedding(const json_t *spec)
+{
+    const json_t *m = json_object_get(spec, "model");
+    const char *key;
+    json_t *v;
+
+    if (!json_is_string(m) || json_string_length(m) == 0 || json_string_length(m) > 128)
+        return as_error_set(AS_EINVAL, "metric 'cosine_embedding': option 'model' is required "
+                                       "(the name of an embedding model)");
+    json_object_foreach((json_t *)spec, key, v) {
+        if (strcmp(key, "name") != 0 && strcmp(key, "model") != 0)
+            return as_error_set(AS_EINVAL, "metric 'cosine_embedding': unknown option '%.40s'",
+                                key);
+    }
+    return as_error_set(MET_EEVALUATOR, "metric 'cosine_embedding' is handled by the evaluator");
 }
 
 int met_spec_parse(met_spec **out, const json_t *spec)
@@ -278,6 +299,8 @@ int met_spec_parse(met_spec **out, const json_t *spec)
     }
     if ((rc = parse_name(s, name)) < 0) {
         met_spec_free(s);
+        if (rc == MET_EEVALUATOR && strcmp(name, "cosine_embedding") == 0)
+            return check_embedding(spec);
         return rc;
     }
     if (json_is_object(spec)) {

@@ -22,6 +22,9 @@
  *                 default 1), zero_division (0|1), labels ([str|number])
  *   judge         not a metric of this library: met_spec_parse returns
  *                 MET_EEVALUATOR so the evaluator handles it.
+ *   cosine_embedding   likewise the evaluator's (it calls an embedding
+ *                 model); model (str, required) is checked here, and
+ *                 MET_EEVALUATOR returned when the options are right.
  *
  * With several references, per-case scores take the best reference
  * (rouge_score's score_multi for ROUGE, SQuAD's max over ground truths for
@@ -54,7 +57,8 @@ typedef struct met_spec met_spec;
 
 /* Parse a spec (a JSON string or object) into *out (caller frees with
  * met_spec_free). Errors: AS_EINVAL "metric 'NAME': ..." naming what is
- * wrong; MET_EEVALUATOR "metric 'judge' is handled by the evaluator". */
+ * wrong; MET_EEVALUATOR "metric 'judge' is handled by the evaluator" (and
+ * the same for a well-formed cosine_embedding). */
 int met_spec_parse(met_spec **out, const json_t *spec);
 void met_spec_free(met_spec *s);
 

@@ -90,14 +90,17 @@ static int run_state(store *db, int64_t id, char *buf, size_t size)
                             "CASE WHEN status = 'running' THEN "
                             "(SELECT count(*) FROM items WHERE run_id = r.id) END, "
                             "CASE WHEN status = 'running' THEN "
-                            "(SELECT count(*) FROM judgments WHERE run_id = r.id) END "
+                            "(SELECT count(*) FROM judgments WHERE run_id = r.id) END, "
+                            "CASE WHEN status = 'running' THEN "
+                            "(SELECT count(*) FROM embeddings WHERE run_id = r.id) END "
                             "FROM runs r WHERE id = ?1")) < 0)
         return rc;
     if ((rc = store_bind_int(st, 1, id)) >= 0 && (rc = store_step(st)) >= 0) {
         if (rc == STORE_ROW) {
-            snprintf(buf, size, "%s|%s|%.17g|%lld|%lld", store_col_text(st, 0),
+            snprintf(buf, size, "%s|%s|%.17g|%lld|%lld|%lld", store_col_text(st, 0),
                      store_col_text(st, 1), store_col_double(st, 2),
-                     (long long)store_col_int(st, 3), (long long)store_col_int(st, 4));
+                     (long long)store_col_int(st, 3), (long long)store_col_int(st, 4),
+                     (long long)store_col_int(st, 5));
             rc = 0;
         } else {
             rc = as_error_set(AS_ENOTFOUND, "no run %lld", (long long)id);

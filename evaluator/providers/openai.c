@@ -2,7 +2,8 @@
  * server, Ollama, OpenAI). Chat and completions, plain or streamed over
  * SSE with stream_options.include_usage; usage from whichever chunk carries
  * it, else counted locally and flagged as estimated; the error bodies of
- * OpenAI, vLLM (both shapes) and TGI (reference/PROVIDERS.md A1). */
+ * OpenAI, vLLM (both shapes) and TGI (reference/PROVIDERS.md A1). Also
+ * embeddings (POST /embeddings), for the cosine_embedding metric. */
 #include "evaluator/provider.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -11,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* The longest embedding taken (the largest models give 4,096 or so). */
+#define OPENAI_EMBED_DIM_MAX 65536
 
 typedef struct openai_prov {
     prov base;
@@ -154,6 +158,42 @@ static void openai_state_free(void *state)
     free(st);
 }
 
+/* POST /embeddings {model, input: [texts], encoding_format: "float"}:
+ * never streamed, whatever the model's stream setting. */
+static int build_embeddings(openai_prov *o, const prov_call *call, prov_request *req)
+{
+    json_t *body = json_object(), *in = json_array();
+    char *text, *url = NULL;
+    size_t i;
+    int rc;
+
+    if (body == NULL || in == NULL) {
+        json_decref(body);
+        json_decref(in);
+        return as_error_set(AS_ENOMEM, "out of memory");
+    }
+    for (i = 0; i < call->nembed; i++)
+        json_array_append_new(in, json_string(call->embed_inputs[i]));
+    json_object_set_new(body, "model", json_string(o->model_id));
+    json_object_set_new(body, "input", in);
+    json_object_set_new(body, "encoding_format", json_string("float"));
+    text = as_json_dump(body);
+    json_decref(body);
+    if (text == NULL || asprintf(&url, "%s/embeddings", o->base_url) < 0) {
+        free(text);
+        return as_error_set(AS_ENOMEM, "out of memory");
+    }
+    memcpy(req->method, "POST", 5);
+    req->url = url;
+    prov_request_take_body(req, text, strlen(text));
+    req->stream = 0;
+    if ((rc = prov_request_add_header(req, "Content-Type: application/json")) < 0)
+        return rc;
+    if (o->api_key && (rc = prov_request_add_header(req, "Authorization: Bearer %s", o->api_key)) < 0)
+        return rc;
+    return 0;
+}
+
 static int openai_build_request(prov *p, const prov_call *call, void *state, prov_request *req)
 {
     openai_prov *o = (openai_prov *)p;
@@ -166,6 +206,10 @@ static int openai_build_request(prov *p, const prov_call *call, void *state, pro
         state_reset(state);     /* a retry starts the stream over */
     if (body == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
+    if (call->embed_inputs) {
+        json_decref(body);
+        return build_embeddings(o, call, req);
+    }
     if (call->params)
         json_object_foreach((json_t *)call->params, key, v)
             json_object_set(body, key, v);
@@ -322,30 +366,42 @@ static int parse_error(const prov_response *resp, prov_result *res)
     return PROV_STEP_DONE;
 }
 
+/* The JSON of a 2xx body into *root (caller frees); NULL with res failed
+ * when it is cut, not JSON, or an error object. */
+static void open_body(const prov_response *resp, prov_result *res, json_t **root)
+{
+    int quota = 0;
+
+    *root = NULL;
+    if (resp->body_truncated) {
+        prov_result_fail(res, AS_ETOOBIG, PROV_RETRY_NO, "response body over %zu bytes",
+                         (size_t)PROV_BODY_MAX);
+        return;
+    }
+    if (as_json_parse(root, resp->body, resp->body_len, "response") < 0) {
+        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES, "response is not JSON: %s",
+                         as_error_msg());
+        *root = NULL;
+        return;
+    }
+    if (json_object_get(*root, "error")) {
+        const char *msg = error_message(*root, &quota);
+        prov_result_fail(res, AS_EUPSTREAM, quota ? PROV_RETRY_NO : PROV_RETRY_YES,
+                         "error: %.300s", msg ? msg : "unknown");
+        json_decref(*root);
+        *root = NULL;
+    }
+}
+
 static int parse_plain(openai_prov *o, const prov_call *call, const prov_response *resp,
                        prov_result *res)
 {
     json_t *root, *c0, *content, *usage, *fr;
     int64_t in = -1, out = -1;
-    int quota = 0;
 
-    if (resp->body_truncated) {
-        prov_result_fail(res, AS_ETOOBIG, PROV_RETRY_NO, "response body over %zu bytes",
-                         (size_t)PROV_BODY_MAX);
+    open_body(resp, res, &root);
+    if (root == NULL)
         return PROV_STEP_DONE;
-    }
-    if (as_json_parse(&root, resp->body, resp->body_len, "response") < 0) {
-        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_YES, "response is not JSON: %s",
-                         as_error_msg());
-        return PROV_STEP_DONE;
-    }
-    if (json_object_get(root, "error")) {
-        const char *msg = error_message(root, &quota);
-        prov_result_fail(res, AS_EUPSTREAM, quota ? PROV_RETRY_NO : PROV_RETRY_YES,
-                         "error: %.300s", msg ? msg : "unknown");
-        json_decref(root);
-        return PROV_STEP_DONE;
-    }
     c0 = json_array_get(json_object_get(root, "choices"), 0);
     content = o->chat ? json_object_get(json_object_get(c0, "message"), "content")
                       : json_object_get(c0, "text");
@@ -391,6 +447,105 @@ static int parse_stream(const prov_call *call, openai_state *st, prov_result *re
     return pc_stream_result(&st->stream, call, res);
 }
 
+/* One vector of an embeddings answer into row 'row' of res->vectors
+ * (allocated at the first one, whose length sets the dimension). */
+static int take_vector(prov_result *res, const json_t *emb, size_t row, size_t nrows,
+                       const char **why)
+{
+    size_t i, n = json_array_size(emb);
+
+    if (!json_is_array(emb) || n == 0) {
+        *why = "is not a non-empty array of numbers";
+        return 1;
+    }
+    if (res->vectors == NULL) {
+        if (n > OPENAI_EMBED_DIM_MAX) {
+            *why = "has over 65,536 numbers";
+            return 1;
+        }
+        if ((res->vectors = malloc(nrows * n * sizeof(double))) == NULL)
+            return as_error_set(AS_ENOMEM, "out of memory");
+        res->dim = n;
+    } else if (n != res->dim) {
+        *why = "differs in length from the first";
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        const json_t *x = json_array_get(emb, i);
+        double d = json_number_value(x);
+        if (!json_is_number(x) || !(d - d == 0)) {
+            *why = "holds something that is not a finite number";
+            return 1;
+        }
+        res->vectors[row * n + i] = d;
+    }
+    return 0;
+}
+
+/* {data: [{index, embedding: [numbers]}...], usage: {prompt_tokens}}: one
+ * vector per input, each index once, all of one length. */
+static int parse_embeddings(const prov_call *call, const prov_response *resp, prov_result *res)
+{
+    json_t *root, *data, *d;
+    unsigned char *seen = NULL;
+    int64_t in = -1, out = -1;
+    const char *why = NULL;
+    size_t i, idx = 0;
+    int rc = 0;
+
+    open_body(resp, res, &root);
+    if (root == NULL)
+        return PROV_STEP_DONE;
+    data = json_object_get(root, "data");
+    if (!json_is_array(data) || json_array_size(data) != call->nembed) {
+        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_NO,
+                         "embeddings response has %zu vectors in 'data' for %zu inputs",
+                         json_array_size(data), call->nembed);
+        json_decref(root);
+        return PROV_STEP_DONE;
+    }
+    if ((seen = calloc(call->nembed, 1)) == NULL) {
+        json_decref(root);
+        return AS_ENOMEM;
+    }
+    json_array_foreach(data, i, d) {
+        json_t *ix = json_object_get(d, "index");
+        if (ix == NULL) {
+            idx = i;
+        } else if (!json_is_integer(ix) || json_integer_value(ix) < 0 ||
+                   (uint64_t)json_integer_value(ix) >= call->nembed) {
+            why = "has no valid index";
+            break;
+        } else {
+            idx = (size_t)json_integer_value(ix);
+        }
+        if (seen[idx]) {
+            why = "repeats an index";
+            break;
+        }
+        seen[idx] = 1;
+        if ((rc = take_vector(res, json_object_get(d, "embedding"), idx, call->nembed, &why)) != 0)
+            break;
+    }
+    free(seen);
+    if (rc < 0) {
+        json_decref(root);
+        return rc;
+    }
+    if (why) {
+        prov_result_fail(res, AS_EUPSTREAM, PROV_RETRY_NO, "embeddings response: data[%zu] %s",
+                         i, why);
+        json_decref(root);
+        return PROV_STEP_DONE;
+    }
+    res->nvectors = call->nembed;
+    if (json_is_object(json_object_get(root, "usage")))
+        take_usage(json_object_get(root, "usage"), &in, &out);
+    pc_fill_tokens(res, call, in, 0);
+    json_decref(root);
+    return PROV_STEP_DONE;
+}
+
 static int openai_parse_response(prov *p, const prov_call *call, void *state,
                                  const prov_response *resp, prov_result *res)
 {
@@ -399,6 +554,8 @@ static int openai_parse_response(prov *p, const prov_call *call, void *state,
 
     if (resp->status < 200 || resp->status >= 300)
         return parse_error(resp, res);
+    if (call->embed_inputs)
+        return parse_embeddings(call, resp, res);
     if (o->stream) {
         int first = 0;
         void *arg[3] = {p, st, &first};
@@ -414,6 +571,7 @@ const prov_vtable prov_openai = {
     .summary = "any OpenAI-compatible server (vLLM, TGI, llama.cpp, Ollama, OpenAI): "
                "--base-url URL --model-id ID [--api chat|completions] [--stream] [--api-key-env VAR]",
     .settings_keys = openai_keys,
+    .embeds = 1,
     .create = openai_create,
     .start = openai_start,
     .destroy = openai_destroy,

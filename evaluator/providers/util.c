@@ -84,6 +84,7 @@ void prov_result_clear(prov_result *res)
     free(res->output);
     free(res->finish_reason);
     free(res->error_msg);
+    free(res->vectors);
     prov_result_init(res);
 }
 
@@ -101,8 +102,11 @@ void prov_result_fail(prov_result *res, int code, int retry, const char *fmt, ..
         as_utf8_one_line(msg, 500);
     free(res->error_msg);
     free(res->output);
+    free(res->vectors);
     res->output = NULL;
     res->output_len = 0;
+    res->vectors = NULL;
+    res->nvectors = res->dim = 0;
     res->error_msg = msg;
     res->error = code;
     res->retry = retry;

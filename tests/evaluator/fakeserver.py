@@ -12,12 +12,18 @@ it. The script (a dict) says what to do:
   judge        {"mode": "single"|"pair", "answers": {case: text}, "default": text}
                answers for judge prompts (recognized by their headings)
 
+  embed        {"vectors": {text: [numbers]}, "faults": {text: [fault...]}}
+               for POST .../embeddings: each input's vector (default: the
+               counts of the letters a-z in the text), faults keyed by the
+               first input; answers list the vectors in reverse order
+
 Faults: "429" (Retry-After: 1), "429ms" (retry-after-ms: 200), "quota" (429
 insufficient_quota), "500", "400", "badjson" (200, not JSON), "truncate" (a
 stream or body cut short), "reset" (connection reset), "hang" (no answer
 for 60 s), "slow" (a stream that stalls 60 s after its first chunk),
 "big" (a 10 MB answer), "streamerror" (an error object inside the stream),
-"latin1" (502 with an HTML body in Latin-1 on several lines).
+"latin1" (502 with an HTML body in Latin-1 on several lines); for embeddings
+also "ragged" (vectors of two lengths).
 
 Calls are counted per case (server.calls) and every request body is kept
 (server.bodies). Run as a program it serves until killed, printing its
@@ -33,6 +39,16 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CASE_RE = re.compile(r"case ([A-Za-z0-9_.-]+):")
+
+
+def embed_text(text, script=None):
+    """The fake embedding of a text: the script's vector, else the counts
+    of the letters a-z in it."""
+    v = (script or {}).get("vectors", {}).get(text)
+    if v is not None:
+        return v
+    low = text.lower()
+    return [float(low.count(c)) for c in "abcdefghijklmnopqrstuvwxyz"]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -70,6 +86,9 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.send_json(400, {"error": {"message": "bad json", "type": "invalid_request_error"}})
             return
+        if self.path.endswith("/embeddings"):
+            self.embeddings(req)
+            return
         chat = self.path.endswith("/chat/completions")
         if chat:
             text = "\n".join(m.get("content", "") for m in req.get("messages", []))
@@ -80,14 +99,7 @@ class Handler(BaseHTTPRequestHandler):
         script = self.server.script
         judge = "[The Start of Assistant" in text
         key = ("judge:" if judge else "") + case
-        with self.server.lock:
-            self.server.calls[key] = self.server.calls.get(key, 0) + 1
-            self.server.total += 1
-            attempt = self.server.calls[key] - 1
-            self.server.bodies.append(req)
-            self.server.auth.append(self.headers.get("Authorization"))
-        faults = script.get("faults", {}).get(key, [])
-        fault = faults[attempt] if attempt < len(faults) else None
+        fault = self.count(key, req, script.get("faults", {}).get(key, []))
         lat = script.get("latency_ms", 0)
         if lat:
             time.sleep(lat / 1000.0)
@@ -126,6 +138,34 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.send_json(200, resp)
 
+    def count(self, key, req, faults):
+        """Count a call under 'key', keep its body; the fault of this attempt."""
+        with self.server.lock:
+            self.server.calls[key] = self.server.calls.get(key, 0) + 1
+            self.server.total += 1
+            attempt = self.server.calls[key] - 1
+            self.server.bodies.append(req)
+            self.server.auth.append(self.headers.get("Authorization"))
+        return faults[attempt] if attempt < len(faults) else None
+
+    def embeddings(self, req):
+        script = self.server.script.get("embed", {})
+        inputs = req.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        first = inputs[0] if inputs else ""
+        fault = self.count("embed:" + first, req, script.get("faults", {}).get(first, []))
+        if self.do_fault(fault):
+            return
+        data = [{"object": "embedding", "index": i, "embedding": embed_text(t, script)}
+                for i, t in enumerate(inputs)]
+        if fault == "ragged":
+            data[-1]["embedding"] = data[-1]["embedding"][:-1]
+        data.reverse()
+        words = sum(len(t.split()) for t in inputs)
+        self.send_json(200, {"object": "list", "data": data, "model": req.get("model"),
+                             "usage": {"prompt_tokens": words, "total_tokens": words}})
+
     def close_hard(self):
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -135,7 +175,7 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
     def do_fault(self, fault):
-        if fault is None or fault in ("big", "truncate", "slow", "streamerror"):
+        if fault is None or fault in ("big", "truncate", "slow", "streamerror", "ragged"):
             return False
         if fault == "429":
             self.send_json(429, {"error": {"message": "rate limited", "type": "rate_limit"}},

@@ -1,16 +1,35 @@
 /* Fuzz target: the openai provider's handling of what a server sends. The
  * first byte picks the mode: even, the rest is a streamed SSE body fed in
- * two splits then parsed; odd, it is a plain response body (status 200,
- * then 500). Nothing may crash, leak or read out of bounds, and an output
- * is never longer than PROV_OUTPUT_MAX. */
+ * two splits then parsed; 1 (mod 4), it is a plain response body (status
+ * 200, then 500); 3 (mod 4), the answer to an embedding call of two
+ * inputs. Nothing may crash, leak or read out of bounds, an output is
+ * never longer than PROV_OUTPUT_MAX, and an embedding answer that is taken
+ * has two vectors of one length, every number finite. */
 #include "evaluator/provider.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void run(const uint8_t *data, size_t size, int stream)
+static void check_vectors(const prov_result *res)
 {
+    size_t i;
+
+    if (res->error) {
+        if (res->vectors || res->nvectors)
+            abort();
+        return;
+    }
+    if (res->nvectors != 2 || res->dim == 0 || res->dim > 65536 || res->vectors == NULL)
+        abort();
+    for (i = 0; i < 2 * res->dim; i++)
+        if (!(res->vectors[i] - res->vectors[i] == 0))
+            abort();
+}
+
+static void run(const uint8_t *data, size_t size, int stream, int embed)
+{
+    static const char *const inputs[] = {"an output", "the reference"};
     json_t *settings = json_pack("{s:s,s:s}", "base_url", "http://127.0.0.1:9/v1", "stream",
                                  stream ? "true" : "false");
     prov *p = NULL;
@@ -26,6 +45,10 @@ static void run(const uint8_t *data, size_t size, int stream)
     memset(&resp, 0, sizeof(resp));
     call.case_id = "c";
     call.prompt = "hello there";
+    if (embed) {
+        call.embed_inputs = inputs;
+        call.nembed = 2;
+    }
     if (body == NULL || prov_create(&p, "openai", "m", settings) < 0 ||
         p->vt->begin(p, &call, &st) < 0 || p->vt->build_request(p, &call, st, &req) < 0)
         goto out;
@@ -46,6 +69,8 @@ static void run(const uint8_t *data, size_t size, int stream)
     p->vt->parse_response(p, &call, st, &resp, &res);
     if (res.output && res.output_len > PROV_OUTPUT_MAX)
         abort();
+    if (embed)
+        check_vectors(&res);
     prov_result_clear(&res);
     if (!stream) {
         resp.status = 500;
@@ -67,6 +92,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    run(data + 1, size - 1, (data[0] & 1) == 0);
+    run(data + 1, size - 1, (data[0] & 1) == 0, (data[0] & 3) == 3);
     return 0;
 }

@@ -351,6 +351,91 @@ static void openai__request_and_response(void)
     json_decref(params);
 }
 
+/* An embedding call: POST /embeddings with the inputs, never streamed;
+ * vectors taken by their index; a malformed answer is an error, never a
+ * vector. */
+static void openai__embeddings(void)
+{
+    static const char *const inputs[] = {"an output", "the reference"};
+    json_t *settings = json_pack("{s:s,s:s,s:s}", "base_url", "http://127.0.0.1:9/v1",
+                                 "model_id", "emb", "stream", "true");
+    prov *p = NULL;
+    prov_call call;
+    prov_request req;
+    prov_response resp;
+    prov_result res;
+    void *st = NULL;
+    json_t *body = NULL;
+
+    memset(&call, 0, sizeof(call));
+    memset(&req, 0, sizeof(req));
+    memset(&resp, 0, sizeof(resp));
+    call.case_id = "c1";
+    call.prompt = "an output\nthe reference";
+    call.embed_inputs = inputs;
+    call.nembed = 2;
+    T_OK(prov_create(&p, "openai", "m", settings));
+    T_CHECK(p->vt->embeds);
+    T_OK(p->vt->begin(p, &call, &st));
+    T_OK(p->vt->build_request(p, &call, st, &req));
+    T_EQ_STR(req.url, "http://127.0.0.1:9/v1/embeddings");
+    T_EQ_INT(req.stream, 0);
+    T_OK(as_json_parse(&body, req.body, req.body_len, "body"));
+    T_EQ_STR(json_string_value(json_object_get(body, "model")), "emb");
+    T_EQ_STR(json_string_value(json_object_get(body, "encoding_format")), "float");
+    T_EQ_STR(json_string_value(json_array_get(json_object_get(body, "input"), 1)), "the reference");
+    T_CHECK(json_object_get(body, "stream") == NULL && json_object_get(body, "messages") == NULL);
+    json_decref(body);
+    resp.status = 200;
+    resp.headers = "";
+    resp.body = "{\"data\":[{\"index\":1,\"embedding\":[3,4]},{\"index\":0,\"embedding\":[1,0.5]}],"
+                "\"usage\":{\"prompt_tokens\":6,\"total_tokens\":6}}";
+    resp.body_len = strlen(resp.body);
+    prov_result_init(&res);
+    T_EQ_INT(p->vt->parse_response(p, &call, st, &resp, &res), PROV_STEP_DONE);
+    T_EQ_INT(res.error, 0);
+    T_EQ_INT(res.nvectors, 2);
+    T_EQ_INT(res.dim, 2);
+    T_CHECK(res.vectors[0] == 1 && res.vectors[1] == 0.5 && res.vectors[2] == 3 && res.vectors[3] == 4);
+    T_EQ_INT(res.prompt_tokens, 6);
+    T_EQ_INT(res.completion_tokens, 0);
+    T_EQ_INT(res.usage_estimated, 0);
+    prov_result_clear(&res);
+    /* no usage: counted locally and flagged */
+    resp.body = "{\"data\":[{\"embedding\":[1]},{\"embedding\":[2]}]}";
+    resp.body_len = strlen(resp.body);
+    T_OK(p->vt->parse_response(p, &call, st, &resp, &res));
+    T_EQ_INT(res.error, 0);
+    T_CHECK(res.prompt_tokens > 0 && res.usage_estimated == 1);
+    prov_result_clear(&res);
+    /* vectors of two lengths, a missing vector, a repeated index, base64 */
+    {
+        static const char *const bad[] = {
+            "{\"data\":[{\"index\":0,\"embedding\":[1,2]},{\"index\":1,\"embedding\":[1]}]}",
+            "{\"data\":[{\"index\":0,\"embedding\":[1,2]}]}",
+            "{\"data\":[{\"index\":0,\"embedding\":[1]},{\"index\":0,\"embedding\":[1]}]}",
+            "{\"data\":[{\"index\":0,\"embedding\":\"AACAPw==\"},{\"index\":1,\"embedding\":[1]}]}",
+            "{\"data\":[{\"index\":0,\"embedding\":[]},{\"index\":1,\"embedding\":[]}]}",
+            "{\"data\":[{\"index\":0,\"embedding\":[1]},{\"index\":2,\"embedding\":[1]}]}",
+        };
+        size_t i;
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            resp.body = bad[i];
+            resp.body_len = strlen(bad[i]);
+            T_OK(p->vt->parse_response(p, &call, st, &resp, &res));
+            T_EQ_INT(res.error, AS_EUPSTREAM);
+            T_EQ_INT(res.retry, PROV_RETRY_NO);
+            T_CHECK(res.vectors == NULL && res.nvectors == 0);
+            T_CHECK(strstr(res.error_msg, "embeddings response") != NULL);
+            prov_result_clear(&res);
+        }
+    }
+    prov_request_clear(&req);
+    p->vt->state_free(st);
+    prov_destroy(p);
+    json_decref(settings);
+}
+
 static void openai__settings_validated(void)
 {
     prov *p = NULL;
@@ -423,6 +508,7 @@ int main(void)
     T_RUN(sched__direct_batch_does_not_hold_the_loop);
     T_RUN(sse__any_split);
     T_RUN(sse__line_cap);
+    T_RUN(openai__embeddings);
     T_RUN(labels__normalized_to_the_set);
     T_RUN(openai__request_and_response);
     T_RUN(openai__settings_validated);

@@ -52,6 +52,17 @@ static void registry__spec_errors_name_the_metric(void)
     T_ERR(spec_error("\"judge\""), MET_EEVALUATOR);
     T_EQ_STR(as_error_msg(), "metric 'judge' is handled by the evaluator");
     T_ERR(spec_error("{\"name\": \"judge\", \"rubric\": \"x\"}"), MET_EEVALUATOR);
+    /* cosine_embedding: the evaluator's once its model is named */
+    T_ERR(spec_error("{\"name\": \"cosine_embedding\", \"model\": \"emb\"}"), MET_EEVALUATOR);
+    T_EQ_STR(as_error_msg(), "metric 'cosine_embedding' is handled by the evaluator");
+    T_ERR(spec_error("\"cosine_embedding\""), AS_EINVAL);
+    T_EQ_STR(as_error_msg(), "metric 'cosine_embedding': option 'model' is required (the name "
+                             "of an embedding model)");
+    T_ERR(spec_error("{\"name\": \"cosine_embedding\", \"model\": 3}"), AS_EINVAL);
+    T_ERR(spec_error("{\"name\": \"cosine_embedding\", \"model\": \"\"}"), AS_EINVAL);
+    T_ERR(spec_error("{\"name\": \"cosine_embedding\", \"model\": \"e\", \"stem\": true}"),
+          AS_EINVAL);
+    T_EQ_STR(as_error_msg(), "metric 'cosine_embedding': unknown option 'stem'");
     T_ERR(spec_error("\"rouge0\""), AS_EINVAL);
     T_EQ_STR(as_error_msg(), "metric 'rouge0': rougen requires positive n: rouge0");
     T_ERR(spec_error("\"bertscore\""), AS_EINVAL);

@@ -32,6 +32,7 @@
       el('div', { class: 'muted' }, item.status === 'failed' ? '' : scoresText(item.scores),
         item.label ? ` · label ${item.label}` : '', item.out_of_labels ? ' · outside the label set' : ''),
       item.error ? el('div', { class: 'bad' }, item.error) : null,
+      item.embedding_error ? el('div', { class: 'bad' }, item.embedding_error) : null,
       judgeBlock(item));
   }
 
