@@ -132,13 +132,13 @@ static void print_show(const json_t *s)
     printf("metrics\n");
     json_object_foreach(json_object_get(s, "metrics"), k, v) {
         if (json_is_number(json_object_get(v, "mean")))
-            printf("  %-14s %.4f  [%.4f, %.4f]  n=%lld\n", k,
+            printf("  %-16s %.4f  [%.4f, %.4f]  n=%lld\n", k,
                    json_number_value(json_object_get(v, "mean")),
                    json_number_value(json_object_get(v, "ci_low")),
                    json_number_value(json_object_get(v, "ci_high")),
                    (long long)json_integer_value(json_object_get(v, "n")));
         else
-            printf("  %-14s -\n", k);
+            printf("  %-16s -\n", k);
     }
     if (json_is_object(json_object_get(s, "classification"))) {
         const json_t *c = json_object_get(s, "classification");

@@ -63,6 +63,9 @@ def test_scores_cost_errors_and_resume(env):
         check(abs(e["cost_usd"] - words * 0.02 / 1e6) < 1e-18, (e, words))
         check(r["embedding_cost_usd"] == e["cost_usd"], r)
         check(r["cost_usd"] == 0, r["cost_usd"])     # the model's own calls are unpriced
+        text = env.ok("runs", "show", "1").out
+        check("\nembedding    emb, 1 errors\n" in text and "; embedding $%.6f)" % e["cost_usd"] in text, text)
+        check("\n  cosine_embedding %.4f" % m["mean"] in text, text)
         bodies = [b for b in srv.bodies if "input" in b]
         check(len(bodies) == 5, bodies)
         for b in bodies:
