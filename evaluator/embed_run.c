@@ -7,7 +7,9 @@
  * other metric, and the call (or its error, tokens and cost) into the
  * embeddings table. An empty output or answer has no embedding: it scores
  * 0, as a zero vector does, without a call. The query picks only what is
- * missing, so a resumed job embeds only what is left. */
+ * missing, so a resumed job embeds only what is left. Scores are cached
+ * by provider, settings and the two texts (unless the run has --no-cache):
+ * a cached score costs nothing and makes no call. */
 #include "evaluator/cost.h"
 #include "evaluator/run_internal.h"
 #include "metrics/cosine.h"
@@ -23,11 +25,22 @@
 typedef struct embed_job {
     sched_job job;
     int64_t run_id;
+    int use_cache;              /* the run reads and writes the cache */
     char *case_id;
     int rep;
     char *texts[2];             /* the output, the expected answer */
     char *joined;               /* both, for token estimates */
+    char cache_key[2 * AS_SHA256_LEN + 1];
 } embed_job;
+
+/* What an embeddings row records of the call (or of the cached score). */
+typedef struct embed_fig {
+    size_t dim;                 /* 0: unknown */
+    double latency_ms;          /* < 0: no call */
+    int64_t tokens;             /* < 0: unknown */
+    double cost_usd;
+    int cached;
+} embed_fig;
 
 typedef struct embed_src {
     eval_job *j;
@@ -35,7 +48,7 @@ typedef struct embed_src {
     store_stmt *cursor;
     size_t run_i;
     int ended;
-    store_stmt *st_put, *st_scores_get, *st_scores_put;
+    store_stmt *st_put, *st_scores_get, *st_scores_put, *st_cache_get, *st_cache_put;
 } embed_src;
 
 static void embed_job_free(embed_job *ej)
@@ -49,14 +62,30 @@ static void embed_job_free(embed_job *ej)
     free(ej);
 }
 
-static embed_job *new_job(embed_src *src, int64_t run, const char *case_id, int rep,
+/* The cache key: the embedding model's provider and settings and the two
+ * texts. */
+static void cache_key(embed_job *ej, const eval_model *m)
+{
+    json_t *k = json_pack("{s:s,s:O,s:s,s:s}", "provider", m->provider, "settings", m->settings,
+                          "output", ej->texts[0], "expected", ej->texts[1]);
+    char *text = k ? json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    unsigned char h[AS_SHA256_LEN];
+
+    as_sha256_once(text ? text : "", text ? strlen(text) : 0, h);
+    as_hex(h, sizeof(h), ej->cache_key);
+    free(text);
+    json_decref(k);
+}
+
+static embed_job *new_job(embed_src *src, const run_ctx *r, const char *case_id, int rep,
                           const char *output, const char *expected)
 {
     embed_job *ej = calloc(1, sizeof(*ej));
 
     if (ej == NULL)
         return NULL;
-    ej->run_id = run;
+    ej->run_id = r->id;
+    ej->use_cache = r->use_cache;
     ej->rep = rep;
     ej->case_id = strdup(case_id);
     ej->texts[0] = strdup(output);
@@ -73,17 +102,16 @@ static embed_job *new_job(embed_src *src, int64_t run, const char *case_id, int 
     ej->job.call.params = src->params;
     ej->job.call.embed_inputs = (const char *const *)ej->texts;
     ej->job.call.nembed = 2;
+    cache_key(ej, &src->j->embed_model);
     return ej;
 }
 
-/* The item's embeddings row: its score or its error ('score' NULL), and
- * the call's figures ('res' NULL: no call was needed). */
+/* The item's embeddings row: its score or its error ('score' NULL). */
 static int put_row(embed_src *src, embed_job *ej, const double *score, const char *err,
-                   const prov_result *res)
+                   const embed_fig *f)
 {
     eval_job *j = src->j;
     store_stmt *st = src->st_put;
-    int64_t tokens = res ? res->prompt_tokens : -1;
     char now[32];
     int rc;
 
@@ -92,12 +120,12 @@ static int put_row(embed_src *src, embed_job *ej, const double *score, const cha
         (rc = store_bind_int(st, 3, ej->rep)) < 0 ||
         (rc = store_bind_text(st, 4, j->embed_model.name)) < 0 ||
         (rc = score ? store_bind_double(st, 5, *score) : store_bind_null(st, 5)) < 0 ||
-        (rc = res && res->dim ? store_bind_int(st, 6, (int64_t)res->dim) : store_bind_null(st, 6)) < 0 ||
+        (rc = f->dim ? store_bind_int(st, 6, (int64_t)f->dim) : store_bind_null(st, 6)) < 0 ||
         (rc = err ? store_bind_text(st, 7, err) : store_bind_null(st, 7)) < 0 ||
-        (rc = res ? store_bind_double(st, 8, res->latency_ms) : store_bind_null(st, 8)) < 0 ||
-        (rc = tokens >= 0 ? store_bind_int(st, 9, tokens) : store_bind_null(st, 9)) < 0 ||
-        (rc = store_bind_double(st, 10, res ? eval_token_cost(&j->embed_model, tokens, 0) : 0)) < 0 ||
-        (rc = store_bind_text(st, 11, now)) < 0)
+        (rc = f->latency_ms >= 0 ? store_bind_double(st, 8, f->latency_ms) : store_bind_null(st, 8)) < 0 ||
+        (rc = f->tokens >= 0 ? store_bind_int(st, 9, f->tokens) : store_bind_null(st, 9)) < 0 ||
+        (rc = store_bind_double(st, 10, f->cost_usd)) < 0 ||
+        (rc = store_bind_int(st, 11, f->cached)) < 0 || (rc = store_bind_text(st, 12, now)) < 0)
         goto out;
     rc = store_step_done(st);
 out:
@@ -105,8 +133,21 @@ out:
     return rc;
 }
 
+/* The figures of a call's answer. */
+static embed_fig call_fig(const eval_job *j, const prov_result *res)
+{
+    embed_fig f;
+
+    f.dim = res->dim;
+    f.latency_ms = res->latency_ms;
+    f.tokens = res->prompt_tokens;
+    f.cost_usd = eval_token_cost(&j->embed_model, res->prompt_tokens, 0);
+    f.cached = 0;
+    return f;
+}
+
 /* Record an item's score: into its scores object and its embeddings row. */
-static int put_score(embed_src *src, embed_job *ej, double score, const prov_result *res)
+static int put_score(embed_src *src, embed_job *ej, double score, const embed_fig *f)
 {
     json_t *scores = NULL;
     char *text = NULL;
@@ -139,7 +180,7 @@ static int put_score(embed_src *src, embed_job *ej, double score, const prov_res
         (rc = store_bind_int(src->st_scores_put, 4, ej->rep)) < 0 ||
         (rc = store_step_done(src->st_scores_put)) < 0)
         goto out;
-    rc = put_row(src, ej, &score, NULL, res);
+    rc = put_row(src, ej, &score, NULL, f);
 out:
     store_reset(src->st_scores_get);
     store_reset(src->st_scores_put);
@@ -151,13 +192,60 @@ out:
 /* Record a failed call: the error in the embeddings row, no score. */
 static int put_error(embed_src *src, embed_job *ej, const prov_result *res)
 {
+    embed_fig f = call_fig(src->j, res);
     char err[600];
     int rc;
 
     if ((rc = eval_write_begin(src->j)) < 0)
         return rc;
     snprintf(err, sizeof(err), "embedding call failed: %s", res->error_msg ? res->error_msg : "?");
-    return put_row(src, ej, NULL, err, res);
+    return put_row(src, ej, NULL, err, &f);
+}
+
+/* A score the cache has for this job: 1 when recorded from it, else 0. */
+static int from_cache(embed_src *src, embed_job *ej)
+{
+    store_stmt *st = src->st_cache_get;
+    embed_fig f = {0, -1, -1, 0, 1};
+    double score;
+    int rc;
+
+    if (!ej->use_cache)
+        return 0;
+    if ((rc = store_bind_text(st, 1, ej->cache_key)) < 0 || (rc = store_step(st)) < 0 ||
+        rc != STORE_ROW) {
+        store_reset(st);
+        return rc < 0 ? rc : 0;
+    }
+    score = store_col_double(st, 0);
+    if (store_col_type(st, 1) != STORE_NULL)
+        f.dim = (size_t)store_col_int(st, 1);
+    if (store_col_type(st, 2) != STORE_NULL)
+        f.tokens = store_col_int(st, 2);
+    store_reset(st);
+    if ((rc = put_score(src, ej, score, &f)) < 0)
+        return rc;
+    return 1;
+}
+
+static int to_cache(embed_src *src, embed_job *ej, double score, const prov_result *res)
+{
+    store_stmt *st = src->st_cache_put;
+    char now[32];
+    int rc;
+
+    if (!ej->use_cache)
+        return 0;
+    as_time_iso8601(now, sizeof(now));
+    if ((rc = store_bind_text(st, 1, ej->cache_key)) == 0 &&
+        (rc = store_bind_double(st, 2, score)) == 0 &&
+        (rc = store_bind_int(st, 3, (int64_t)res->dim)) == 0 &&
+        (rc = res->prompt_tokens >= 0 ? store_bind_int(st, 4, res->prompt_tokens)
+                                      : store_bind_null(st, 4)) == 0 &&
+        (rc = store_bind_text(st, 5, now)) == 0)
+        rc = store_step_done(st);
+    store_reset(st);
+    return rc;
 }
 
 static int open_cursor(embed_src *src)
@@ -207,19 +295,20 @@ static int embed_next(void *arg, sched_job **out)
         }
         output = store_col_text(src->cursor, 2);
         expected = store_col_text(src->cursor, 3);
-        ej = new_job(src, j->runs[src->run_i - 1].id, store_col_text(src->cursor, 0),
+        ej = new_job(src, &j->runs[src->run_i - 1], store_col_text(src->cursor, 0),
                      (int)store_col_int(src->cursor, 1), output, expected);
         if (ej == NULL)
             return as_error_set(AS_ENOMEM, "out of memory");
         if (output[0] == '\0' || expected[0] == '\0') {
-            rc = put_score(src, ej, 0.0, NULL);
-            embed_job_free(ej);
-            if (rc < 0 || (rc = eval_flush(j, 0)) < 0)
-                return rc;
-            continue;
+            embed_fig none = {0, -1, -1, 0, 0};
+            rc = put_score(src, ej, 0.0, &none);
+        } else if ((rc = from_cache(src, ej)) == 0) {
+            *out = &ej->job;
+            return SCHED_JOB;
         }
-        *out = &ej->job;
-        return SCHED_JOB;
+        embed_job_free(ej);
+        if (rc < 0 || (rc = eval_flush(j, 0)) < 0)
+            return rc;
     }
 }
 
@@ -249,8 +338,12 @@ static int embed_done(void *arg, sched_job *job, prov_result *res, int attempts)
     else if (res->nvectors != 2 || res->dim == 0 || res->vectors == NULL)
         rc = as_error_set(AS_ERROR, "model %s: an embedding call gave no vectors",
                           src->j->embed_model.name);
-    else
-        rc = put_score(src, ej, met_cosine(res->vectors, res->vectors + res->dim, res->dim), res);
+    else {
+        double score = met_cosine(res->vectors, res->vectors + res->dim, res->dim);
+        embed_fig f = call_fig(src->j, res);
+        if ((rc = put_score(src, ej, score, &f)) == 0)
+            rc = to_cache(src, ej, score, res);
+    }
     embed_job_free(ej);
     return rc < 0 ? rc : eval_flush(src->j, 0);
 }
@@ -272,12 +365,17 @@ int eval_embed_phase(eval_job *j)
         return as_error_set(AS_ENOMEM, "out of memory");
     if ((rc = store_prepare(&src.st_put, j->db,
              "INSERT INTO embeddings (run_id, case_id, rep, embed_model, score, dim, error, "
-             "latency_ms, prompt_tokens, cost_usd, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-             "?7, ?8, ?9, ?10, ?11) ON CONFLICT (run_id, case_id, rep) DO UPDATE SET "
-             "embed_model = excluded.embed_model, score = excluded.score, dim = excluded.dim, "
-             "error = excluded.error, latency_ms = excluded.latency_ms, prompt_tokens = "
-             "excluded.prompt_tokens, cost_usd = excluded.cost_usd, created_at = "
-             "excluded.created_at")) < 0 ||
+             "latency_ms, prompt_tokens, cost_usd, cached, created_at) VALUES (?1, ?2, ?3, ?4, "
+             "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (run_id, case_id, rep) DO UPDATE "
+             "SET embed_model = excluded.embed_model, score = excluded.score, dim = "
+             "excluded.dim, error = excluded.error, latency_ms = excluded.latency_ms, "
+             "prompt_tokens = excluded.prompt_tokens, cost_usd = excluded.cost_usd, cached = "
+             "excluded.cached, created_at = excluded.created_at")) < 0 ||
+        (rc = store_prepare(&src.st_cache_get, j->db,
+             "SELECT score, dim, prompt_tokens FROM embedding_cache WHERE key = ?1")) < 0 ||
+        (rc = store_prepare(&src.st_cache_put, j->db,
+             "INSERT OR REPLACE INTO embedding_cache (key, score, dim, prompt_tokens, "
+             "created_at) VALUES (?1, ?2, ?3, ?4, ?5)")) < 0 ||
         (rc = store_prepare(&src.st_scores_get, j->db,
              "SELECT scores FROM items WHERE run_id = ?1 AND case_id = ?2 AND rep = ?3")) < 0 ||
         (rc = store_prepare(&src.st_scores_put, j->db,
@@ -289,6 +387,8 @@ out:
     store_finalize(src.st_put);
     store_finalize(src.st_scores_get);
     store_finalize(src.st_scores_put);
+    store_finalize(src.st_cache_get);
+    store_finalize(src.st_cache_put);
     json_decref(src.params);
     return rc;
 }

@@ -486,7 +486,8 @@ static int judge_summary(json_t *sum, json_t *metrics, store *db, int64_t id, co
 }
 
 /* The cosine_embedding metric's calls: the model, the items whose call
- * failed (and have no score), and what the calls cost. */
+ * failed (and have no score), those scored from the cache, and what the
+ * calls cost. */
 static int embedding_summary(json_t *sum, store *db, int64_t id, const json_t *specs)
 {
     const json_t *spec;
@@ -504,12 +505,14 @@ static int embedding_summary(json_t *sum, store *db, int64_t id, const json_t *s
         return 0;
     }
     if ((rc = store_prepare(&st, db, "SELECT count(*) FILTER (WHERE score IS NULL), "
-                            "coalesce(sum(cost_usd), 0) FROM embeddings WHERE run_id = ?1")) < 0 ||
+                            "coalesce(sum(cost_usd), 0), count(*) FILTER (WHERE cached = 1) "
+                            "FROM embeddings WHERE run_id = ?1")) < 0 ||
         (rc = store_bind_int(st, 1, id)) < 0 || (rc = store_step(st)) < 0)
         goto out;
     json_object_set_new(sum, "embedding",
-                        json_pack("{s:O,s:I,s:f}", "model", json_object_get(spec, "model"),
-                                  "errors", (json_int_t)store_col_int(st, 0), "cost_usd",
+                        json_pack("{s:O,s:I,s:I,s:f}", "model", json_object_get(spec, "model"),
+                                  "errors", (json_int_t)store_col_int(st, 0), "cached",
+                                  (json_int_t)store_col_int(st, 2), "cost_usd",
                                   store_col_double(st, 1)));
     as_json_set_num(sum, "embedding_cost_usd", store_col_double(st, 1));
     rc = 0;

@@ -18,8 +18,20 @@ CREATE TABLE embeddings (
     latency_ms     REAL,
     prompt_tokens  INTEGER,
     cost_usd       REAL,
+    cached         INTEGER NOT NULL DEFAULT 0,
     created_at     TEXT NOT NULL,
     UNIQUE (run_id, case_id, rep)
+);
+
+-- Embedding cache: key = SHA-256 of (provider, model settings, output,
+-- expected answer). A cached score costs nothing; runs with --no-cache
+-- neither read nor write it.
+CREATE TABLE embedding_cache (
+    key            TEXT PRIMARY KEY,
+    score          REAL NOT NULL,
+    dim            INTEGER,
+    prompt_tokens  INTEGER,
+    created_at     TEXT NOT NULL
 );
 
 -- Attempts of embedding calls are recorded like those of models and judges.

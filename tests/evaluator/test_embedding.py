@@ -81,14 +81,28 @@ def test_scores_cost_errors_and_resume(env):
         env.ok("eval", "--resume", "1")
         r = env.ok("runs", "show", "1", "--json").json()
         check(r["embedding"]["errors"] == 0 and r["metrics"]["cosine_embedding"]["n"] == 6, r)
+        check(r["embedding"]["cached"] == 0, r["embedding"])
         check(srv.calls.get("embed:fails here") == 2 and len([b for b in srv.bodies if "input" in b]) == 6,
               srv.calls)
         got = env.ok("runs", "show", "1", "--items", "--json").json()["items"]
         s5 = [i for i in got if i["case_id"] == "s5"][0]
         check(abs(s5["scores"]["cosine_embedding"] - want["s5"]) < 1e-12 and s5["embedding_error"] is None, s5)
-        # the ranking and the gate read it like any other metric
+        # the ranking reads it like any other metric
         ranked = env.ok("rank", "emb", "--json").json()
         check(json.dumps(ranked).count("cosine_embedding") >= 1, ranked)
+        # a second run: every score from the cache, no call, no cost
+        env.ok("eval", "emb")
+        r2 = env.ok("runs", "show", "2", "--items", "--json").json()
+        check(len([b for b in srv.bodies if "input" in b]) == 6, "no embedding call")
+        check(r2["embedding"]["cached"] == 5 and r2["embedding_cost_usd"] == 0, r2["embedding"])
+        scores1 = {i["case_id"]: i["scores"]["cosine_embedding"] for i in got}
+        scores2 = {i["case_id"]: i["scores"]["cosine_embedding"] for i in r2["items"]}
+        check(scores2 == scores1, (scores2, scores1))
+        # --no-cache neither reads nor writes it
+        env.ok("eval", "emb", "--no-cache")
+        r3 = env.ok("runs", "show", "3", "--json").json()
+        check(len([b for b in srv.bodies if "input" in b]) == 11, "five calls again")
+        check(r3["embedding"]["cached"] == 0 and r3["embedding_cost_usd"] > 0, r3["embedding"])
     finally:
         srv.stop()
 
@@ -146,7 +160,7 @@ def test_upgrade_keeps_attempts(env):
         version = db.execute("PRAGMA user_version").fetchone()[0]
         old_sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'attempts'").fetchone()[0]
         db.executescript(
-            "BEGIN; DROP TABLE embeddings; CREATE TABLE a6 AS SELECT * FROM attempts; "
+            "BEGIN; DROP TABLE embeddings; DROP TABLE embedding_cache; CREATE TABLE a6 AS SELECT * FROM attempts; "
             "DROP TABLE attempts; %s; INSERT INTO attempts SELECT * FROM a6; DROP TABLE a6; "
             "CREATE INDEX attempts_run ON attempts(run_id, case_id); PRAGMA user_version = %d; "
             "COMMIT;" % (old_sql.replace("'judge', 'embedding'", "'judge'"), version - 1))
