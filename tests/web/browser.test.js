@@ -2,12 +2,13 @@
 // playwright-core against the real server on 127.0.0.1. Log in, see the
 // models ranked, change the policy and see the order change, rate three
 // items with the keyboard and find the ratings stored, see a hostile model
-// output shown as text. Exits 77 (skipped) when chromium or
+// output and a hostile embedding error shown as text. Exits 77 (skipped) when chromium or
 // playwright-core (tests/setup.sh) is missing.
 'use strict';
 
 const { spawn } = require('child_process');
 const fs = require('fs');
+const http = require('http');
 const os = require('os');
 const path = require('path');
 
@@ -84,6 +85,28 @@ function demoCases(name) {
     .split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
+// An OpenAI-compatible embedding server on 127.0.0.1: vectors of letter
+// counts, and a 400 whose message is hostile HTML for answers of
+// 'negative' cases. Resolves to { server, url }.
+function embeddingServer() {
+  const vec = (t) => Array.from('abcdefghijklmnopqrstuvwxyz', (ch) => t.toLowerCase().split(ch).length - 1);
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const input = JSON.parse(body).input;
+      const bad = input[1] === 'negative';
+      const out = bad ? { error: { message: HOSTILE, type: 'invalid_request_error' } }
+        : { object: 'list', data: input.map((t, i) => ({ object: 'embedding', index: i, embedding: vec(t) })),
+          usage: { prompt_tokens: input.length, total_tokens: input.length } };
+      res.writeHead(bad ? 400 : 200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(out));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () =>
+    resolve({ server, url: `http://127.0.0.1:${server.address().port}/v1` })));
+}
+
 // A fresh browser with its own new profile directory.
 async function launch(profiles) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'assay-chromium-'));
@@ -128,6 +151,7 @@ async function main() {
   const profiles = [];
   const browsers = [];
   const errors = [];
+  let emb = null;
   try {
     // A replay model whose outputs are the reference summaries: the best
     // quality, but slow and priced; and a hostile one on the sentiment suite.
@@ -138,9 +162,19 @@ async function main() {
     await api(srv, 'POST', '/models', { name: 'premium', provider: 'replay', price_in: 5, price_out: 15,
       settings: { file: path.join(root, 'premium.jsonl') } });
     await api(srv, 'POST', '/models', { name: 'hostile', provider: 'replay', settings: { file: path.join(root, 'hostile.jsonl') } });
+    // The sentiment suite also scored by an embedding model whose errors
+    // quote hostile HTML.
+    emb = await embeddingServer();
+    await api(srv, 'POST', '/models', { name: 'emb', provider: 'openai', settings: { base_url: emb.url, model_id: 'e' } });
+    const sentiment = (await api(srv, 'GET', '/suites/sentiment')).doc;
+    sentiment.metrics.push({ name: 'cosine_embedding', model: 'emb' });
+    await api(srv, 'PUT', '/suites/sentiment?message=embeddings', sentiment);
     const premium = (await api(srv, 'POST', '/runs', { suite: 'news-summary', models: ['premium'] })).runs;
     const hostile = (await api(srv, 'POST', '/runs', { suite: 'sentiment', models: ['hostile'], limit: 5 })).runs;
     await waitRuns(srv, premium.concat(hostile));
+    const hs = await api(srv, 'GET', `/runs/${hostile[0]}`);
+    check(hs.embedding && hs.embedding.errors > 0 && hs.metrics.cosine_embedding.n + hs.embedding.errors === 5,
+      'embedding scores and errors: ' + JSON.stringify(hs.embedding));
     const raterToken = (await api(srv, 'POST', '/users', { name: 'browser-rater', role: 'rater' })).token;
     const runs = (await api(srv, 'GET', '/runs?suite=news-summary')).runs;
     const lead1 = runs.find((r) => r.model === 'lead-1-article').id;
@@ -176,7 +210,14 @@ async function main() {
     check(shown.length === 5 && shown.every((t) => t.includes(HOSTILE)), 'hostile text shown verbatim');
     check(await page.evaluate(() => window.__pwned) === undefined, 'no script ran');
     check(await page.$$eval('#items-table img, #items-table script', (e) => e.length) === 0, 'no element injected');
-    console.log('ok   a hostile output is shown as text');
+    const embErrors = await page.$$eval('#items-table .bad', (els) => els.map((e) => e.textContent));
+    check(embErrors.length === hs.embedding.errors && embErrors.every((t) => t.includes('embedding call failed') && t.includes(HOSTILE)),
+      'embedding errors shown as text: ' + JSON.stringify(embErrors));
+    const scorers = await page.textContent('.scorers');
+    check(scorers.includes(`embedding emb: ${hs.embedding.errors} errors, ${hs.embedding.cached} cached`), 'scorers line: ' + scorers);
+    check(await page.$$eval('img, script:not([src])', (e) => e.length) === 0 && await page.evaluate(() => window.__pwned) === undefined,
+      'no element injected anywhere');
+    console.log('ok   a hostile output and a hostile embedding error are shown as text');
 
     // 4. A rater rates three items with the keyboard.
     browsers.push(await launch(profiles));
@@ -244,6 +285,7 @@ async function main() {
     console.log('ok   no script errors');
   } finally {
     for (const b of browsers) await b.close();
+    if (emb) emb.server.close();
     srv.proc.kill('SIGTERM');
     await new Promise((r) => srv.proc.once('exit', r));
     fs.rmSync(root, { recursive: true, force: true });

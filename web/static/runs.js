@@ -120,8 +120,21 @@
           el('p', { class: 'muted' }, `prompt ${s.prompt ? s.prompt.name + ' v' + s.prompt.version : ''} · dataset ${s.dataset ? s.dataset.name + ' v' + s.dataset.version : ''}`),
           el('p', {}, `cost $${fmt(s.cost_usd, 4)} · per 1k $${fmt(s.cost_per_1k, 4)} · latency p50 ${fmt(lat.p50, 1)} / p95 ${fmt(lat.p95, 1)} / p99 ${fmt(lat.p99, 1)} ms · ${fmt(s.output_tokens_per_s, 1)} tokens/s`),
           streamed(s),
+          scorers(s),
           s.error ? el('p', { class: 'bad' }, s.error) : null),
         el('div', { class: 'grow' }, el('table', {}, el('tbody', {}, metrics)))));
+  }
+
+  /* The models that scored the run besides the metrics: the judge and the
+     embedding model of cosine_embedding, with their errors and cost. */
+  function scorers(s) {
+    const parts = [];
+    if (s.judge) parts.push(`judge ${s.judge.model}: ${s.judge.errors} errors, $${fmt(s.judge.cost_usd, 4)}`);
+    if (s.embedding) {
+      parts.push(`embedding ${s.embedding.model}: ${s.embedding.errors} errors, ` +
+        `${s.embedding.cached} cached, $${fmt(s.embedding.cost_usd, 4)}`);
+    }
+    return parts.length ? el('p', { class: 'muted scorers' }, parts.join(' · ')) : null;
   }
 
   /* Time to first token and per output token, for runs whose answers timed them. */
