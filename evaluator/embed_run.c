@@ -63,7 +63,8 @@ static void embed_job_free(embed_job *ej)
 }
 
 /* The cache key: the embedding model's provider and settings and the two
- * texts. */
+ * texts. A job whose key cannot be made (no memory) does without the
+ * cache. */
 static void cache_key(embed_job *ej, const eval_model *m)
 {
     json_t *k = json_pack("{s:s,s:O,s:s,s:s}", "provider", m->provider, "settings", m->settings,
@@ -71,8 +72,12 @@ static void cache_key(embed_job *ej, const eval_model *m)
     char *text = k ? json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     unsigned char h[AS_SHA256_LEN];
 
-    as_sha256_once(text ? text : "", text ? strlen(text) : 0, h);
-    as_hex(h, sizeof(h), ej->cache_key);
+    if (text == NULL) {
+        ej->use_cache = 0;
+    } else {
+        as_sha256_once(text, strlen(text), h);
+        as_hex(h, sizeof(h), ej->cache_key);
+    }
     free(text);
     json_decref(k);
 }
