@@ -43,11 +43,9 @@ typedef struct embed_fig {
 } embed_fig;
 
 typedef struct embed_src {
-    eval_job *j;
+    eval_phase_src ph;          /* first: the scheduler's tick takes it */
     json_t *params;
-    store_stmt *cursor;
     size_t run_i;
-    int ended;
     store_stmt *st_put, *st_scores_get, *st_scores_put, *st_cache_get, *st_cache_put;
 } embed_src;
 
@@ -107,7 +105,7 @@ static embed_job *new_job(embed_src *src, const run_ctx *r, const char *case_id,
     ej->job.call.params = src->params;
     ej->job.call.embed_inputs = (const char *const *)ej->texts;
     ej->job.call.nembed = 2;
-    cache_key(ej, &src->j->embed_model);
+    cache_key(ej, &src->ph.j->embed_model);
     return ej;
 }
 
@@ -115,7 +113,7 @@ static embed_job *new_job(embed_src *src, const run_ctx *r, const char *case_id,
 static int put_row(embed_src *src, embed_job *ej, const double *score, const char *err,
                    const embed_fig *f)
 {
-    eval_job *j = src->j;
+    eval_job *j = src->ph.j;
     store_stmt *st = src->st_put;
     char now[32];
     int rc;
@@ -158,7 +156,7 @@ static int put_score(embed_src *src, embed_job *ej, double score, const embed_fi
     char *text = NULL;
     int rc;
 
-    if ((rc = eval_write_begin(src->j)) < 0)
+    if ((rc = eval_write_begin(src->ph.j)) < 0)
         return rc;
     if ((rc = store_bind_int(src->st_scores_get, 1, ej->run_id)) < 0 ||
         (rc = store_bind_text(src->st_scores_get, 2, ej->case_id)) < 0 ||
@@ -197,11 +195,11 @@ out:
 /* Record a failed call: the error in the embeddings row, no score. */
 static int put_error(embed_src *src, embed_job *ej, const prov_result *res)
 {
-    embed_fig f = call_fig(src->j, res);
+    embed_fig f = call_fig(src->ph.j, res);
     char err[600];
     int rc;
 
-    if ((rc = eval_write_begin(src->j)) < 0)
+    if ((rc = eval_write_begin(src->ph.j)) < 0)
         return rc;
     snprintf(err, sizeof(err), "embedding call failed: %s", res->error_msg ? res->error_msg : "?");
     return put_row(src, ej, NULL, err, &f);
@@ -253,20 +251,22 @@ static int to_cache(embed_src *src, embed_job *ej, double score, const prov_resu
     return rc;
 }
 
-static int open_cursor(embed_src *src)
+/* The items of the next run that have no score yet. */
+static int open_cursor(eval_phase_src *ph)
 {
-    eval_job *j = src->j;
+    embed_src *src = (embed_src *)ph;
+    eval_job *j = src->ph.j;
     int rc;
 
-    store_finalize(src->cursor);
-    src->cursor = NULL;
+    store_finalize(src->ph.cursor);
+    src->ph.cursor = NULL;
     if (src->run_i >= j->nruns)
         return 0;
-    if ((rc = store_prepare(&src->cursor, j->db,
+    if ((rc = store_prepare(&src->ph.cursor, j->db,
              "SELECT case_id, rep, coalesce(output, ''), expected FROM items WHERE run_id = ?1 "
              "AND status = 'ok' AND expected IS NOT NULL AND json_type(coalesce(scores, '{}'), "
              "'$." EMBED_METRIC "') IS NULL ORDER BY id")) < 0 ||
-        (rc = store_bind_int(src->cursor, 1, j->runs[src->run_i].id)) < 0)
+        (rc = store_bind_int(src->ph.cursor, 1, j->runs[src->run_i].id)) < 0)
         return rc;
     src->run_i++;
     return 1;
@@ -275,33 +275,18 @@ static int open_cursor(embed_src *src)
 static int embed_next(void *arg, sched_job **out)
 {
     embed_src *src = arg;
-    eval_job *j = src->j;
+    eval_job *j = src->ph.j;
     int rc;
 
     for (;;) {
         embed_job *ej;
         const char *output, *expected;
-        if (src->ended)
-            return SCHED_END;
-        if (src->cursor == NULL) {
-            if ((rc = open_cursor(src)) < 0)
-                return rc;
-            if (rc == 0) {
-                src->ended = 1;
-                continue;
-            }
-        }
-        if ((rc = store_step(src->cursor)) < 0)
-            return rc;
-        if (rc == STORE_DONE) {
-            store_finalize(src->cursor);
-            src->cursor = NULL;
-            continue;
-        }
-        output = store_col_text(src->cursor, 2);
-        expected = store_col_text(src->cursor, 3);
-        ej = new_job(src, &j->runs[src->run_i - 1], store_col_text(src->cursor, 0),
-                     (int)store_col_int(src->cursor, 1), output, expected);
+        if ((rc = eval_phase_row(&src->ph)) <= 0)
+            return rc < 0 ? rc : SCHED_END;
+        output = store_col_text(src->ph.cursor, 2);
+        expected = store_col_text(src->ph.cursor, 3);
+        ej = new_job(src, &j->runs[src->run_i - 1], store_col_text(src->ph.cursor, 0),
+                     (int)store_col_int(src->ph.cursor, 1), output, expected);
         if (ej == NULL)
             return as_error_set(AS_ENOMEM, "out of memory");
         if (output[0] == '\0' || expected[0] == '\0') {
@@ -323,7 +308,7 @@ static int embed_attempt(void *arg, sched_job *job, int attempt, long status, co
     embed_src *src = arg;
     embed_job *ej = job->data;
 
-    return eval_record_attempt(src->j, ej->run_id, ej->case_id, ej->rep, "embedding", attempt,
+    return eval_record_attempt(src->ph.j, ej->run_id, ej->case_id, ej->rep, "embedding", attempt,
                                status, error, duration_ms);
 }
 
@@ -342,30 +327,27 @@ static int embed_done(void *arg, sched_job *job, prov_result *res, int attempts)
         rc = put_error(src, ej, res);
     else if (res->nvectors != 2 || res->dim == 0 || res->vectors == NULL)
         rc = as_error_set(AS_ERROR, "model %s: an embedding call gave no vectors",
-                          src->j->embed_model.name);
+                          src->ph.j->embed_model.name);
     else {
         double score = met_cosine(res->vectors, res->vectors + res->dim, res->dim);
-        embed_fig f = call_fig(src->j, res);
+        embed_fig f = call_fig(src->ph.j, res);
         if ((rc = put_score(src, ej, score, &f)) == 0)
             rc = to_cache(src, ej, score, res);
     }
     embed_job_free(ej);
-    return rc < 0 ? rc : eval_flush(src->j, 0);
-}
-
-static int embed_tick(void *arg)
-{
-    return eval_flush(((embed_src *)arg)->j, 0);
+    return rc < 0 ? rc : eval_flush(src->ph.j, 0);
 }
 
 int eval_embed_phase(eval_job *j)
 {
-    static const sched_lane_ops ops = {embed_next, embed_attempt, embed_done, embed_tick};
+    static const sched_lane_ops ops = {embed_next, embed_attempt, embed_done,
+                                      eval_phase_tick};
     embed_src src;
     int rc;
 
     memset(&src, 0, sizeof(src));
-    src.j = j;
+    src.ph.j = j;
+    src.ph.open = open_cursor;
     if ((src.params = json_object()) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     if ((rc = store_prepare(&src.st_put, j->db,
@@ -388,7 +370,7 @@ int eval_embed_phase(eval_job *j)
         goto out;
     rc = eval_phase_run(j, j->embedder, &j->embed_model, &ops, &src);
 out:
-    store_finalize(src.cursor);
+    store_finalize(src.ph.cursor);
     store_finalize(src.st_put);
     store_finalize(src.st_scores_get);
     store_finalize(src.st_scores_put);

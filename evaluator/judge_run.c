@@ -37,12 +37,10 @@ struct pair_ctx {
 };
 
 typedef struct judge_src {
-    eval_job *j;
+    eval_phase_src ph;              /* first: the scheduler's tick takes it */
     json_t *params;
-    store_stmt *cursor;
     size_t run_i, pair_a, pair_b;   /* where the source is */
     judge_job *second;              /* pairwise: the second order, to hand out next */
-    int ended;
     store_stmt *st_put, *st_pair;
 } judge_src;
 
@@ -105,23 +103,24 @@ static judge_job *new_job(judge_src *src, int64_t run, const char *case_id, int 
 
 /* Open the cursor for the next run (single) or pair of runs (pairwise);
  * 0 when there is none left. */
-static int open_cursor(judge_src *src)
+static int open_cursor(eval_phase_src *ph)
 {
-    eval_job *j = src->j;
+    judge_src *src = (judge_src *)ph;
+    eval_job *j = src->ph.j;
     int rc;
 
-    store_finalize(src->cursor);
-    src->cursor = NULL;
+    store_finalize(src->ph.cursor);
+    src->ph.cursor = NULL;
     if (j->judge_mode == 1) {
         if (src->run_i >= j->nruns)
             return 0;
-        if ((rc = store_prepare(&src->cursor, j->db,
+        if ((rc = store_prepare(&src->ph.cursor, j->db,
                  "SELECT i.case_id, i.rep, i.prompt_text, i.output, i.expected FROM items i "
                  "WHERE i.run_id = ?1 AND i.status = 'ok' AND NOT EXISTS (SELECT 1 FROM "
                  "judgments g WHERE g.run_id = i.run_id AND g.case_id = i.case_id AND "
                  "g.rep = i.rep AND g.judge_model = ?2 AND g.score IS NOT NULL) ORDER BY i.id")) < 0 ||
-            (rc = store_bind_int(src->cursor, 1, j->runs[src->run_i].id)) < 0 ||
-            (rc = store_bind_text(src->cursor, 2, j->judge_model.name)) < 0)
+            (rc = store_bind_int(src->ph.cursor, 1, j->runs[src->run_i].id)) < 0 ||
+            (rc = store_bind_text(src->ph.cursor, 2, j->judge_model.name)) < 0)
             return rc;
         src->run_i++;
         return 1;
@@ -138,16 +137,16 @@ static int open_cursor(judge_src *src)
         }
         break;
     }
-    if ((rc = store_prepare(&src->cursor, j->db,
+    if ((rc = store_prepare(&src->ph.cursor, j->db,
              "SELECT a.case_id, a.prompt_text, a.output, b.output, a.expected FROM items a "
              "JOIN items b ON b.run_id = ?2 AND b.case_id = a.case_id AND b.rep = 0 AND "
              "b.status = 'ok' WHERE a.run_id = ?1 AND a.rep = 0 AND a.status = 'ok' AND NOT "
              "EXISTS (SELECT 1 FROM pairwise p WHERE p.run_a = ?1 AND p.run_b = ?2 AND "
              "p.case_id = a.case_id AND p.judge_model = ?3 AND p.winner IS NOT NULL) "
              "ORDER BY a.id")) < 0 ||
-        (rc = store_bind_int(src->cursor, 1, j->runs[src->pair_a].id)) < 0 ||
-        (rc = store_bind_int(src->cursor, 2, j->runs[src->pair_b].id)) < 0 ||
-        (rc = store_bind_text(src->cursor, 3, j->judge_model.name)) < 0)
+        (rc = store_bind_int(src->ph.cursor, 1, j->runs[src->pair_a].id)) < 0 ||
+        (rc = store_bind_int(src->ph.cursor, 2, j->runs[src->pair_b].id)) < 0 ||
+        (rc = store_bind_text(src->ph.cursor, 3, j->judge_model.name)) < 0)
         return rc;
     src->pair_b++;
     return 1;
@@ -156,7 +155,7 @@ static int open_cursor(judge_src *src)
 static int judge_next(void *arg, sched_job **out)
 {
     judge_src *src = arg;
-    eval_job *j = src->j;
+    eval_job *j = src->ph.j;
     int rc;
 
     if (src->second) {
@@ -164,64 +163,47 @@ static int judge_next(void *arg, sched_job **out)
         src->second = NULL;
         return SCHED_JOB;
     }
-    for (;;) {
-        if (src->ended)
-            return SCHED_END;
-        if (src->cursor == NULL) {
-            if ((rc = open_cursor(src)) < 0)
-                return rc;
-            if (rc == 0) {
-                src->ended = 1;
-                continue;
-            }
+    if ((rc = eval_phase_row(&src->ph)) <= 0)
+        return rc < 0 ? rc : SCHED_END;
+    if (j->judge_mode == 1) {
+        const char *ref = j->with_reference ? store_col_text(src->ph.cursor, 4) : NULL;
+        judge_job *jj = new_job(src, j->runs[src->run_i - 1].id,
+                                store_col_text(src->ph.cursor, 0),
+                                (int)store_col_int(src->ph.cursor, 1),
+                                judge_single_messages(j->rubric, store_col_text(src->ph.cursor, 2),
+                                                      store_col_text(src->ph.cursor, 3), ref));
+        if (jj == NULL)
+            return as_error_set(AS_ENOMEM, "out of memory");
+        *out = &jj->job;
+        return SCHED_JOB;
+    } else {
+        const char *cid = store_col_text(src->ph.cursor, 0);
+        const char *q = store_col_text(src->ph.cursor, 1);
+        const char *oa = store_col_text(src->ph.cursor, 2), *ob = store_col_text(src->ph.cursor, 3);
+        const char *ref = j->with_reference ? store_col_text(src->ph.cursor, 4) : NULL;
+        pair_ctx *p = calloc(1, sizeof(*p));
+        judge_job *ab, *ba;
+        if (p == NULL || (p->case_id = strdup(cid)) == NULL) {
+            pair_free(p);
+            return as_error_set(AS_ENOMEM, "out of memory");
         }
-        if ((rc = store_step(src->cursor)) < 0)
-            return rc;
-        if (rc == STORE_DONE) {
-            store_finalize(src->cursor);
-            src->cursor = NULL;
-            continue;
+        p->run_a = j->runs[src->pair_a].id;
+        p->run_b = j->runs[src->pair_b - 1].id;
+        p->pending = 2;
+        ab = new_job(src, p->run_a, cid, 0, judge_pair_messages(j->rubric, q, oa, ob, ref));
+        ba = new_job(src, p->run_a, cid, 0, judge_pair_messages(j->rubric, q, ob, oa, ref));
+        if (ab == NULL || ba == NULL) {
+            judge_job_free(ab);
+            judge_job_free(ba);
+            pair_free(p);
+            return as_error_set(AS_ENOMEM, "out of memory");
         }
-        if (j->judge_mode == 1) {
-            const char *ref = j->with_reference ? store_col_text(src->cursor, 4) : NULL;
-            judge_job *jj = new_job(src, j->runs[src->run_i - 1].id,
-                                    store_col_text(src->cursor, 0),
-                                    (int)store_col_int(src->cursor, 1),
-                                    judge_single_messages(j->rubric, store_col_text(src->cursor, 2),
-                                                          store_col_text(src->cursor, 3), ref));
-            if (jj == NULL)
-                return as_error_set(AS_ENOMEM, "out of memory");
-            *out = &jj->job;
-            return SCHED_JOB;
-        } else {
-            const char *cid = store_col_text(src->cursor, 0);
-            const char *q = store_col_text(src->cursor, 1);
-            const char *oa = store_col_text(src->cursor, 2), *ob = store_col_text(src->cursor, 3);
-            const char *ref = j->with_reference ? store_col_text(src->cursor, 4) : NULL;
-            pair_ctx *p = calloc(1, sizeof(*p));
-            judge_job *ab, *ba;
-            if (p == NULL || (p->case_id = strdup(cid)) == NULL) {
-                pair_free(p);
-                return as_error_set(AS_ENOMEM, "out of memory");
-            }
-            p->run_a = j->runs[src->pair_a].id;
-            p->run_b = j->runs[src->pair_b - 1].id;
-            p->pending = 2;
-            ab = new_job(src, p->run_a, cid, 0, judge_pair_messages(j->rubric, q, oa, ob, ref));
-            ba = new_job(src, p->run_a, cid, 0, judge_pair_messages(j->rubric, q, ob, oa, ref));
-            if (ab == NULL || ba == NULL) {
-                judge_job_free(ab);
-                judge_job_free(ba);
-                pair_free(p);
-                return as_error_set(AS_ENOMEM, "out of memory");
-            }
-            ab->pair = ba->pair = p;
-            ab->order = 0;
-            ba->order = 1;
-            src->second = ba;
-            *out = &ab->job;
-            return SCHED_JOB;
-        }
+        ab->pair = ba->pair = p;
+        ab->order = 0;
+        ba->order = 1;
+        src->second = ba;
+        *out = &ab->job;
+        return SCHED_JOB;
     }
 }
 
@@ -231,13 +213,13 @@ static int judge_attempt(void *arg, sched_job *job, int attempt, long status, co
     judge_src *src = arg;
     judge_job *jj = job->data;
 
-    return eval_record_attempt(src->j, jj->run_id, jj->case_id, jj->rep, "judge", attempt, status,
+    return eval_record_attempt(src->ph.j, jj->run_id, jj->case_id, jj->rep, "judge", attempt, status,
                                error, duration_ms);
 }
 
 static int put_single(judge_src *src, judge_job *jj, const prov_result *res)
 {
-    eval_job *j = src->j;
+    eval_job *j = src->ph.j;
     store_stmt *st = src->st_put;
     double score = 0;
     char *rationale = NULL, now[32], err[512] = "";
@@ -275,7 +257,7 @@ out:
 
 static int put_pair(judge_src *src, pair_ctx *p)
 {
-    eval_job *j = src->j;
+    eval_job *j = src->ph.j;
     store_stmt *st = src->st_pair;
     char now[32], ab[2] = {0, 0}, ba[2] = {0, 0}, win[2] = {0, 0};
     int rc, disagree = 0;
@@ -337,7 +319,7 @@ static int judge_done(void *arg, sched_job *job, prov_result *res, int attempts)
         }
         free(rationale);
         p->verdict[jj->order] = w;
-        p->cost += eval_token_cost(&src->j->judge_model, res->prompt_tokens, res->completion_tokens);
+        p->cost += eval_token_cost(&src->ph.j->judge_model, res->prompt_tokens, res->completion_tokens);
         p->latency += res->latency_ms > 0 ? res->latency_ms : 0;
         if (--p->pending == 0) {
             rc = put_pair(src, p);
@@ -345,22 +327,19 @@ static int judge_done(void *arg, sched_job *job, prov_result *res, int attempts)
         }
     }
     judge_job_free(jj);
-    return rc < 0 ? rc : eval_flush(src->j, 0);
-}
-
-static int judge_tick(void *arg)
-{
-    return eval_flush(((judge_src *)arg)->j, 0);
+    return rc < 0 ? rc : eval_flush(src->ph.j, 0);
 }
 
 int eval_judge_phase(eval_job *j)
 {
-    static const sched_lane_ops ops = {judge_next, judge_attempt, judge_done, judge_tick};
+    static const sched_lane_ops ops = {judge_next, judge_attempt, judge_done,
+                                      eval_phase_tick};
     judge_src src;
     int rc;
 
     memset(&src, 0, sizeof(src));
-    src.j = j;
+    src.ph.j = j;
+    src.ph.open = open_cursor;
     src.params = json_pack("{s:f}", "temperature", 0.0);
     if (src.params == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
@@ -390,7 +369,7 @@ out:
         if (p && --p->pending == 0)
             pair_free(p);
     }
-    store_finalize(src.cursor);
+    store_finalize(src.ph.cursor);
     store_finalize(src.st_put);
     store_finalize(src.st_pair);
     json_decref(src.params);

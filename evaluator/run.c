@@ -355,7 +355,7 @@ static int load_judge(eval_job *j)
  * must be one whose provider gives embeddings. */
 static int load_embedder(eval_job *j)
 {
-    const json_t *m;
+    const json_t *m = NULL;
     const prov_vtable *vt;
     size_t i;
     int rc;
@@ -926,6 +926,35 @@ static sched_limits lane_limits(const eval_model *m, int concurrency)
     l.stall_s = m->timeout_s < 30 ? m->timeout_s : 30;
     l.max_retries = m->max_retries;
     return l;
+}
+
+int eval_phase_row(eval_phase_src *src)
+{
+    int rc;
+
+    for (;;) {
+        if (src->ended)
+            return 0;
+        if (src->cursor == NULL) {
+            if ((rc = src->open(src)) < 0)
+                return rc;
+            if (rc == 0) {
+                src->ended = 1;
+                return 0;
+            }
+        }
+        if ((rc = store_step(src->cursor)) < 0)
+            return rc;
+        if (rc == STORE_ROW)
+            return 1;
+        store_finalize(src->cursor);
+        src->cursor = NULL;
+    }
+}
+
+int eval_phase_tick(void *arg)
+{
+    return eval_flush(((eval_phase_src *)arg)->j, 0);
 }
 
 int eval_phase_run(eval_job *j, prov *p, const eval_model *m, const sched_lane_ops *ops,

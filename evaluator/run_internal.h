@@ -102,6 +102,23 @@ int eval_record_attempt(eval_job *j, int64_t run, const char *case_id, int rep,
 /* Take run 'id' for this job: *fd_out holds the lock until closed. AS_ECONFLICT
  * when another job (of any process) holds it. */
 int eval_run_lock(int *fd_out, const char *data_dir, int64_t id);
+/* The start of the source of a phase after the models answered (judge,
+ * embedding): its job and a cursor over the items it has still to do,
+ * opened group by group (a run, a pair of runs) by 'open'. */
+typedef struct eval_phase_src {
+    eval_job *j;
+    store_stmt *cursor;
+    int ended;
+    /* Open src->cursor on the next group: 1, or 0 when none is left. */
+    int (*open)(struct eval_phase_src *src);
+} eval_phase_src;
+
+/* Step to the phase's next item: 1 with a row in src->cursor, 0 when every
+ * group is done, or a negative AS_E* code. */
+int eval_phase_row(eval_phase_src *src);
+/* A phase's scheduler tick (sched_lane_ops.tick; 'arg' starts with an
+ * eval_phase_src): commit the writes when due. */
+int eval_phase_tick(void *arg);
 /* Run one lane of calls to 'p' (model 'm', its limits) fed by 'ops', then
  * commit what was written: the phases after the models answered. */
 int eval_phase_run(eval_job *j, prov *p, const eval_model *m, const sched_lane_ops *ops,

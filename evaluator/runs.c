@@ -490,7 +490,7 @@ static int judge_summary(json_t *sum, json_t *metrics, store *db, int64_t id, co
  * calls cost. */
 static int embedding_summary(json_t *sum, store *db, int64_t id, const json_t *specs)
 {
-    const json_t *spec;
+    const json_t *spec = NULL;
     store_stmt *st = NULL;
     size_t i;
     int rc;
