@@ -91,6 +91,13 @@ static void print_line(const json_t *s)
                mean, json_number_value(json_object_get(q, "ci_low")),
                json_number_value(json_object_get(q, "ci_high")));
     printf("; $%.6f", json_number_value(json_object_get(s, "cost_usd")));
+    /* scorers' failures leave items unscored: say so, a resume scores them */
+    if (json_integer_value(json_object_get(json_object_get(s, "judge"), "errors")) > 0)
+        printf("; %lld judge errors",
+               (long long)json_integer_value(json_object_get(json_object_get(s, "judge"), "errors")));
+    if (json_integer_value(json_object_get(json_object_get(s, "embedding"), "errors")) > 0)
+        printf("; %lld embedding errors", (long long)json_integer_value(
+                                              json_object_get(json_object_get(s, "embedding"), "errors")));
     if (json_is_number(json_object_get(lat, "p50")))
         printf("; p50 %.0f ms, p95 %.0f ms", json_number_value(json_object_get(lat, "p50")),
                json_number_value(json_object_get(lat, "p95")));

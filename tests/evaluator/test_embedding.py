@@ -39,7 +39,8 @@ def test_scores_cost_errors_and_resume(env):
         add_model(env, "emb", srv, "--price-in", "0.02")
         env.ok("suite", "add", "emb", "--file",
                embed_suite(env, thresholds={"cosine_embedding": 0.5}))
-        env.ok("eval", "emb")
+        out = env.ok("eval", "emb").out
+        check("; 1 embedding errors;" in out, out)
         r = env.ok("runs", "show", "1", "--items", "--json").json()
         items = {i["case_id"]: i for i in r["items"]}
         want = {c: cosine(embed_text(o), embed_text(REF)) for c, o in outputs.items()}

@@ -240,7 +240,8 @@ def test_judge_single_and_errors(env):
         env.ok("suite", "add", "judged", "--file", env.path("s_j.json"))
         add_model(env, "m1", srv)
         add_model(env, "jm", srv, "--price-in", "10", "--price-out", "10")
-        env.ok("eval", "judged")
+        out = env.ok("eval", "judged").out
+        check("; 1 judge errors;" in out, out)
         s, items = item_map(env, 1)
         j = s["judge"]
         check(j["mode"] == "single" and j["errors"] == 1, j)
