@@ -373,7 +373,7 @@ static int load_embedder(eval_job *j)
     vt = prov_find(j->embed_model.provider);
     if (vt == NULL || !vt->embeds)
         return as_error_set(AS_EINVAL, "metric cosine_embedding: model %s uses provider %s, "
-                            "which gives no embeddings (use an openai model)",
+                            "which gives no embeddings (use an openai or ollama model)",
                             j->embed_model.name, j->embed_model.provider);
     return 0;
 }

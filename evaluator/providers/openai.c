@@ -13,9 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* The longest embedding taken (the largest models give 4,096 or so). */
-#define OPENAI_EMBED_DIM_MAX 65536
-
 typedef struct openai_prov {
     prov base;
     char *model_name;
@@ -58,50 +55,34 @@ static int openai_create(prov **out, const char *model_name, const json_t *setti
 {
     openai_prov *o;
     const char *base_url, *model_id, *api, *key_env;
-    const char *key;
-    json_t *v;
-    size_t n;
+    int rc;
 
     *out = NULL;
-    if (!json_is_object(settings))
-        return as_error_set(AS_EINVAL, "settings: must be an object");
-    json_object_foreach((json_t *)settings, key, v) {
-        size_t i;
-        for (i = 0; openai_keys[i]; i++)
-            if (strcmp(openai_keys[i], key) == 0)
-                break;
-        if (openai_keys[i] == NULL)
-            return as_error_set(AS_EINVAL, "setting %s: unknown to provider openai", key);
-    }
-    if (prov_setting_str(settings, "base_url", NULL, &base_url) < 0 ||
+    if (aws_settings_check(settings, openai_keys, "openai") < 0 ||
+        prov_setting_str(settings, "base_url", NULL, &base_url) < 0 ||
         prov_setting_str(settings, "model_id", "default", &model_id) < 0 ||
         prov_setting_str(settings, "api", "chat", &api) < 0 ||
         prov_setting_str(settings, "api_key_env", NULL, &key_env) < 0)
         return AS_EINVAL;
     if (base_url == NULL)
         return as_error_set(AS_EINVAL, "setting base_url: required (e.g. http://127.0.0.1:8000/v1)");
-    if (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0)
-        return as_error_set(AS_EINVAL, "setting base_url: '%s' is not an http(s) URL", base_url);
     if (strcmp(api, "chat") != 0 && strcmp(api, "completions") != 0)
         return as_error_set(AS_EINVAL, "setting api: '%s' is not chat or completions", api);
     if ((o = calloc(1, sizeof(*o))) == NULL)
         return as_error_set(AS_ENOMEM, "out of memory");
     o->chat = strcmp(api, "chat") == 0;
-    if (aws_setting_bool(settings, "stream", &o->stream) < 0) {
-        free(o);
-        return AS_EINVAL;
+    if ((rc = pc_base_url(&o->base_url, base_url, "setting base_url")) < 0 ||
+        (rc = aws_setting_bool(settings, "stream", &o->stream)) < 0) {
+        openai_destroy(&o->base);
+        return rc;
     }
     o->model_name = strdup(model_name);
-    o->base_url = strdup(base_url);
     o->model_id = strdup(model_id);
     o->api_key_env = key_env ? strdup(key_env) : NULL;
-    if (!o->model_name || !o->base_url || !o->model_id || (key_env && !o->api_key_env)) {
+    if (!o->model_name || !o->model_id || (key_env && !o->api_key_env)) {
         openai_destroy(&o->base);
         return as_error_set(AS_ENOMEM, "out of memory");
     }
-    n = strlen(o->base_url);
-    while (n > 0 && o->base_url[n - 1] == '/')
-        o->base_url[--n] = '\0';
     *out = &o->base;
     return 0;
 }
@@ -447,41 +428,6 @@ static int parse_stream(const prov_call *call, openai_state *st, prov_result *re
     return pc_stream_result(&st->stream, call, res);
 }
 
-/* One vector of an embeddings answer into row 'row' of res->vectors
- * (allocated at the first one, whose length sets the dimension). */
-static int take_vector(prov_result *res, const json_t *emb, size_t row, size_t nrows,
-                       const char **why)
-{
-    size_t i, n = json_array_size(emb);
-
-    if (!json_is_array(emb) || n == 0) {
-        *why = "is not a non-empty array of numbers";
-        return 1;
-    }
-    if (res->vectors == NULL) {
-        if (n > OPENAI_EMBED_DIM_MAX) {
-            *why = "has over 65,536 numbers";
-            return 1;
-        }
-        if ((res->vectors = malloc(nrows * n * sizeof(double))) == NULL)
-            return as_error_set(AS_ENOMEM, "out of memory");
-        res->dim = n;
-    } else if (n != res->dim) {
-        *why = "differs in length from the first";
-        return 1;
-    }
-    for (i = 0; i < n; i++) {
-        const json_t *x = json_array_get(emb, i);
-        double d = json_number_value(x);
-        if (!json_is_number(x) || !(d - d == 0)) {
-            *why = "holds something that is not a finite number";
-            return 1;
-        }
-        res->vectors[row * n + i] = d;
-    }
-    return 0;
-}
-
 /* {data: [{index, embedding: [numbers]}...], usage: {prompt_tokens}}: one
  * vector per input, each index once, all of one length. */
 static int parse_embeddings(const prov_call *call, const prov_response *resp, prov_result *res)
@@ -524,7 +470,7 @@ static int parse_embeddings(const prov_call *call, const prov_response *resp, pr
             break;
         }
         seen[idx] = 1;
-        if ((rc = take_vector(res, json_object_get(d, "embedding"), idx, call->nembed, &why)) != 0)
+        if ((rc = pc_take_vector(res, json_object_get(d, "embedding"), idx, call->nembed, &why)) != 0)
             break;
     }
     free(seen);

@@ -131,3 +131,51 @@ int pc_blocks_output(prov_result *res, const json_t *content, const char *type)
     as_buf_free(&text);
     return rc < 0 ? AS_ENOMEM : 0;
 }
+
+int pc_base_url(char **out, const char *url, const char *what)
+{
+    size_t n;
+
+    *out = NULL;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return as_error_set(AS_EINVAL, "%s: '%.200s' is not an http(s) URL", what, url);
+    if ((*out = strdup(url)) == NULL)
+        return as_error_set(AS_ENOMEM, "out of memory");
+    n = strlen(*out);
+    while (n > 0 && (*out)[n - 1] == '/')
+        (*out)[--n] = '\0';
+    return 0;
+}
+
+int pc_take_vector(prov_result *res, const json_t *emb, size_t row, size_t nrows,
+                   const char **why)
+{
+    size_t i, n = json_array_size(emb);
+
+    if (!json_is_array(emb) || n == 0) {
+        *why = "is not a non-empty array of numbers";
+        return 1;
+    }
+    if (res->vectors == NULL) {
+        if (n > PC_EMBED_DIM_MAX) {
+            *why = "has over 65,536 numbers";
+            return 1;
+        }
+        if ((res->vectors = malloc(nrows * n * sizeof(double))) == NULL)
+            return as_error_set(AS_ENOMEM, "out of memory");
+        res->dim = n;
+    } else if (n != res->dim) {
+        *why = "differs in length from the first";
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        const json_t *x = json_array_get(emb, i);
+        double d = json_number_value(x);
+        if (!json_is_number(x) || !(d - d == 0)) {
+            *why = "holds something that is not a finite number";
+            return 1;
+        }
+        res->vectors[row * n + i] = d;
+    }
+    return 0;
+}

@@ -3,7 +3,8 @@
  * state of a streamed answer (the text so far, the stream's own error, its
  * end marker, stop reason and token counts) with the code that turns it
  * into a prov_result, used by openai, anthropic, bedrock and sagemaker;
- * the first steps of a plain JSON answer (anthropic, bedrock).
+ * the first steps of a plain JSON answer (anthropic, bedrock); the
+ * vectors of an embeddings answer (openai, ollama).
  * Internal to evaluator/providers; not a public header. */
 #ifndef AS_PROV_COMMON_H
 #define AS_PROV_COMMON_H
@@ -67,5 +68,21 @@ int pc_answer_json(json_t **root, const prov_response *resp, prov_result *res, c
  * with 'type' set, only the blocks whose "type" is 'type'. Text past
  * PROV_BODY_MAX is left out. 0, or AS_ENOMEM. */
 int pc_blocks_output(prov_result *res, const json_t *content, const char *type);
+
+/* A copy of the base URL 'url' without trailing '/' into *out (caller
+ * frees); AS_EINVAL "<what>: '<url>' is not an http(s) URL", or
+ * AS_ENOMEM. */
+int pc_base_url(char **out, const char *url, const char *what);
+
+/* The longest embedding taken (the largest models give 4,096 or so). */
+#define PC_EMBED_DIM_MAX 65536
+
+/* One vector of an embeddings answer ('emb', a JSON array) into row 'row'
+ * of res->vectors, allocated for 'nrows' rows at the first one, whose
+ * length sets res->dim. 1 with *why set when it is not a non-empty array
+ * of finite numbers of that length (the caller fails the call), 0, or
+ * AS_ENOMEM. */
+int pc_take_vector(prov_result *res, const json_t *emb, size_t row, size_t nrows,
+                   const char **why);
 
 #endif

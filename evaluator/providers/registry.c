@@ -13,6 +13,7 @@ extern const prov_vtable prov_sagemaker;
 extern const prov_vtable prov_bedrock;
 extern const prov_vtable prov_anthropic;
 extern const prov_vtable prov_local;
+extern const prov_vtable prov_ollama;
 
 static const prov_vtable *const registry[] = {
     &prov_openai,
@@ -22,6 +23,7 @@ static const prov_vtable *const registry[] = {
     &prov_bedrock,
     &prov_anthropic,
     &prov_local,
+    &prov_ollama,
     NULL
 };
 

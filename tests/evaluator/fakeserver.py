@@ -17,13 +17,18 @@ it. The script (a dict) says what to do:
                counts of the letters a-z in the text), faults keyed by the
                first input; answers list the vectors in reverse order
 
+Ollama's native /api/chat (plain or NDJSON; script "total_duration" in ns,
+"prompt_cached" to leave out prompt_eval_count) and /api/embed are served
+from the same script.
+
 Faults: "429" (Retry-After: 1), "429ms" (retry-after-ms: 200), "quota" (429
 insufficient_quota), "500", "400", "badjson" (200, not JSON), "truncate" (a
 stream or body cut short), "reset" (connection reset), "hang" (no answer
 for 60 s), "slow" (a stream that stalls 60 s after its first chunk),
 "big" (a 10 MB answer), "streamerror" (an error object inside the stream),
 "latin1" (502 with an HTML body in Latin-1 on several lines); for embeddings
-also "ragged" (vectors of two lengths).
+also "ragged" (vectors of two lengths); for Ollama streams "nodone" (the
+stream ends cleanly without its "done" line).
 
 Calls are counted per case (server.calls) and every request body is kept
 (server.bodies). Run as a program it serves until killed, printing its
@@ -86,10 +91,11 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.send_json(400, {"error": {"message": "bad json", "type": "invalid_request_error"}})
             return
-        if self.path.endswith("/embeddings"):
-            self.embeddings(req)
+        if self.path.endswith("/embeddings") or self.path == "/api/embed":
+            self.embeddings(req, ollama=self.path == "/api/embed")
             return
-        chat = self.path.endswith("/chat/completions")
+        ollama = self.path == "/api/chat"
+        chat = ollama or self.path.endswith("/chat/completions")
         if chat:
             text = "\n".join(m.get("content", "") for m in req.get("messages", []))
         else:
@@ -111,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "big":
             out = "x" * (10 * 1024 * 1024)
         if self.do_fault(fault):
+            return
+        if ollama:
+            self.ollama(req, text, out, fault)
             return
         usage = {"prompt_tokens": len(text.split()), "completion_tokens": len(out.split()),
                  "total_tokens": len(text.split()) + len(out.split())}
@@ -148,7 +157,47 @@ class Handler(BaseHTTPRequestHandler):
             self.server.auth.append(self.headers.get("Authorization"))
         return faults[attempt] if attempt < len(faults) else None
 
-    def embeddings(self, req):
+    def ollama(self, req, text, out, fault):
+        """Ollama's /api/chat: one object, or NDJSON lines ending in done."""
+        script = self.server.script
+        final = {"model": req.get("model"), "created_at": "2026-12-08T00:00:00Z",
+                 "message": {"role": "assistant", "content": ""}, "done": True,
+                 "done_reason": "stop", "total_duration": script.get("total_duration", 123456789),
+                 "eval_count": len(out.split())}
+        if not script.get("prompt_cached"):
+            final["prompt_eval_count"] = len(text.split())
+        if not req.get("stream", True):
+            final["message"]["content"] = out
+            self.send_json(200, final)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def send(obj):
+            payload = (json.dumps(obj) + "\n").encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
+            self.wfile.flush()
+
+        third = max(1, len(out) // 3)
+        for i, p in enumerate([out[i:i + third] for i in range(0, len(out), third)] or [""]):
+            send({"model": req.get("model"), "message": {"role": "assistant", "content": p},
+                  "done": False})
+            if i == 0 and fault == "truncate":
+                self.close_hard()
+                return
+            if i == 0 and fault == "streamerror":
+                send({"error": "generation failed"})
+                break
+            if i == 0 and fault == "nodone":
+                break
+        else:
+            send(final)
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def embeddings(self, req, ollama=False):
         script = self.server.script.get("embed", {})
         inputs = req.get("input")
         if isinstance(inputs, str):
@@ -161,8 +210,12 @@ class Handler(BaseHTTPRequestHandler):
                 for i, t in enumerate(inputs)]
         if fault == "ragged":
             data[-1]["embedding"] = data[-1]["embedding"][:-1]
-        data.reverse()
         words = sum(len(t.split()) for t in inputs)
+        if ollama:
+            self.send_json(200, {"model": req.get("model"), "prompt_eval_count": words,
+                                 "embeddings": [d["embedding"] for d in data]})
+            return
+        data.reverse()
         self.send_json(200, {"object": "list", "data": data, "model": req.get("model"),
                              "usage": {"prompt_tokens": words, "total_tokens": words}})
 
@@ -175,7 +228,8 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
     def do_fault(self, fault):
-        if fault is None or fault in ("big", "truncate", "slow", "streamerror", "ragged"):
+        if fault is None or fault in ("big", "truncate", "slow", "streamerror", "ragged",
+                                       "nodone"):
             return False
         if fault == "429":
             self.send_json(429, {"error": {"message": "rate limited", "type": "rate_limit"}},

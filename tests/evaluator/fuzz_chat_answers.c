@@ -1,10 +1,11 @@
-/* Fuzz target: the openai provider's handling of what a server sends. The
- * first byte picks the mode: even, the rest is a streamed SSE body fed in
- * two splits then parsed; 1 (mod 4), it is a plain response body (status
- * 200, then 500); 3 (mod 4), the answer to an embedding call of two
- * inputs. Nothing may crash, leak or read out of bounds, an output is
- * never longer than PROV_OUTPUT_MAX, and an embedding answer that is taken
- * has two vectors of one length, every number finite. */
+/* Fuzz target: what a server sends to the openai and ollama providers.
+ * The first byte picks the provider and the mode: bit 2 set, ollama, else
+ * openai; then even, the rest is a streamed body (SSE, NDJSON) fed in two
+ * splits then parsed; 1 (mod 4), it is a plain response body (status 200,
+ * then 500); 3 (mod 4), the answer to an embedding call of two inputs.
+ * Nothing may crash, leak or read out of bounds, an output is never longer
+ * than PROV_OUTPUT_MAX, and an embedding answer that is taken has two
+ * vectors of one length, every number finite. */
 #include "evaluator/provider.h"
 
 #include <stdint.h>
@@ -27,11 +28,11 @@ static void check_vectors(const prov_result *res)
             abort();
 }
 
-static void run(const uint8_t *data, size_t size, int stream, int embed)
+static void run(const char *provider, const uint8_t *data, size_t size, int stream, int embed)
 {
     static const char *const inputs[] = {"an output", "the reference"};
-    json_t *settings = json_pack("{s:s,s:s}", "base_url", "http://127.0.0.1:9/v1", "stream",
-                                 stream ? "true" : "false");
+    json_t *settings = json_pack("{s:s,s:s,s:s}", "base_url", "http://127.0.0.1:9/v1", "stream",
+                                 stream ? "true" : "false", "model_id", "m");
     prov *p = NULL;
     prov_call call;
     prov_request req;
@@ -49,7 +50,7 @@ static void run(const uint8_t *data, size_t size, int stream, int embed)
         call.embed_inputs = inputs;
         call.nembed = 2;
     }
-    if (body == NULL || prov_create(&p, "openai", "m", settings) < 0 ||
+    if (body == NULL || prov_create(&p, provider, "m", settings) < 0 ||
         p->vt->begin(p, &call, &st) < 0 || p->vt->build_request(p, &call, st, &req) < 0)
         goto out;
     memcpy(body, data, size);
@@ -92,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    run(data + 1, size - 1, (data[0] & 1) == 0, (data[0] & 3) == 3);
+    run(data[0] & 4 ? "ollama" : "openai", data + 1, size - 1, (data[0] & 1) == 0,
+        (data[0] & 3) == 3);
     return 0;
 }
