@@ -206,12 +206,33 @@ static void take_final(ollama_state *st, const json_t *root)
         pc_stream_set_stop(&st->stream, json_string_value(dr));
 }
 
-/* One line of a streamed answer (also a whole plain answer). */
+/* One object of an answer: a line of a stream, or a whole plain answer. */
+static int take_object(ollama_state *st, const json_t *root, int *first)
+{
+    const json_t *content = json_object_get(json_object_get(root, "message"), "content");
+    const char *err = error_of(root);
+    int rc = 0;
+
+    if (err != NULL) {
+        free(st->stream.stream_error);
+        st->stream.stream_error = strdup(err);
+        return 0;
+    }
+    if (json_is_string(content) && json_string_length(content) > 0)
+        rc = pc_stream_text(&st->stream, json_string_value(content), json_string_length(content),
+                            first);
+    if (json_is_true(json_object_get(root, "done"))) {
+        st->stream.stopped = 1;
+        take_final(st, root);
+    }
+    return rc;
+}
+
+/* One line of a streamed answer. */
 static int take_line(ollama_state *st, const char *data, size_t len, int *first)
 {
-    json_t *root, *content;
-    const char *err;
-    int rc = 0;
+    json_t *root;
+    int rc;
 
     while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == ' '))
         len--;
@@ -221,20 +242,7 @@ static int take_line(ollama_state *st, const char *data, size_t len, int *first)
         st->bad_line = 1;
         return 0;
     }
-    if ((err = error_of(root)) != NULL) {
-        free(st->stream.stream_error);
-        st->stream.stream_error = strdup(err);
-        json_decref(root);
-        return 0;
-    }
-    content = json_object_get(json_object_get(root, "message"), "content");
-    if (json_is_string(content) && json_string_length(content) > 0)
-        rc = pc_stream_text(&st->stream, json_string_value(content), json_string_length(content),
-                            first);
-    if (json_is_true(json_object_get(root, "done"))) {
-        st->stream.stopped = 1;
-        take_final(st, root);
-    }
+    rc = take_object(st, root, first);
     json_decref(root);
     return rc;
 }
@@ -341,7 +349,7 @@ static int ollama_parse_response(prov *p, const prov_call *call, void *state,
             json_decref(root);
             return PROV_STEP_DONE;
         }
-        rc = take_line(st, resp->body, resp->body_len, &first);
+        rc = take_object(st, root, &first);
         json_decref(root);
         if (rc < 0)
             return rc;
