@@ -77,15 +77,7 @@ static int ref_field(const char **out, const json_t *doc, const char *key, const
 
 static int has_metric(const json_t *metrics, const char *name)
 {
-    size_t i;
-    json_t *m;
-
-    json_array_foreach(metrics, i, m)
-    {
-        if (strcmp(json_string_value(json_object_get(m, "name")), name) == 0)
-            return 1;
-    }
-    return 0;
+    return met_spec_find(metrics, name) != NULL;
 }
 
 /* The metrics registry's verdict on one entry; "judge" belongs to the
@@ -109,7 +101,7 @@ static int check_embedding(const json_t *metrics, const json_t *entry)
 {
     const char *name = json_string_value(json_object_get(entry, "name"));
 
-    if (strcmp(name, "cosine_embedding") != 0)
+    if (strcmp(name, MET_COSINE_EMBEDDING) != 0)
         return 0;
     if (!plain_name(json_string_value(json_object_get(entry, "model"))))
         return as_error_set(AS_EINVAL, "metric 'cosine_embedding': 'model' must be a model name");

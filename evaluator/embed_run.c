@@ -13,14 +13,13 @@
 #include "evaluator/cost.h"
 #include "evaluator/run_internal.h"
 #include "metrics/cosine.h"
+#include "metrics/registry.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/json.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define EMBED_METRIC "cosine_embedding"
 
 typedef struct embed_job {
     sched_job job;
@@ -172,7 +171,7 @@ static int put_score(embed_src *src, embed_job *ej, double score, const embed_fi
         rc = as_error_set(AS_ENOMEM, "out of memory");
         goto out;
     }
-    json_object_set_new(scores, EMBED_METRIC, json_real(score));
+    json_object_set_new(scores, MET_COSINE_EMBEDDING, json_real(score));
     if ((text = as_json_dump(scores)) == NULL) {
         rc = as_error_set(AS_ENOMEM, "out of memory");
         goto out;
@@ -265,7 +264,7 @@ static int open_cursor(eval_phase_src *ph)
     if ((rc = store_prepare(&src->ph.cursor, j->db,
              "SELECT case_id, rep, coalesce(output, ''), expected FROM items WHERE run_id = ?1 "
              "AND status = 'ok' AND expected IS NOT NULL AND json_type(coalesce(scores, '{}'), "
-             "'$." EMBED_METRIC "') IS NULL ORDER BY id")) < 0 ||
+             "'$." MET_COSINE_EMBEDDING "') IS NULL ORDER BY id")) < 0 ||
         (rc = store_bind_int(src->ph.cursor, 1, j->runs[src->run_i].id)) < 0)
         return rc;
     src->run_i++;

@@ -2,6 +2,7 @@
  * at a time, writing each answer as it arrives, then the judge phase. */
 #include "evaluator/eval.h"
 #include "evaluator/judge.h"
+#include "metrics/registry.h"
 #include "evaluator/models.h"
 #include "evaluator/provider.h"
 #include "evaluator/run_internal.h"
@@ -355,16 +356,11 @@ static int load_judge(eval_job *j)
  * must be one whose provider gives embeddings. */
 static int load_embedder(eval_job *j)
 {
-    const json_t *m = NULL;
+    const json_t *m = met_spec_find(j->suite->metrics, MET_COSINE_EMBEDDING);
     const prov_vtable *vt;
-    size_t i;
     int rc;
 
-    json_array_foreach(j->suite->metrics, i, m) {
-        if (strcmp(json_string_value(json_object_get(m, "name")), "cosine_embedding") == 0)
-            break;
-    }
-    if (i == json_array_size(j->suite->metrics))
+    if (m == NULL)
         return 0;
     j->embed = 1;
     if ((rc = load_model(&j->embed_model, j->db, NULL,

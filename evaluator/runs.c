@@ -490,17 +490,11 @@ static int judge_summary(json_t *sum, json_t *metrics, store *db, int64_t id, co
  * calls cost. */
 static int embedding_summary(json_t *sum, store *db, int64_t id, const json_t *specs)
 {
-    const json_t *spec = NULL;
+    const json_t *spec = met_spec_find(specs, MET_COSINE_EMBEDDING);
     store_stmt *st = NULL;
-    size_t i;
     int rc;
 
-    json_array_foreach(specs, i, spec) {
-        const char *name = json_string_value(json_object_get(spec, "name"));
-        if (name && strcmp(name, "cosine_embedding") == 0)
-            break;
-    }
-    if (i == json_array_size(specs)) {
+    if (spec == NULL) {
         as_json_set_num(sum, "embedding_cost_usd", 0);
         return 0;
     }

@@ -238,7 +238,7 @@ static int parse_name(met_spec *s, const char *name)
     memcpy(s->name, name, strlen(name) + 1);
     if (strcmp(name, "judge") == 0)
         return as_error_set(MET_EEVALUATOR, "metric 'judge' is handled by the evaluator");
-    if (strcmp(name, "cosine_embedding") == 0)
+    if (strcmp(name, MET_COSINE_EMBEDDING) == 0)
         return as_error_set(MET_EEVALUATOR, "metric 'cosine_embedding' is handled by the evaluator");
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(name, names[i].name) == 0) {
@@ -258,6 +258,19 @@ static int parse_name(met_spec *s, const char *name)
                         "rougeL, rougeLsum, bleu, cosine_tfidf, cosine_embedding, accuracy, "
                         "precision, recall, f1, judge)",
                         name);
+}
+
+const json_t *met_spec_find(const json_t *specs, const char *name)
+{
+    const json_t *m;
+    size_t i;
+
+    json_array_foreach(specs, i, m) {
+        const char *n = json_string_value(json_object_get(m, "name"));
+        if (n && strcmp(n, name) == 0)
+            return m;
+    }
+    return NULL;
 }
 
 /* cosine_embedding's options: "model" (required), the assay model that
@@ -299,7 +312,7 @@ int met_spec_parse(met_spec **out, const json_t *spec)
     }
     if ((rc = parse_name(s, name)) < 0) {
         met_spec_free(s);
-        if (rc == MET_EEVALUATOR && strcmp(name, "cosine_embedding") == 0)
+        if (rc == MET_EEVALUATOR && strcmp(name, MET_COSINE_EMBEDDING) == 0)
             return check_embedding(spec);
         return rc;
     }

@@ -55,6 +55,14 @@ typedef enum { MET_AVG_BINARY, MET_AVG_MICRO, MET_AVG_MACRO, MET_AVG_WEIGHTED } 
 
 typedef struct met_spec met_spec;
 
+/* The name of the embedding metric the evaluator scores (registry.h's
+ * list: cosine_embedding). */
+#define MET_COSINE_EMBEDDING "cosine_embedding"
+
+/* The first entry of 'specs' (an array of metric objects, each with a
+ * string "name") named 'name' (borrowed), or NULL. */
+const json_t *met_spec_find(const json_t *specs, const char *name);
+
 /* Parse a spec (a JSON string or object) into *out (caller frees with
  * met_spec_free). Errors: AS_EINVAL "metric 'NAME': ..." naming what is
  * wrong; MET_EEVALUATOR "metric 'judge' is handled by the evaluator" (and
